@@ -1,0 +1,24 @@
+# quantflow_add_plugin(<name> SOURCES <files...> [LIBRARIES <libs...>])
+# Builds one runtime-loaded plugin. A plugin sees only the public SDK headers.
+function(quantflow_add_plugin name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  set(target quantflow-${name})
+  add_library(${target} MODULE ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE quantflow::sdk ${ARG_LIBRARIES})
+  set_target_properties(${target} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME ${target}
+    LIBRARY_OUTPUT_DIRECTORY ${QUANTFLOW_PLUGIN_OUTPUT_DIR}
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  set_property(GLOBAL APPEND PROPERTY QUANTFLOW_PLUGIN_TARGETS ${target})
+  install(TARGETS ${target} LIBRARY DESTINATION ${QUANTFLOW_PLUGIN_SUBDIR})
+endfunction()
+
+# A codec folder holding exactly one <folder>.cpp needs only: quantflow_add_codec()
+function(quantflow_add_codec)
+  get_filename_component(folder ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  quantflow_add_plugin(codec-${folder} SOURCES ${sources} ${ARGN})
+endfunction()

@@ -1,0 +1,84 @@
+// A codec is one static, C-layout record, the pluggable form of a row of ggml's type
+// traits: name, per-container ids, block geometry, encode and decode.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "quantflow/dtype.hpp"
+
+extern "C" {
+
+// Codec entry points return one of these; the core turns them into user-facing messages
+// that name the file and tensor.
+enum QfCodecResult : int32_t {
+  QF_CODEC_OK = 0,
+  QF_CODEC_NEEDS_IMATRIX = 1,   // the encoding is defined only with an importance matrix
+  QF_CODEC_NON_FINITE = 2,      // the input holds NaN or infinity and the encoding cannot carry it
+  QF_CODEC_BAD_ROW_LENGTH = 3,  // n_per_row is not a multiple of block_elems
+  QF_CODEC_UNSUPPORTED = 4,     // this direction is not implemented (e.g. decode-only types)
+};
+
+// Encodes n_rows rows of n_per_row floats into n_rows * (n_per_row / block_elems) blocks.
+// imatrix is null or holds n_per_row importance weights, one per column, for every row.
+// Must be safe to call concurrently on disjoint rows and must depend on nothing but its
+// arguments (output bytes are identical at any thread count).
+typedef int32_t (*qf_encode_fn)(const float* src, void* dst, int64_t n_rows, int64_t n_per_row,
+                                const float* imatrix);
+// Decodes n_rows rows back into floats.
+typedef int32_t (*qf_decode_fn)(const void* src, float* dst, int64_t n_rows, int64_t n_per_row);
+
+// How a container names this encoding, e.g. {"gguf", "12"}, {"gguf.file_type", "15"},
+// {"safetensors", "F16"}. Containers look up the keys they own.
+struct QfContainerId {
+  const char* container;
+  const char* id;
+};
+
+enum QfCodecFlags : uint32_t {
+  QF_CODEC_IMATRIX_REQUIRED = 1u << 0,  // encode refuses to run without an importance matrix
+  QF_CODEC_IMATRIX_USED = 1u << 1,      // an importance matrix changes the output when given
+};
+
+struct QfCodecDescriptor {
+  const char* name;         // canonical lower-case name: "q4_k"
+  const char* description;  // one line for `quantflow plugins`
+  uint32_t block_elems;
+  uint32_t block_bytes;
+  uint32_t kind;  // quantflow::DTypeKind
+  uint32_t flags;  // QfCodecFlags
+  const QfContainerId* container_ids;
+  uint32_t n_container_ids;
+  qf_encode_fn encode;  // null when the type is decode-only
+  qf_decode_fn decode;  // null when the type is encode-only
+};
+
+}  // extern "C"
+
+namespace quantflow {
+
+using CodecDescriptor = QfCodecDescriptor;
+
+inline DType dtype_of(const CodecDescriptor& codec) {
+  return DType{codec.name, codec.block_elems, codec.block_bytes, static_cast<DTypeKind>(codec.kind)};
+}
+
+// The codec's id in `container`, or an empty view when it has none there.
+inline std::string_view container_id(const CodecDescriptor& codec, std::string_view container) {
+  for (uint32_t i = 0; i < codec.n_container_ids; ++i)
+    if (container == codec.container_ids[i].container) return codec.container_ids[i].id;
+  return {};
+}
+
+inline const char* codec_result_message(int32_t result) {
+  switch (result) {
+    case QF_CODEC_OK: return "ok";
+    case QF_CODEC_NEEDS_IMATRIX: return "this encoding needs an importance matrix (--imatrix)";
+    case QF_CODEC_NON_FINITE: return "the values contain NaN or infinity, which this encoding cannot represent";
+    case QF_CODEC_BAD_ROW_LENGTH: return "the row length is not a multiple of the block size";
+    case QF_CODEC_UNSUPPORTED: return "this direction is not implemented by the codec";
+  }
+  return "the codec failed with an unknown code";
+}
+
+}  // namespace quantflow

@@ -1,0 +1,97 @@
+// Container plugins: a Reader lists metadata and tensors and hands out tensor bytes lazily;
+// a Writer is told everything up front, then receives tensor data and streams it out.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "quantflow/codec.hpp"
+#include "quantflow/metadata.hpp"
+#include "quantflow/status.hpp"
+#include "quantflow/tensor.hpp"
+
+namespace quantflow {
+
+// What containers may ask the host about encodings added by codec plugins, so that a
+// container can name a type it has no built-in table entry for (and the reverse).
+class CodecCatalog {
+ public:
+  virtual ~CodecCatalog() = default;
+  virtual const CodecDescriptor* find(std::string_view name) const = 0;
+  virtual const CodecDescriptor* find_by_container_id(std::string_view container, std::string_view id) const = 0;
+};
+
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  virtual std::string container() const = 0;  // the container plugin's name, e.g. "gguf"
+  virtual std::string version() const = 0;    // the file's format version, "" when it has none
+  virtual const Metadata& metadata() const = 0;
+  virtual const std::vector<TensorInfo>& tensors() const = 0;
+  // The bytes of tensor `index` exactly as stored (no decoding). Cheap for mapped files.
+  virtual Result<TensorData> read(size_t index) const = 0;
+  // Container facts worth showing in `inspect` (alignment, data offset, header size, ...).
+  virtual std::vector<std::pair<std::string, std::string>> properties() const { return {}; }
+};
+
+// Where a Writer's bytes go. The host implements it over a temporary file beside the
+// target, which it fsyncs and renames only when the writer has finished without error.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual Status write(std::span<const std::byte> bytes) = 0;
+  virtual uint64_t position() const = 0;
+  virtual const std::string& target_path() const = 0;  // the final path, for messages
+};
+
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  // Declares the whole file; the writer emits its header here. Returns the order (indices
+  // into `tensors`) in which it wants write_tensor calls: containers that sort tensors
+  // (safetensors by dtype, then name) say so here, and the host streams in that order.
+  virtual Result<std::vector<size_t>> begin(const Metadata& metadata, const std::vector<TensorInfo>& tensors) = 0;
+  // Exactly tensors[index].n_bytes bytes, in the order begin() returned.
+  virtual Status write_tensor(size_t index, std::span<const std::byte> bytes) = 0;
+  virtual Status finish() = 0;
+};
+
+// Free-form writer options from the CLI or a recipe (`--option key=value`).
+using WriterOptions = std::map<std::string, std::string>;
+
+}  // namespace quantflow
+
+extern "C" {
+
+// Returns a confidence that the leading bytes belong to this container: 0 = not mine,
+// 100 = certain (magic matched). Files of an old or foreign version of the container
+// should still be claimed, so that open() can refuse them with a precise message.
+typedef int32_t (*qf_probe_fn)(const unsigned char* head, size_t n_head);
+
+typedef quantflow::Result<std::unique_ptr<quantflow::Reader>> (*qf_open_reader_fn)(const std::string& path,
+                                                                                    const quantflow::CodecCatalog& catalog);
+
+typedef quantflow::Result<std::unique_ptr<quantflow::Writer>> (*qf_create_writer_fn)(
+    quantflow::OutputSink& sink, const quantflow::CodecCatalog& catalog, const quantflow::WriterOptions& options);
+
+struct QfContainerDescriptor {
+  const char* name;         // "gguf"
+  const char* description;  // one line for `quantflow plugins`
+  const char* extensions;   // space-separated, with dots: ".gguf" or ".safetensors .json"
+  qf_probe_fn probe;
+  qf_open_reader_fn open_reader;      // null when the plugin cannot read
+  qf_create_writer_fn create_writer;  // null when the plugin cannot write
+};
+
+}  // extern "C"
+
+namespace quantflow {
+using ContainerDescriptor = QfContainerDescriptor;
+}

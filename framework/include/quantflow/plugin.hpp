@@ -1,0 +1,49 @@
+// The one symbol a plugin exports: a C-layout descriptor whose first field is the ABI
+// version, which the loader checks before it reads anything else.
+#pragma once
+
+#include <cstdint>
+
+#include "quantflow/codec.hpp"
+#include "quantflow/container.hpp"
+
+// Bumped whenever any type reachable from QfPluginDescriptor changes layout or meaning,
+// including the C++ Reader/Writer interfaces and Status/Result.
+#define QUANTFLOW_ABI_VERSION 1u
+
+#define QUANTFLOW_PLUGIN_SYMBOL "quantflow_plugin_descriptor"
+
+extern "C" {
+
+struct QfPluginDescriptor {
+  uint32_t abi_version;  // must stay the first field, in every ABI version
+  const char* name;
+  const char* version;
+  const char* description;
+  const QfCodecDescriptor* const* codecs;
+  uint32_t n_codecs;
+  const QfContainerDescriptor* const* containers;
+  uint32_t n_containers;
+};
+
+typedef const QfPluginDescriptor* (*qf_plugin_entry_fn)(void);
+
+}  // extern "C"
+
+#define QUANTFLOW_PLUGIN_VISIBLE __attribute__((visibility("default")))
+
+// Defines the exported entry point returning `descriptor` (a QfPluginDescriptor).
+#define QUANTFLOW_EXPORT_PLUGIN(descriptor)                                                     \
+  extern "C" QUANTFLOW_PLUGIN_VISIBLE const QfPluginDescriptor* quantflow_plugin_descriptor() { \
+    return &(descriptor);                                                                       \
+  }
+
+// A plugin that provides one codec and nothing else, the common case.
+#define QUANTFLOW_CODEC_PLUGIN(plugin_name, plugin_version, codec)                         \
+  namespace {                                                                              \
+  const QfCodecDescriptor* const qf_plugin_codecs_[] = {&(codec)};                         \
+  const QfPluginDescriptor qf_plugin_descriptor_ = {                                       \
+      QUANTFLOW_ABI_VERSION, plugin_name, plugin_version, (codec).description,             \
+      qf_plugin_codecs_,     1,           nullptr,        0};                              \
+  }                                                                                        \
+  QUANTFLOW_EXPORT_PLUGIN(qf_plugin_descriptor_)

@@ -1,0 +1,57 @@
+// Tensor descriptions and data views.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "quantflow/dtype.hpp"
+
+namespace quantflow {
+
+// Shape is outermost first (PyTorch / safetensors order): a [rows, cols] weight has
+// shape {rows, cols} and rows of `cols` contiguous elements. GGUF's ne[] is the reverse.
+using Shape = std::vector<uint64_t>;
+
+inline uint64_t element_count(const Shape& shape) {
+  uint64_t n = 1;
+  for (uint64_t d : shape) n *= d;
+  return n;
+}
+
+// Elements per row: the innermost dimension (1 for a scalar).
+inline uint64_t row_length(const Shape& shape) { return shape.empty() ? 1 : shape.back(); }
+
+inline uint64_t row_count(const Shape& shape) {
+  const uint64_t len = row_length(shape);
+  return len == 0 ? 0 : element_count(shape) / len;
+}
+
+inline std::string shape_to_string(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  uint64_t n_bytes = 0;  // bytes of this tensor's data, without container padding
+  uint64_t offset = 0;   // where the reader found it (container-specific origin); informational
+};
+
+// Bytes of one tensor. `bytes` stays valid while `owner` (or the Reader it came from) lives:
+// a mapped reader hands out views into the mapping and leaves owner empty.
+struct TensorData {
+  std::span<const std::byte> bytes;
+  std::shared_ptr<const void> owner;
+};
+
+}  // namespace quantflow

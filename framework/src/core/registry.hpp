@@ -1,0 +1,73 @@
+// Loads plugins and indexes what they provide. The core knows codecs and containers only
+// through their descriptors; it never names a specific format or encoding.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "quantflow/container.hpp"
+#include "quantflow/plugin.hpp"
+#include "quantflow/status.hpp"
+
+namespace quantflow::core {
+
+struct PluginRecord {
+  std::string path;
+  std::string name;
+  std::string version;
+  std::string description;
+  std::vector<std::string> codecs;
+  std::vector<std::string> containers;
+};
+
+struct PluginFailure {
+  std::string path;
+  std::string reason;
+};
+
+class Registry : public CodecCatalog {
+ public:
+  Registry();
+  ~Registry() override;
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // Loads every shared library in `dir` (sorted by file name). Failures are recorded, not
+  // fatal: one broken plugin must not stop the others. A missing directory is ignored.
+  void load_directory(const std::string& dir);
+  // Loads one file; the error is also recorded in failures().
+  Status load_file(const std::string& path);
+
+  const std::vector<PluginRecord>& plugins() const { return plugins_; }
+  const std::vector<PluginFailure>& failures() const { return failures_; }
+
+  const CodecDescriptor* find(std::string_view name) const override;
+  const CodecDescriptor* find_by_container_id(std::string_view container, std::string_view id) const override;
+  const std::vector<const CodecDescriptor*>& codecs() const { return codecs_; }
+
+  const ContainerDescriptor* find_container(std::string_view name) const;
+  const std::vector<const ContainerDescriptor*>& containers() const { return containers_; }
+  // The container whose extension list holds the path's extension, or null.
+  const ContainerDescriptor* container_for_path(const std::string& path) const;
+  // Opens `path` with the container that claims its leading bytes (extension breaks ties).
+  Result<std::unique_ptr<Reader>> open_reader(const std::string& path) const;
+
+ private:
+  struct Library;
+  std::vector<std::unique_ptr<Library>> libraries_;  // kept loaded for the process lifetime
+  std::vector<PluginRecord> plugins_;
+  std::vector<PluginFailure> failures_;
+  std::vector<const CodecDescriptor*> codecs_;
+  std::vector<const ContainerDescriptor*> containers_;
+};
+
+// The plugin directories in search order: the build/install tree's own directory next to
+// the executable, then QUANTFLOW_PLUGIN_PATH (colon-separated), then `extra` (--plugin-dir).
+std::vector<std::string> plugin_search_path(const std::vector<std::string>& extra);
+
+// A registry loaded from plugin_search_path(extra).
+std::unique_ptr<Registry> load_registry(const std::vector<std::string>& extra);
+
+}  // namespace quantflow::core

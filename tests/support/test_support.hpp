@@ -1,0 +1,115 @@
+// Shared helpers for the test executables: paths, file I/O, running the CLI.
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/registry.hpp"
+
+namespace qf_test {
+
+namespace fs = std::filesystem;
+
+inline fs::path repo_dir() { return QF_REPO_DIR; }
+inline fs::path data_dir() { return repo_dir() / "tests" / "data"; }
+inline fs::path golden_dir() { return data_dir() / "ggml-golden"; }
+// The read-only shared test data lives beside the repo; tests skip without it.
+inline fs::path shared_dir() { return repo_dir() / ".." / "shared"; }
+inline bool shared_present() { return fs::is_directory(shared_dir() / "testdata"); }
+inline fs::path shared_testdata() { return shared_dir() / "testdata"; }
+
+// Boost.Test precondition: the test is reported as skipped, with the reason, when false.
+struct shared_data_available {
+  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+    boost::test_tools::assertion_result r(shared_present());
+    if (!r) r.message() << "skipped: ../shared/testdata is absent (" << shared_dir().string() << ")";
+    return r;
+  }
+};
+
+inline std::vector<uint8_t> read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  BOOST_REQUIRE_MESSAGE(in, "cannot open " << p);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+inline std::vector<float> read_floats(const fs::path& p) {
+  auto bytes = read_bytes(p);
+  std::vector<float> out(bytes.size() / sizeof(float));
+  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+  return out;
+}
+
+inline void write_bytes(const fs::path& p, const void* data, size_t n) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+  BOOST_REQUIRE_MESSAGE(out.good(), "cannot write " << p);
+}
+
+inline void write_text(const fs::path& p, const std::string& text) { write_bytes(p, text.data(), text.size()); }
+
+// A fresh directory under the build tree, removed at scope exit.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static std::mt19937_64 rng(std::random_device{}());
+    path = fs::path(QF_BUILD_DIR) / "test-tmp" / ("t" + std::to_string(::getpid()) + "-" + std::to_string(rng()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  fs::path operator/(const std::string& name) const { return path / name; }
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs a shell command line, capturing stdout and stderr separately.
+inline CommandResult run(const std::string& command) {
+  TempDir tmp;
+  const fs::path out = tmp / "stdout", err = tmp / "stderr";
+  const std::string full = command + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  const int status = std::system(full.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+inline std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// Runs the built CLI with the given argument string.
+inline CommandResult cli(const std::string& args) { return run(std::string("'") + QF_CLI + "' " + args); }
+
+// A registry holding the build's plugins.
+inline quantflow::core::Registry& plugins() {
+  static std::unique_ptr<quantflow::core::Registry> registry = [] {
+    auto r = std::make_unique<quantflow::core::Registry>();
+    r->load_directory(QF_PLUGIN_DIR);
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace qf_test
