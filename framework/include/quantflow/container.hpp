@@ -39,6 +39,9 @@ class Reader {
   virtual Result<TensorData> read(size_t index) const = 0;
   // Container facts worth showing in `inspect` (alignment, data offset, header size, ...).
   virtual std::vector<std::pair<std::string, std::string>> properties() const { return {}; }
+  // The host is done with tensor `index`: a mapped reader may drop its pages from memory
+  // (madvise) so that streaming a large model does not accumulate resident pages.
+  virtual void release(size_t /*index*/) const {}
 };
 
 // Where a Writer's bytes go. The host implements it over a temporary file beside the

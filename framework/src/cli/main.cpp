@@ -1,2 +1,52 @@
-#include <cstdio>
-int main() { std::puts("quantflow (under construction)"); return 0; }
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+#include "cli/cli_common.hpp"
+#include "cli/commands.hpp"
+
+namespace {
+
+void print_usage(std::ostream& os) {
+  os << "quantflow " QUANTFLOW_VERSION " - convert and quantize model files (GGUF, safetensors, ...)\n\n"
+     << "usage: quantflow <command> [options]\n\ncommands:\n";
+  for (const auto& c : quantflow::cli::kCommands) os << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  os << "\nRun 'quantflow <command> --help' for a command's options.\n"
+     << "Plugins are loaded from the installation's plugin directory, then QUANTFLOW_PLUGIN_PATH\n"
+     << "(colon-separated), then every --plugin-dir.\n"
+     << "Exit codes: 0 success, 1 runtime failure, 2 usage error or bad input.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace quantflow::cli;
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return kExitUsage;
+  }
+  const std::string_view command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    print_usage(std::cout);
+    return kExitOk;
+  }
+  if (command == "--version") {
+    std::cout << "quantflow " QUANTFLOW_VERSION "\n";
+    return kExitOk;
+  }
+  for (const auto& c : kCommands) {
+    if (command == c.name) {
+      try {
+        return c.run(argc - 1, argv + 1);
+      } catch (const std::bad_alloc&) {
+        std::cerr << "quantflow: error: out of memory\n";
+        return kExitFailure;
+      } catch (const std::exception& e) {
+        std::cerr << "quantflow: error: " << e.what() << "\n";
+        return kExitFailure;
+      }
+    }
+  }
+  std::cerr << "quantflow: error: unknown command '" << command << "' (see quantflow --help)\n";
+  return kExitUsage;
+}

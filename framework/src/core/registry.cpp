@@ -170,7 +170,7 @@ Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) c
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
   if (!in || fs::is_directory(path, ec)) {
-    if (!fs::exists(path, ec)) return io_error("no such file").with_file(path);
+    if (!fs::exists(path, ec)) return usage_error("no such file").with_file(path);
     if (fs::is_directory(path, ec)) return bad_input("is a directory, not a model file").with_file(path);
     return io_error("cannot open for reading").with_file(path);
   }

@@ -1,0 +1,67 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/cli_common.hpp"
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "core/units.hpp"
+#include "pipeline/convert.hpp"
+
+namespace quantflow::cli {
+
+int run_convert(int argc, char** argv) {
+  CommonOptions common;
+  pipeline::ConvertRequest request;
+  std::string memory_limit;
+  std::vector<std::string> writer_options;
+  bool quiet = false;
+  po::options_description options("options");
+  options.add_options()("input", po::value(&request.input)->required(), "the model file to read")(
+      "output", po::value(&request.output)->required(), "the file to write (never the input)")(
+      "to", po::value(&request.output_format), "output container (default: from the output's extension)")(
+      "type", po::value(&request.type),
+      "re-encode every matrix of a decodable encoding to TYPE (e.g. q8_0, q4_k, f16); with a plain TYPE such as "
+      "f32, quantized tensors of any shape are decoded")(
+      "threads", po::value(&request.threads)->default_value(0), "worker threads (0: all cores)")(
+      "memory-limit", po::value(&memory_limit), "budget for tensor data in flight, e.g. 2G (default: a quarter of RAM, at most 4G)")(
+      "option", po::value(&writer_options)->composing(), "container writer option KEY=VALUE (repeatable)")(
+      "quiet,q", po::bool_switch(&quiet), "print nothing on success");
+  common.add_to(options);
+  po::positional_options_description positional;
+  positional.add("input", 1).add("output", 1);
+  po::variables_map vm;
+  int exit_code = 0;
+  if (!parse_command_line(argc, argv,
+                          "usage: quantflow convert IN OUT [--to FORMAT] [--type TYPE]\n\n"
+                          "Copies every tensor and all metadata from IN to OUT, changing the container and,\n"
+                          "with --type, the encoding of eligible tensors. Tensors not re-encoded keep their bytes.\n"
+                          "OUT is written to a temporary file beside it and renamed only on success.",
+                          options, positional, vm, exit_code))
+    return exit_code;
+
+  if (!memory_limit.empty()) {
+    auto bytes = core::parse_size(memory_limit);
+    if (!bytes.ok()) return report_error(bytes.status());
+    request.memory_budget = *bytes;
+  }
+  for (const auto& kv : writer_options) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return report_error(usage_error(fmt::format("--option '{}' must be KEY=VALUE", kv)));
+    request.writer_options[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (!quiet) request.on_progress = terminal_progress();
+
+  auto registry = common.load_registry();
+  auto summary = pipeline::convert(*registry, request);
+  if (!summary.ok()) return report_error(summary.status());
+  if (!quiet)
+    std::cout << fmt::format("wrote {}: {} tensors ({} re-encoded), {} -> {} of tensor data in {:.2f}s\n",
+                             request.output, summary->tensors, summary->reencoded,
+                             core::format_size(summary->input_bytes), core::format_size(summary->output_bytes),
+                             summary->seconds);
+  return kExitOk;
+}
+
+}  // namespace quantflow::cli

@@ -1,0 +1,102 @@
+#include "pipeline/convert.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "core/atomic_output.hpp"
+
+namespace quantflow::pipeline {
+
+bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& target, const CodecCatalog& catalog) {
+  if (tensor.dtype.name == target.name) return false;
+  const CodecDescriptor* source = catalog.find(tensor.dtype.name);
+  if (source == nullptr || source->decode == nullptr) return false;
+  if (element_count(tensor.shape) == 0) return false;
+  const bool source_quantized = tensor.dtype.kind == DTypeKind::quantized;
+  const bool target_plain = static_cast<DTypeKind>(target.kind) != DTypeKind::quantized;
+  if (source_quantized && target_plain) return true;
+  return tensor.shape.size() >= 2 && tensor.dtype.kind != DTypeKind::integer;
+}
+
+Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecCatalog& catalog) {
+  for (auto& job : plan.jobs) {
+    if (!eligible_for_uniform_type(job.source, codec, catalog)) continue;
+    QF_RETURN_IF_ERROR(retarget(job, codec, catalog));
+  }
+  return {};
+}
+
+Result<const ContainerDescriptor*> output_container(const core::Registry& registry, const std::string& path,
+                                                    const std::string& format) {
+  const ContainerDescriptor* container =
+      format.empty() ? registry.container_for_path(path) : registry.find_container(format);
+  if (container == nullptr) {
+    std::string names;
+    for (const auto* c : registry.containers())
+      if (c->create_writer) names += (names.empty() ? "" : ", ") + std::string(c->name);
+    if (!format.empty()) return usage_error(fmt::format("unknown output format '{}' (available: {})", format, names));
+    return usage_error(fmt::format("cannot tell the output format from the file name; use --to ({})", names))
+        .with_file(path);
+  }
+  if (container->create_writer == nullptr)
+    return unsupported(fmt::format("the {} plugin cannot write files", container->name)).with_file(path);
+  return container;
+}
+
+Status write_plan(const core::Registry& registry, const Reader& reader, const Plan& plan,
+                  const ContainerDescriptor& container, const std::string& output,
+                  const std::vector<std::string>& inputs, const ExecuteOptions& options) {
+  QF_ASSIGN_OR_RETURN(auto sink, core::AtomicFileSink::create(output, inputs));
+  auto writer_result = container.create_writer(*sink, registry, plan.writer_options);
+  if (!writer_result.ok()) return writer_result.take_status().with_file(output);
+  auto writer = std::move(writer_result).value();
+  auto order = writer->begin(plan.metadata, plan.target_infos());
+  if (!order.ok()) return order.take_status().with_file(output);
+  if (order->size() != plan.jobs.size())
+    return internal_error("the writer's tensor order does not cover every tensor").with_file(output);
+  if (Status s = execute(plan, *order, reader, *writer, options); !s.ok()) {
+    // Reading errors belong to the input file; writing errors to the output.
+    return std::move(s).with_file(s.code() == ErrorCode::io_error ? output : inputs.front());
+  }
+  if (Status s = writer->finish(); !s.ok()) return std::move(s).with_file(output);
+  return sink->commit();
+}
+
+Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  QF_ASSIGN_OR_RETURN(const ContainerDescriptor* container,
+                      output_container(registry, request.output, request.output_format));
+  QF_ASSIGN_OR_RETURN(auto reader, registry.open_reader(request.input));
+  Plan plan = copy_plan(*reader);
+  plan.writer_options = request.writer_options;
+  if (!request.type.empty()) {
+    const CodecDescriptor* codec = registry.find(request.type);
+    if (codec == nullptr) {
+      std::string names;
+      for (const auto* c : registry.codecs())
+        if (c->encode) names += (names.empty() ? "" : ", ") + std::string(c->name);
+      return usage_error(fmt::format("unknown type '{}' (available: {})", request.type, names));
+    }
+    if (Status s = apply_uniform_type(plan, *codec, registry); !s.ok()) return std::move(s).with_file(request.input);
+    plan.writer_options.emplace("target_type", codec->name);
+  }
+
+  ExecuteOptions options;
+  options.threads = request.threads;
+  options.memory_budget = request.memory_budget;
+  options.on_progress = request.on_progress;
+  QF_RETURN_IF_ERROR(write_plan(registry, *reader, plan, *container, request.output, {request.input}, options));
+
+  ConvertSummary summary;
+  summary.tensors = plan.jobs.size();
+  for (const auto& job : plan.jobs) {
+    summary.reencoded += job.is_copy() ? 0 : 1;
+    summary.input_bytes += job.source.n_bytes;
+    summary.output_bytes += job.target.n_bytes;
+  }
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace quantflow::pipeline

@@ -1,0 +1,52 @@
+// One conversion end to end: open, plan, stream through the executor into a temporary file
+// beside the output, and rename it into place only when everything succeeded.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/registry.hpp"
+#include "pipeline/executor.hpp"
+#include "pipeline/plan.hpp"
+
+namespace quantflow::pipeline {
+
+struct ConvertRequest {
+  std::string input;
+  std::string output;
+  std::string output_format;  // container name; empty: from the output's extension
+  std::string type;           // target encoding for eligible tensors; empty: keep every tensor
+  int threads = 0;
+  uint64_t memory_budget = 0;
+  WriterOptions writer_options;
+  std::function<void(const Progress&)> on_progress;
+};
+
+struct ConvertSummary {
+  size_t tensors = 0;
+  size_t reencoded = 0;
+  uint64_t input_bytes = 0;   // tensor data read
+  uint64_t output_bytes = 0;  // tensor data written
+  double seconds = 0;
+};
+
+// Whether a uniform `--type` re-encodes this tensor: matrices (2+ dimensions) of a decodable
+// encoding are converted; vectors (norms, biases) keep their encoding unless they are block
+// quantized, which only happens when the target is a plain type (dequantization).
+bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& target, const CodecCatalog& catalog);
+
+// Retargets every eligible tensor of `plan` to `codec`.
+Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecCatalog& catalog);
+
+// Picks the output container from `format` or the path's extension.
+Result<const ContainerDescriptor*> output_container(const core::Registry& registry, const std::string& path,
+                                                    const std::string& format);
+
+// Streams `plan` (from `reader`) into `output` with the named container, atomically.
+Status write_plan(const core::Registry& registry, const Reader& reader, const Plan& plan,
+                  const ContainerDescriptor& container, const std::string& output,
+                  const std::vector<std::string>& inputs, const ExecuteOptions& options);
+
+Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequest& request);
+
+}  // namespace quantflow::pipeline

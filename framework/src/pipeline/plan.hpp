@@ -1,0 +1,41 @@
+// A plan resolves every output tensor to its source and target encoding before any data
+// moves, so that sizes are known up front and a dry run can print everything.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "quantflow/container.hpp"
+
+namespace quantflow::pipeline {
+
+struct TensorJob {
+  size_t source_index = 0;  // index into the reader's tensors()
+  TensorInfo source;
+  TensorInfo target;  // name, dtype, shape and n_bytes as written
+  const CodecDescriptor* decoder = nullptr;  // source -> f32; null for a plain copy
+  const CodecDescriptor* encoder = nullptr;  // f32 -> target; null for a plain copy
+  bool is_copy() const { return encoder == nullptr; }
+};
+
+struct Plan {
+  Metadata metadata;
+  std::vector<TensorJob> jobs;  // in the order they are declared to the writer
+  WriterOptions writer_options;
+
+  std::vector<TensorInfo> target_infos() const {
+    std::vector<TensorInfo> out;
+    out.reserve(jobs.size());
+    for (const auto& j : jobs) out.push_back(j.target);
+    return out;
+  }
+};
+
+// Makes `job` re-encode its source into `codec`. Fails with a message naming the tensor
+// when the source cannot be decoded or the row does not fit the target's block size.
+Status retarget(TensorJob& job, const CodecDescriptor& codec, const CodecCatalog& catalog);
+
+// A plan that copies every tensor and the metadata of `reader` unchanged.
+Plan copy_plan(const Reader& reader);
+
+}  // namespace quantflow::pipeline

@@ -1,0 +1,88 @@
+#include "pipeline/transcode.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+#include <fmt/format.h>
+
+namespace quantflow::pipeline {
+
+namespace {
+
+// Enough rows per chunk to amortize scheduling, few enough to spread a tensor over threads
+// and keep each thread's f32 scratch small.
+constexpr uint64_t kChunkFloats = 256 * 1024;
+
+uint64_t rows_per_chunk(uint64_t row_len) { return std::max<uint64_t>(1, kChunkFloats / std::max<uint64_t>(1, row_len)); }
+
+}  // namespace
+
+uint64_t transcode_scratch_bytes(const TensorJob& job) {
+  const uint64_t row_len = row_length(job.source.shape);
+  return rows_per_chunk(row_len) * row_len * sizeof(float);
+}
+
+Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const std::byte> source,
+                                         const float* imatrix) {
+  if (job.is_copy()) return std::vector<std::byte>(source.begin(), source.end());
+  if (source.size() != job.source.n_bytes)
+    return bad_input(fmt::format("holds {} bytes, expected {}", source.size(), job.source.n_bytes))
+        .with_tensor(job.source.name);
+
+  const uint64_t row_len = row_length(job.source.shape);
+  const uint64_t rows = row_count(job.source.shape);
+  const uint64_t src_row_bytes = job.source.dtype.bytes_for(row_len);
+  const uint64_t dst_row_bytes = job.target.dtype.bytes_for(row_len);
+  std::vector<std::byte> out(job.target.n_bytes);
+  if (rows == 0 || row_len == 0) return out;
+
+  const uint64_t chunk_rows = rows_per_chunk(row_len);
+  const uint64_t n_chunks = (rows + chunk_rows - 1) / chunk_rows;
+  // The first failing chunk (lowest index) decides the message, whatever the scheduling.
+  std::atomic<uint64_t> first_failed{n_chunks};
+  std::mutex failure_mutex;
+  int32_t failure_code = QF_CODEC_OK;
+  bool failure_in_decode = false;
+
+  tbb::parallel_for(tbb::blocked_range<uint64_t>(0, n_chunks), [&](const tbb::blocked_range<uint64_t>& range) {
+    std::vector<float> scratch;
+    for (uint64_t chunk = range.begin(); chunk != range.end(); ++chunk) {
+      if (chunk > first_failed.load(std::memory_order_relaxed)) return;
+      const uint64_t row0 = chunk * chunk_rows;
+      const uint64_t n = std::min(chunk_rows, rows - row0);
+      scratch.resize(n * row_len);
+      int32_t rc = job.decoder->decode(source.data() + row0 * src_row_bytes, scratch.data(), static_cast<int64_t>(n),
+                                       static_cast<int64_t>(row_len));
+      bool in_decode = true;
+      if (rc == QF_CODEC_OK) {
+        in_decode = false;
+        rc = job.encoder->encode(scratch.data(), out.data() + row0 * dst_row_bytes, static_cast<int64_t>(n),
+                                 static_cast<int64_t>(row_len), imatrix);
+      }
+      if (rc != QF_CODEC_OK) {
+        std::lock_guard lock(failure_mutex);
+        if (chunk < first_failed.load()) {
+          first_failed.store(chunk);
+          failure_code = rc;
+          failure_in_decode = in_decode;
+        }
+        return;
+      }
+    }
+  });
+
+  if (first_failed.load() != n_chunks) {
+    const char* codec = failure_in_decode ? job.decoder->name : job.encoder->name;
+    return bad_input(fmt::format("{} {} failed: {}", codec, failure_in_decode ? "decode" : "encode",
+                                 codec_result_message(failure_code)))
+        .with_tensor(job.source.name);
+  }
+  return out;
+}
+
+}  // namespace quantflow::pipeline
