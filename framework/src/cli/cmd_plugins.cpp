@@ -8,6 +8,10 @@
 
 namespace quantflow::cli {
 
+namespace {
+std::string plural(size_t n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
+}  // namespace
+
 int run_plugins(int argc, char** argv) {
   CommonOptions common;
   bool json = false;
@@ -39,7 +43,7 @@ int run_plugins(int argc, char** argv) {
   }
   std::cout << "search path:\n";
   for (const auto& d : core::plugin_search_path(common.plugin_dirs)) std::cout << "  " << d << "\n";
-  std::cout << fmt::format("\n{} plugins loaded:\n", registry->plugins().size());
+  std::cout << fmt::format("\n{} loaded:\n", plural(registry->plugins().size(), "plugin"));
   for (const auto& p : registry->plugins()) {
     std::string provides;
     for (const auto& c : p.containers) provides += (provides.empty() ? "container " : ", container ") + c;
@@ -47,7 +51,7 @@ int run_plugins(int argc, char** argv) {
     std::cout << fmt::format("  {} {}  [{}]\n    file: {}\n", p.name, p.version, provides, p.path);
   }
   if (!registry->failures().empty()) {
-    std::cout << fmt::format("\n{} plugins failed to load:\n", registry->failures().size());
+    std::cout << fmt::format("\n{} failed to load:\n", plural(registry->failures().size(), "plugin"));
     for (const auto& f : registry->failures()) std::cout << fmt::format("  {}: {}\n", f.path, f.reason);
   }
   return kExitOk;

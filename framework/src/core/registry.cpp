@@ -80,6 +80,8 @@ Status Registry::load_file(const std::string& path) {
   if (ec || !lib->handle.is_loaded()) {
     std::string why = ec ? ec.message() : "unknown loader error";
     if (const char* dl = ::dlerror()) why = dl;
+    // dlerror() repeats the path, which the failure record already carries.
+    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);
     return fail("not a loadable shared library: " + why);
   }
   if (!lib->handle.has(QUANTFLOW_PLUGIN_SYMBOL))

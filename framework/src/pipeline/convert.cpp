@@ -56,8 +56,9 @@ Status write_plan(const core::Registry& registry, const Reader& reader, const Pl
   if (order->size() != plan.jobs.size())
     return internal_error("the writer's tensor order does not cover every tensor").with_file(output);
   if (Status s = execute(plan, *order, reader, *writer, options); !s.ok()) {
-    // Reading errors belong to the input file; writing errors to the output.
-    return std::move(s).with_file(s.code() == ErrorCode::io_error ? output : inputs.front());
+    // Reading and encoding errors belong to the input file; writing errors to the output.
+    const bool blame_output = s.code() == ErrorCode::io_error || inputs.empty();
+    return std::move(s).with_file(blame_output ? output : inputs.front());
   }
   if (Status s = writer->finish(); !s.ok()) return std::move(s).with_file(output);
   return sink->commit();

@@ -37,7 +37,6 @@ inline int iq4nl_best_index(float x) {
 
 namespace iq4_detail {
 
-inline constexpr float kGroupMaxEps = 1e-15f;
 inline constexpr int kTries = 7;
 
 // Weighted fit of one 32-element block: the least-squares scale of the best trial, or 0 for

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Fresh machine to first conversion: installs what is missing, builds, generates a small
+# llama-shaped model and quantizes it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+bash scripts/build.sh release
+qf=build/release/bin/quantflow
+mkdir -p out
+$qf synth out/demo-f32.gguf --layers 4 --hidden 256 --ffn 768 --vocab 1024
+$qf convert out/demo-f32.gguf out/demo-q8_0.gguf --type q8_0
+$qf convert out/demo-q8_0.gguf out/demo-q8_0.safetensors
+$qf inspect out/demo-q8_0.gguf --max-array 4 | head -n 30
+echo
+echo "quantflow is built in build/release; try: $qf --help"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, the release build's tests, then the same tests under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+bash scripts/format.sh --check
+jobs=$(nproc)
+bash scripts/build.sh release
+ctest --test-dir build/release --output-on-failure -j "$jobs"
+bash scripts/build.sh sanitize
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/sanitize --output-on-failure -j "$jobs" -LE slow

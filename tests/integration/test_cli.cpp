@@ -1,0 +1,265 @@
+// The quantflow command line end to end, on generated models and on ../shared test data.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/test_support.hpp"
+
+using qf_test::cli;
+namespace fs = std::filesystem;
+using qf_test::quote;
+
+namespace {
+
+const fs::path kReference = qf_test::shared_testdata() / "reference";
+
+// name -> (dtype, bytes) for every tensor of a file, read through the plugins.
+std::map<std::string, std::pair<std::string, std::vector<uint8_t>>> tensors_of(const fs::path& path) {
+  auto reader = qf_test::plugins().open_reader(path.string());
+  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().to_string());
+  std::map<std::string, std::pair<std::string, std::vector<uint8_t>>> out;
+  for (size_t i = 0; i < (*reader)->tensors().size(); ++i) {
+    const auto& t = (*reader)->tensors()[i];
+    auto data = (*reader)->read(i);
+    BOOST_REQUIRE(data.ok());
+    const auto* p = reinterpret_cast<const uint8_t*>(data->bytes.data());
+    out[t.name] = {t.dtype.name, std::vector<uint8_t>(p, p + data->bytes.size())};
+  }
+  return out;
+}
+
+quantflow::Metadata metadata_of(const fs::path& path) {
+  auto reader = qf_test::plugins().open_reader(path.string());
+  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().to_string());
+  return (*reader)->metadata();
+}
+
+size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(help_lists_every_command_and_each_command_has_help) {
+  auto r = cli("--help");
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  for (const char* c : {"inspect", "convert", "plugins", "synth"}) {
+    BOOST_CHECK_NE(r.out.find(std::string("  ") + c), std::string::npos);
+    auto h = cli(std::string(c) + " --help");
+    BOOST_CHECK_EQUAL(h.exit_code, 0);
+    BOOST_CHECK_EQUAL(h.out.rfind(std::string("usage: quantflow ") + c, 0), 0u);
+  }
+  auto bad = cli("frobnicate");
+  BOOST_CHECK_EQUAL(bad.exit_code, 2);
+  BOOST_CHECK_EQUAL(bad.err, "quantflow: error: unknown command 'frobnicate' (see quantflow --help)\n");
+  auto bad_option = cli("inspect --no-such-option x");
+  BOOST_CHECK_EQUAL(bad_option.exit_code, 2);
+  BOOST_CHECK_EQUAL(count_lines(bad_option.err), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(plugins_lists_providers_and_failures) {
+  auto r = cli("plugins --plugin-dir " + quote(QF_TEST_PLUGIN_DIR));
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  BOOST_CHECK_NE(r.out.find("[container gguf]"), std::string::npos);
+  BOOST_CHECK_NE(r.out.find("[container safetensors]"), std::string::npos);
+  BOOST_CHECK_NE(r.out.find("[codec q8_0]"), std::string::npos);
+  BOOST_CHECK_NE(r.out.find("quantflow-codec-q4_0.so"), std::string::npos);
+  BOOST_CHECK_NE(r.out.find("2 plugins failed to load:"), std::string::npos);
+  BOOST_CHECK_NE(r.out.find("qf_test_wrong_abi.so: plugin ABI version 42 does not match this quantflow's ABI version 1"),
+                 std::string::npos);
+  BOOST_CHECK_NE(r.out.find("qf_test_not_a_plugin.so: not a quantflow plugin"), std::string::npos);
+
+  auto json = nlohmann::json::parse(cli("plugins --json --plugin-dir " + quote(QF_TEST_PLUGIN_DIR)).out);
+  BOOST_CHECK_EQUAL(json["failed"].size(), 2u);
+  bool found = false;
+  for (const auto& p : json["plugins"])
+    if (p["codecs"] == nlohmann::json::array({"q4_0"})) found = p["version"].is_string();
+  BOOST_CHECK(found);
+
+  // QUANTFLOW_PLUGIN_PATH is searched too.
+  auto env = qf_test::run(std::string("QUANTFLOW_PLUGIN_PATH=") + QF_TEST_PLUGIN_DIR + " '" + QF_CLI + "' plugins");
+  BOOST_CHECK_NE(env.out.find("2 plugins failed to load:"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(synth_then_inspect_text_and_json) {
+  qf_test::TempDir tmp;
+  const auto model = tmp / "m.gguf";
+  auto s = cli("synth " + quote(model) + " --layers 2 --hidden 64 --ffn 128 --vocab 96 --heads 4 --kv-heads 2");
+  BOOST_REQUIRE_MESSAGE(s.exit_code == 0, s.err);
+  auto text = cli("inspect " + quote(model));
+  BOOST_REQUIRE_EQUAL(text.exit_code, 0);
+  BOOST_CHECK_NE(text.out.find("container:  gguf (version 3)"), std::string::npos);
+  BOOST_CHECK_NE(text.out.find("general.architecture"), std::string::npos);
+  BOOST_CHECK_NE(text.out.find("tensors (21):"), std::string::npos);
+  BOOST_CHECK_NE(text.out.find("blk.1.ffn_down.weight"), std::string::npos);
+  BOOST_CHECK_NE(text.out.find("totals: 21 tensors"), std::string::npos);
+
+  auto json = nlohmann::json::parse(cli("inspect --json " + quote(model)).out);
+  BOOST_CHECK_EQUAL(json["container"], "gguf");
+  BOOST_CHECK_EQUAL(json["version"], "3");
+  BOOST_CHECK_EQUAL(json["tensors"].size(), 21u);
+  BOOST_CHECK_EQUAL(json["tensors"][0]["name"], "token_embd.weight");
+  BOOST_CHECK_EQUAL(json["tensors"][0]["shape"], nlohmann::json::array({96, 64}));
+  BOOST_CHECK_EQUAL(json["tensors"][0]["bytes"], 96 * 64 * 4);
+  BOOST_CHECK_EQUAL(json["totals"]["by_dtype"]["f32"]["tensors"], 21);
+
+  // The same seed gives the same bytes; another seed does not.
+  const auto again = tmp / "again.gguf";
+  BOOST_REQUIRE_EQUAL(cli("synth " + quote(again) + " --layers 2 --hidden 64 --ffn 128 --vocab 96").exit_code, 0);
+  BOOST_CHECK(qf_test::read_bytes(model) == qf_test::read_bytes(again));
+}
+
+BOOST_AUTO_TEST_CASE(gguf_copy_is_byte_identical, *boost::unit_test::precondition(qf_test::shared_data_available())) {
+  qf_test::TempDir tmp;
+  for (const char* name : {"synth-llama-Q4_K_M.gguf", "synth-llama-pure-Q4_0.gguf"}) {
+    const auto out = tmp / name;
+    auto r = cli("convert -q " + quote(kReference / name) + " " + quote(out));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_CHECK_MESSAGE(qf_test::read_bytes(out) == qf_test::read_bytes(kReference / name), name);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gguf_safetensors_gguf_keeps_tensors_and_metadata,
+                     *boost::unit_test::precondition(qf_test::shared_data_available())) {
+  qf_test::TempDir tmp;
+  for (const char* name : {"synth-llama.gguf", "synth-llama-Q4_K_M.gguf", "synth-llama-Q8_0.gguf"}) {
+    const auto st = tmp / (std::string(name) + ".safetensors");
+    const auto back = tmp / (std::string(name) + ".back.gguf");
+    auto r1 = cli("convert -q " + quote(kReference / name) + " " + quote(st));
+    BOOST_REQUIRE_MESSAGE(r1.exit_code == 0, r1.err);
+    auto r2 = cli("convert -q " + quote(st) + " " + quote(back));
+    BOOST_REQUIRE_MESSAGE(r2.exit_code == 0, r2.err);
+    BOOST_CHECK_MESSAGE(metadata_of(back) == metadata_of(kReference / name), name << ": metadata differs");
+    BOOST_CHECK_MESSAGE(tensors_of(back) == tensors_of(kReference / name), name << ": tensors differ");
+    BOOST_CHECK_MESSAGE(tensors_of(st) == tensors_of(kReference / name), name << ": safetensors tensors differ");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(convert_type_matches_llama_quantize_tensors,
+                     *boost::unit_test::precondition(qf_test::shared_data_available())) {
+  qf_test::TempDir tmp;
+  const std::pair<const char*, const char*> cases[] = {{"q8_0", "synth-llama-Q8_0.gguf"},
+                                                       {"q4_0", "synth-llama-pure-Q4_0.gguf"}};
+  for (const auto& [type, reference] : cases) {
+    const auto out = tmp / (std::string(type) + ".gguf");
+    auto r = cli(std::string("convert -q --type ") + type + " " + quote(kReference / "synth-llama.gguf") + " " +
+                 quote(out));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const auto ours = tensors_of(out);
+    const auto theirs = tensors_of(kReference / reference);
+    size_t compared = 0;
+    for (const auto& [name, t] : theirs) {
+      if (t.first != type) continue;
+      BOOST_REQUIRE_MESSAGE(ours.count(name), name);
+      BOOST_CHECK_EQUAL(ours.at(name).first, type);
+      BOOST_CHECK_MESSAGE(ours.at(name).second == t.second, type << " " << name << " differs from llama-quantize");
+      ++compared;
+    }
+    BOOST_TEST_MESSAGE(type << ": " << compared << " tensors byte-identical to " << reference);
+    BOOST_CHECK_GT(compared, 20u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(errors_are_one_line_with_exit_code_two) {
+  qf_test::TempDir tmp;
+  const auto model = tmp / "m.gguf";
+  BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 1 --hidden 64 --ffn 96 --vocab 64").exit_code, 0);
+  auto missing = cli("inspect " + quote(tmp / "nope.gguf"));
+  BOOST_CHECK_EQUAL(missing.exit_code, 2);
+  BOOST_CHECK_EQUAL(missing.err, "quantflow: error: " + (tmp / "nope.gguf").string() + ": no such file\n");
+
+  auto same = cli("convert " + quote(model) + " " + quote(model));
+  BOOST_CHECK_EQUAL(same.exit_code, 2);
+  BOOST_CHECK_NE(same.err.find("quantflow never overwrites an input"), std::string::npos);
+
+  auto unknown = cli("convert --type q9_9 " + quote(model) + " " + quote(tmp / "o.gguf"));
+  BOOST_CHECK_EQUAL(unknown.exit_code, 2);
+  BOOST_CHECK_EQUAL(unknown.err.rfind("quantflow: error: unknown type 'q9_9' (available: ", 0), 0u);
+
+  auto format = cli("convert " + quote(model) + " " + quote(tmp / "o.bin"));
+  BOOST_CHECK_EQUAL(format.exit_code, 2);
+  BOOST_CHECK_NE(format.err.find("cannot tell the output format from the file name; use --to"), std::string::npos);
+
+  // ffn_down rows are 96 wide: not a multiple of Q4_K's 256. The error names file, tensor
+  // and both numbers, and the existing output is left exactly as it was.
+  const auto out = tmp / "keep.gguf";
+  qf_test::write_text(out, "precious");
+  auto shape = cli("convert --type q4_k " + quote(model) + " " + quote(out));
+  BOOST_CHECK_EQUAL(shape.exit_code, 2);
+  BOOST_CHECK_EQUAL(shape.err, "quantflow: error: " + model.string() +
+                                   ": tensor 'blk.0.ffn_down.weight': row length 96 is not a multiple of q4_k's "
+                                   "block size 256\n");
+  auto kept = qf_test::read_bytes(out);
+  BOOST_CHECK_EQUAL(std::string(kept.begin(), kept.end()), "precious");
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(tmp.path)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  BOOST_CHECK_EQUAL(files.size(), 2u);  // m.gguf and keep.gguf: no temporary left behind
+  BOOST_CHECK_EQUAL(files.front(), "keep.gguf");
+}
+
+BOOST_AUTO_TEST_CASE(real_files_are_read_or_refused_clearly,
+                     *boost::unit_test::precondition(qf_test::shared_data_available())) {
+  const auto models = qf_test::shared_testdata() / "models";
+  auto lfs = cli("inspect " + quote(models / "bad-lfs-pointer.safetensors"));
+  BOOST_CHECK_EQUAL(lfs.exit_code, 2);
+  BOOST_CHECK_EQUAL(lfs.err, "quantflow: error: " + (models / "bad-lfs-pointer.safetensors").string() +
+                                 ": git-lfs pointer, not a model: fetch the real file with `git lfs pull`\n");
+  for (const auto& entry : fs::recursive_directory_iterator(qf_test::shared_testdata())) {
+    if (!entry.is_regular_file()) continue;
+    const auto ext = entry.path().extension();
+    if (ext != ".gguf" && ext != ".safetensors" && ext != ".apr") continue;
+    auto r = cli("inspect --json " + quote(entry.path()));
+    if (r.exit_code == 0) {
+      auto json = nlohmann::json::parse(r.out);
+      BOOST_CHECK_MESSAGE(json["tensors"].is_array(), entry.path());
+    } else {
+      BOOST_CHECK_MESSAGE(r.exit_code == 2, entry.path() << " exit " << r.exit_code);
+      BOOST_CHECK_MESSAGE(count_lines(r.err) == 1 && r.err.find(entry.path().string()) != std::string::npos,
+                          entry.path() << ": " << r.err);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(output_is_identical_at_any_thread_count) {
+  qf_test::TempDir tmp;
+  const auto model = tmp / "m.gguf";
+  BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 2 --hidden 256 --ffn 512 --vocab 256").exit_code, 0);
+  std::vector<uint8_t> first;
+  for (int threads : {1, 2, 8}) {
+    const auto out = tmp / ("t" + std::to_string(threads) + ".gguf");
+    auto r = cli("convert -q --type q4_0 --threads " + std::to_string(threads) + " " + quote(model) + " " + quote(out));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto bytes = qf_test::read_bytes(out);
+    if (first.empty()) first = bytes;
+    BOOST_CHECK_MESSAGE(bytes == first, threads << " threads gave different bytes");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_conversion_leaves_no_output) {
+  qf_test::TempDir tmp;
+  const auto model = tmp / "big.gguf";
+  // ~200 MiB of F32: long enough to be interrupted mid-write.
+  BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 8 --hidden 1024 --ffn 4096 --vocab 8192").exit_code, 0);
+  for (int sig : {SIGKILL, SIGTERM}) {
+    const auto out = tmp / ("out" + std::to_string(sig) + ".gguf");
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::execl(QF_CLI, QF_CLI, "convert", "-q", "--type", "q4_k", model.c_str(), out.c_str(), nullptr);
+      ::_exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(pid, sig);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    BOOST_CHECK(WIFSIGNALED(status));
+    BOOST_CHECK_MESSAGE(!fs::exists(out), "a partial output exists after signal " << sig);
+    if (sig == SIGTERM) {
+      for (const auto& e : fs::directory_iterator(tmp.path))
+        BOOST_CHECK_MESSAGE(e.path().filename().string().find("quantflow-tmp") == std::string::npos,
+                            "SIGTERM left " << e.path());
+    }
+  }
+}
