@@ -23,6 +23,8 @@ int run_convert(int argc, char** argv) {
       "type", po::value(&request.type),
       "re-encode every matrix of a decodable encoding to TYPE (e.g. q8_0, q4_k, f16); with a plain TYPE such as "
       "f32, quantized tensors of any shape are decoded")(
+      "imatrix", po::value(&request.imatrix),
+      "importance matrix from llama.cpp's imatrix tool (GGUF or legacy .dat), applied to each tensor by name")(
       "threads", po::value(&request.threads)->default_value(0), "worker threads (0: all cores)")(
       "memory-limit", po::value(&memory_limit), "budget for tensor data in flight, e.g. 2G (default: a quarter of RAM, at most 4G)")(
       "option", po::value(&writer_options)->composing(), "container writer option KEY=VALUE (repeatable)")(

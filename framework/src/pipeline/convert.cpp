@@ -1,6 +1,7 @@
 #include "pipeline/convert.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -64,6 +65,23 @@ Status write_plan(const core::Registry& registry, const Reader& reader, const Pl
   return sink->commit();
 }
 
+Result<std::vector<const std::vector<float>*>> resolve_imatrix(const Plan& plan, const ImportanceMatrix* imatrix) {
+  std::vector<const std::vector<float>*> per_job(plan.jobs.size(), nullptr);
+  for (size_t i = 0; i < plan.jobs.size(); ++i) {
+    const TensorJob& job = plan.jobs[i];
+    if (job.is_copy()) continue;
+    if (imatrix != nullptr) {
+      QF_ASSIGN_OR_RETURN(per_job[i], imatrix->for_tensor(job.source));
+    }
+    if (per_job[i] == nullptr && (job.encoder->flags & QF_CODEC_IMATRIX_REQUIRED))
+      return usage_error(fmt::format("{} needs an importance matrix{}", job.encoder->name,
+                                     imatrix ? ", and " + imatrix->file + " has none for this tensor"
+                                             : "; pass one with --imatrix FILE"))
+          .with_tensor(job.source.name);
+  }
+  return per_job;
+}
+
 Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequest& request) {
   const auto start = std::chrono::steady_clock::now();
   QF_ASSIGN_OR_RETURN(const ContainerDescriptor* container,
@@ -83,7 +101,17 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
     plan.writer_options.emplace("target_type", codec->name);
   }
 
+  std::optional<ImportanceMatrix> imatrix;
+  if (!request.imatrix.empty()) {
+    QF_ASSIGN_OR_RETURN(imatrix, load_imatrix(registry, request.imatrix));
+  }
+  auto per_job = resolve_imatrix(plan, imatrix ? &*imatrix : nullptr);
+  if (!per_job.ok()) return per_job.take_status().with_file(request.input);
+
   ExecuteOptions options;
+  options.imatrix_for = [&plan, weights = std::move(per_job).value()](const TensorJob& job) {
+    return weights[static_cast<size_t>(&job - plan.jobs.data())];
+  };
   options.threads = request.threads;
   options.memory_budget = request.memory_budget;
   options.on_progress = request.on_progress;

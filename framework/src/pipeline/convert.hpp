@@ -7,6 +7,7 @@
 
 #include "core/registry.hpp"
 #include "pipeline/executor.hpp"
+#include "pipeline/imatrix.hpp"
 #include "pipeline/plan.hpp"
 
 namespace quantflow::pipeline {
@@ -16,6 +17,7 @@ struct ConvertRequest {
   std::string output;
   std::string output_format;  // container name; empty: from the output's extension
   std::string type;           // target encoding for eligible tensors; empty: keep every tensor
+  std::string imatrix;        // importance matrix file (GGUF or legacy .dat); empty: none
   int threads = 0;
   uint64_t memory_budget = 0;
   WriterOptions writer_options;
@@ -46,6 +48,10 @@ Result<const ContainerDescriptor*> output_container(const core::Registry& regist
 Status write_plan(const core::Registry& registry, const Reader& reader, const Plan& plan,
                   const ContainerDescriptor& container, const std::string& output,
                   const std::vector<std::string>& inputs, const ExecuteOptions& options);
+
+// Resolves each re-encoded job's importance weights from `imatrix` (may be null) and
+// refuses, before any output exists, jobs whose codec requires weights that are missing.
+Result<std::vector<const std::vector<float>*>> resolve_imatrix(const Plan& plan, const ImportanceMatrix* imatrix);
 
 Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequest& request);
 

@@ -97,7 +97,7 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
       out.data = std::move(data).value();
       return out;
     }
-    const float* imatrix = options.imatrix_for ? options.imatrix_for(job) : nullptr;
+    const std::vector<float>* imatrix = options.imatrix_for ? options.imatrix_for(job) : nullptr;
     auto bytes = transcode(job, data->bytes, imatrix);
     if (!bytes.ok()) {
       out.status = bytes.take_status();

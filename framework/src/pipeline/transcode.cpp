@@ -28,7 +28,7 @@ uint64_t transcode_scratch_bytes(const TensorJob& job) {
 }
 
 Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const std::byte> source,
-                                         const float* imatrix) {
+                                         const std::vector<float>* imatrix) {
   if (job.is_copy()) return std::vector<std::byte>(source.begin(), source.end());
   if (source.size() != job.source.n_bytes)
     return bad_input(fmt::format("holds {} bytes, expected {}", source.size(), job.source.n_bytes))
@@ -41,6 +41,9 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
   std::vector<std::byte> out(job.target.n_bytes);
   if (rows == 0 || row_len == 0) return out;
 
+  // With one importance segment per matrix, rows of matrix m use segment m.
+  const uint64_t segments = imatrix ? std::max<uint64_t>(1, imatrix->size() / row_len) : 1;
+  const uint64_t rows_per_segment = (rows + segments - 1) / segments;
   const uint64_t chunk_rows = rows_per_chunk(row_len);
   const uint64_t n_chunks = (rows + chunk_rows - 1) / chunk_rows;
   // The first failing chunk (lowest index) decides the message, whatever the scheduling.
@@ -59,10 +62,14 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
       int32_t rc = job.decoder->decode(source.data() + row0 * src_row_bytes, scratch.data(), static_cast<int64_t>(n),
                                        static_cast<int64_t>(row_len));
       bool in_decode = true;
-      if (rc == QF_CODEC_OK) {
-        in_decode = false;
-        rc = job.encoder->encode(scratch.data(), out.data() + row0 * dst_row_bytes, static_cast<int64_t>(n),
-                                 static_cast<int64_t>(row_len), imatrix);
+      if (rc == QF_CODEC_OK) in_decode = false;
+      for (uint64_t r = 0; rc == QF_CODEC_OK && r < n;) {
+        const uint64_t segment = (row0 + r) / rows_per_segment;
+        const uint64_t run = std::min(n - r, (segment + 1) * rows_per_segment - (row0 + r));
+        const float* weights = imatrix ? imatrix->data() + segment * row_len : nullptr;
+        rc = job.encoder->encode(scratch.data() + r * row_len, out.data() + (row0 + r) * dst_row_bytes,
+                                 static_cast<int64_t>(run), static_cast<int64_t>(row_len), weights);
+        r += run;
       }
       if (rc != QF_CODEC_OK) {
         std::lock_guard lock(failure_mutex);

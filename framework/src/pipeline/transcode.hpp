@@ -10,9 +10,10 @@
 
 namespace quantflow::pipeline {
 
-// imatrix: null, or row_length(source.shape) importance weights.
+// imatrix: null, or importance weights: one per column (shared by every row), or one
+// segment of row_length weights per matrix of a 3-D tensor.
 Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const std::byte> source,
-                                         const float* imatrix);
+                                         const std::vector<float>* imatrix);
 
 // Bytes of scratch memory one thread uses while transcoding `job` (for memory planning).
 uint64_t transcode_scratch_bytes(const TensorJob& job);
