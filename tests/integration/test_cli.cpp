@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(errors_are_one_line_with_exit_code_two) {
   BOOST_CHECK_EQUAL(shape.exit_code, 2);
   BOOST_CHECK_EQUAL(shape.err, "quantflow: error: " + model.string() +
                                    ": tensor 'blk.0.ffn_down.weight': row length 96 is not a multiple of q4_k's "
-                                   "block size 256\n");
+                                   "block size 256 (choose a fallback type with --fallback TYPE)\n");
   auto kept = qf_test::read_bytes(out);
   BOOST_CHECK_EQUAL(std::string(kept.begin(), kept.end()), "precious");
   std::vector<std::string> files;
@@ -198,6 +198,22 @@ BOOST_AUTO_TEST_CASE(errors_are_one_line_with_exit_code_two) {
   std::sort(files.begin(), files.end());
   BOOST_CHECK_EQUAL(files.size(), 2u);  // m.gguf and keep.gguf: no temporary left behind
   BOOST_CHECK_EQUAL(files.front(), "keep.gguf");
+}
+
+BOOST_AUTO_TEST_CASE(fallback_type_takes_rows_that_do_not_fit) {
+  qf_test::TempDir tmp;
+  const auto model = tmp / "m.gguf";
+  BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 1 --hidden 256 --ffn 96 --vocab 256").exit_code, 0);
+  const auto out = tmp / "o.gguf";
+  auto r = cli("convert -q --type q4_k --fallback q8_0 " + quote(model) + " " + quote(out));
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto t = tensors_of(out);
+  BOOST_CHECK_EQUAL(t.at("blk.0.ffn_down.weight").first, "q8_0");  // rows of 96
+  BOOST_CHECK_EQUAL(t.at("blk.0.ffn_up.weight").first, "q4_k");    // rows of 256
+  BOOST_CHECK_EQUAL(t.at("blk.0.attn_norm.weight").first, "f32");  // vectors stay
+  auto bad = cli("convert --type q4_k --fallback q4_k " + quote(model) + " " + quote(out));
+  BOOST_CHECK_EQUAL(bad.exit_code, 2);
+  BOOST_CHECK_NE(bad.err.find("row length 96 is not a multiple of q4_k's block size 256"), std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(real_files_are_read_or_refused_clearly,

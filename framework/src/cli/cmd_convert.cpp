@@ -23,6 +23,8 @@ int run_convert(int argc, char** argv) {
       "type", po::value(&request.type),
       "re-encode every matrix of a decodable encoding to TYPE (e.g. q8_0, q4_k, f16); with a plain TYPE such as "
       "f32, quantized tensors of any shape are decoded")(
+      "fallback", po::value(&request.fallback),
+      "encoding for tensors whose row length is not a multiple of TYPE's block size (default: refuse them)")(
       "imatrix", po::value(&request.imatrix),
       "importance matrix from llama.cpp's imatrix tool (GGUF or legacy .dat), applied to each tensor by name")(
       "threads", po::value(&request.threads)->default_value(0), "worker threads (0: all cores)")(

@@ -20,10 +20,19 @@ bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& 
   return tensor.shape.size() >= 2 && tensor.dtype.kind != DTypeKind::integer;
 }
 
-Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecCatalog& catalog) {
+Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecDescriptor* fallback,
+                          const CodecCatalog& catalog) {
   for (auto& job : plan.jobs) {
     if (!eligible_for_uniform_type(job.source, codec, catalog)) continue;
-    QF_RETURN_IF_ERROR(retarget(job, codec, catalog));
+    const bool fits = dtype_of(codec).fits_row(row_length(job.source.shape));
+    if (!fits && fallback != nullptr) {
+      if (job.source.dtype.name == fallback->name) continue;  // already there: keep the bytes
+      QF_RETURN_IF_ERROR(retarget(job, *fallback, catalog));
+      continue;
+    }
+    Status s = retarget(job, codec, catalog);
+    if (!s.ok() && !fits) return usage_error(s.message() + " (choose a fallback type with --fallback TYPE)").with_tensor(job.source.name);
+    QF_RETURN_IF_ERROR(s);
   }
   return {};
 }
@@ -97,7 +106,13 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
         if (c->encode) names += (names.empty() ? "" : ", ") + std::string(c->name);
       return usage_error(fmt::format("unknown type '{}' (available: {})", request.type, names));
     }
-    if (Status s = apply_uniform_type(plan, *codec, registry); !s.ok()) return std::move(s).with_file(request.input);
+    const CodecDescriptor* fallback = nullptr;
+    if (!request.fallback.empty()) {
+      fallback = registry.find(request.fallback);
+      if (fallback == nullptr) return usage_error(fmt::format("unknown fallback type '{}'", request.fallback));
+    }
+    if (Status s = apply_uniform_type(plan, *codec, fallback, registry); !s.ok())
+      return std::move(s).with_file(request.input);
     plan.writer_options.emplace("target_type", codec->name);
   }
 

@@ -18,6 +18,7 @@ struct ConvertRequest {
   std::string output_format;  // container name; empty: from the output's extension
   std::string type;           // target encoding for eligible tensors; empty: keep every tensor
   std::string imatrix;        // importance matrix file (GGUF or legacy .dat); empty: none
+  std::string fallback;       // encoding for tensors whose rows do not fit `type`'s block; empty: refuse
   int threads = 0;
   uint64_t memory_budget = 0;
   WriterOptions writer_options;
@@ -37,8 +38,10 @@ struct ConvertSummary {
 // quantized, which only happens when the target is a plain type (dequantization).
 bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& target, const CodecCatalog& catalog);
 
-// Retargets every eligible tensor of `plan` to `codec`.
-Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecCatalog& catalog);
+// Retargets every eligible tensor of `plan` to `codec`; a tensor whose row length does not
+// fit `codec`'s block goes to `fallback` when given (and must fit it), else it is an error.
+Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecDescriptor* fallback,
+                          const CodecCatalog& catalog);
 
 // Picks the output container from `format` or the path's extension.
 Result<const ContainerDescriptor*> output_container(const core::Registry& registry, const std::string& path,

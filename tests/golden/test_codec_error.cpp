@@ -1,0 +1,89 @@
+// Round-trip error of every codec on the golden input, against the bounds recorded in
+// tests/data/codec_error_bounds.tsv (and documented in docs/codecs.md). A codec missing
+// from the table fails: new codecs must state their error.
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "support/test_support.hpp"
+
+namespace {
+
+struct Bound {
+  double rel_rmse = 0;
+  double max_abs = 0;
+};
+
+std::map<std::string, Bound> bounds() {
+  std::ifstream in(qf_test::data_dir() / "codec_error_bounds.tsv");
+  std::map<std::string, Bound> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream f(line);
+    std::string name;
+    Bound b;
+    f >> name >> b.rel_rmse >> b.max_abs;
+    out[name] = b;
+  }
+  return out;
+}
+
+struct Measured {
+  double rel_rmse = 0;  // sqrt(sum (y-x)^2 / sum x^2) over rows whose values are all finite
+  double max_abs = 0;
+};
+
+// The golden rows span 1e-8 to 6.5e4: relative error is the fair summary; max abs error is
+// dominated by the near-f16-max row and shows saturation or overflow.
+Measured measure(const quantflow::CodecDescriptor& codec, const std::vector<float>& x, const std::vector<float>& w,
+                 int64_t rows, int64_t cols) {
+  std::vector<std::byte> q(static_cast<size_t>(rows * cols / codec.block_elems * codec.block_bytes));
+  const float* weights = (codec.flags & QF_CODEC_IMATRIX_REQUIRED) ? w.data() : nullptr;
+  BOOST_REQUIRE_EQUAL(codec.encode(x.data(), q.data(), rows, cols, weights), QF_CODEC_OK);
+  std::vector<float> y(x.size());
+  BOOST_REQUIRE_EQUAL(codec.decode(q.data(), y.data(), rows, cols), QF_CODEC_OK);
+  double err2 = 0, sig2 = 0;
+  Measured m;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double d = static_cast<double>(y[i]) - static_cast<double>(x[i]);
+    if (!std::isfinite(d)) {
+      m.max_abs = INFINITY;
+      continue;
+    }
+    err2 += d * d;
+    sig2 += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    m.max_abs = std::max(m.max_abs, std::fabs(d));
+  }
+  m.rel_rmse = sig2 > 0 ? std::sqrt(err2 / sig2) : 0;
+  return m;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_codec_stays_within_its_documented_error) {
+  const auto x = qf_test::read_floats(qf_test::golden_dir() / "input.f32");
+  const auto w = qf_test::read_floats(qf_test::golden_dir() / "imatrix.f32");
+  const auto table = bounds();
+  size_t checked = 0;
+  for (const auto* codec : qf_test::plugins().codecs()) {
+    if (!codec->encode || !codec->decode) continue;
+    const int64_t cols = 512;
+    if (cols % codec->block_elems != 0) continue;
+    const Measured m = measure(*codec, x, w, 16, cols);
+    BOOST_TEST_MESSAGE(codec->name << "\t" << m.rel_rmse << "\t" << m.max_abs);
+    auto it = table.find(codec->name);
+    if (it == table.end()) {
+      BOOST_ERROR(codec->name << " has no entry in tests/data/codec_error_bounds.tsv (measured rel_rmse "
+                              << m.rel_rmse << ", max_abs " << m.max_abs << ")");
+      continue;
+    }
+    BOOST_CHECK_MESSAGE(m.rel_rmse <= it->second.rel_rmse,
+                        codec->name << ": relative RMSE " << m.rel_rmse << " exceeds " << it->second.rel_rmse);
+    BOOST_CHECK_MESSAGE(m.max_abs <= it->second.max_abs,
+                        codec->name << ": max abs error " << m.max_abs << " exceeds " << it->second.max_abs);
+    ++checked;
+  }
+  BOOST_CHECK_GE(checked, 27u);
+}
