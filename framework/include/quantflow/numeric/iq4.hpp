@@ -13,8 +13,7 @@
 namespace quantflow::numeric {
 
 // kvalues_iq4nl: the 16 non-uniform levels, ascending.
-inline constexpr int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                             1,    13,   25,  38,  53,  69,  89,  113};
+inline constexpr int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 // Index of the level nearest to x; below the first or above the last level clamps, and a
 // value exactly halfway between two levels takes the upper one.

@@ -1,0 +1,79 @@
+// MXFP4 (OCP microscaling): 32 E2M1 codes sharing one E8M0 power-of-two exponent.
+#include <cmath>
+#include <cstdint>
+
+#include "quantflow/numeric/fp4.hpp"
+#include "quantflow/plugin.hpp"
+
+namespace {
+
+using quantflow::numeric::best_fp4_index;
+using quantflow::numeric::e8m0_to_fp32_half;
+using quantflow::numeric::kvalues_fp4;
+
+constexpr int kQK = 32;
+constexpr int kBlockBytes = 17;
+
+bool all_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+// quantize_row_mxfp4_ref. The exponent puts amax's binade at E2M1's top binade (4..6), so
+// values can round up to 6 but not overflow. glibc's log2f decides the binade, as in ggml.
+void encode_block(const float* x, uint8_t* y) {
+  float amax = 0.0f;
+  for (int j = 0; j < kQK; ++j)
+    if (amax < std::fabs(x[j])) amax = std::fabs(x[j]);
+  // ggml converts the float straight to uint8_t; on x86 that is a truncation to int32 and
+  // then to the low byte, which going through int32 reproduces for tiny amax too.
+  const uint8_t e =
+      amax > 0.0f ? static_cast<uint8_t>(static_cast<int32_t>(std::floor(std::log2(amax)) - 2.0f + 127.0f)) : 0;
+  const float d = e8m0_to_fp32_half(e);
+  y[0] = e;
+  for (int j = 0; j < kQK / 2; ++j) {
+    const uint8_t lo = best_fp4_index(x[j], d);
+    const uint8_t hi = best_fp4_index(x[j + kQK / 2], d);
+    y[1 + j] = static_cast<uint8_t>(lo | (hi << 4));
+  }
+}
+
+// The importance matrix is ignored, as in ggml.
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) encode_block(src + ib * kQK, out + ib * kBlockBytes);
+  return QF_CODEC_OK;
+}
+
+int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  const auto* in = static_cast<const uint8_t*>(src);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) {
+    const uint8_t* b = in + ib * kBlockBytes;
+    float* y = dst + ib * kQK;
+    const float d = e8m0_to_fp32_half(b[0]);
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[j] = static_cast<float>(kvalues_fp4[b[1 + j] & 0x0F]) * d;
+      y[j + kQK / 2] = static_cast<float>(kvalues_fp4[b[1 + j] >> 4]) * d;
+    }
+  }
+  return QF_CODEC_OK;
+}
+
+// llama has no MOSTLY_MXFP4 file type; MXFP4_MOE is the one that names it.
+const QfContainerId kIds[] = {{"gguf", "39"}, {"gguf.file_type", "38"}};
+
+const QfCodecDescriptor kCodec = {"mxfp4", "MXFP4: 32 E2M1 codes with a shared E8M0 exponent (4.25 bits per weight)",
+                                  kQK,     kBlockBytes,
+                                  2,       0,
+                                  kIds,    2,
+                                  encode,  decode};
+
+}  // namespace
+
+QUANTFLOW_CODEC_PLUGIN("codec-mxfp4", "1.0.0", kCodec)

@@ -1,0 +1,162 @@
+// Q2_K: 256-weight super-blocks of sixteen 16-weight sub-blocks, each with a 4-bit scale and a
+// 4-bit min under two fp16 super-scales; value = d*sc*q - dmin*m with 2-bit q.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/plugin.hpp"
+
+namespace {
+
+namespace qn = quantflow::numeric;
+
+constexpr int kQK = 256;
+constexpr int kSub = 16;
+constexpr int kNSub = kQK / kSub;
+constexpr int kBlockBytes = 84;
+
+// Byte offsets inside a block.
+constexpr int kScales = 0, kQs = 16, kD = 80, kDmin = 82;
+
+void put_half(uint8_t* p, float f) {
+  const uint16_t h = qn::fp32_to_fp16(f);
+  p[0] = static_cast<uint8_t>(h & 0xFF);
+  p[1] = static_cast<uint8_t>(h >> 8);
+}
+
+float get_half(const uint8_t* p) { return qn::fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
+
+bool all_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+// Codes are recomputed against the fp16-rounded scales the decoder will see; a sub-block whose
+// scale is zero keeps the search's codes.
+void requantize_and_pack(const float* x, uint8_t* L, uint8_t* y) {
+  const float d = get_half(y + kD);
+  const float dmin = get_half(y + kDmin);
+  const uint8_t* sc = y + kScales;
+  for (int j = 0; j < kNSub; ++j) {
+    const float dq = d * (sc[j] & 0xF);
+    if (dq == 0) continue;
+    const float dm = dmin * (sc[j] >> 4);
+    for (int i = 0; i < kSub; ++i) {
+      const int l = qn::nearest_int((x[kSub * j + i] + dm) / dq);
+      L[kSub * j + i] = static_cast<uint8_t>(l < 0 ? 0 : (l > 3 ? 3 : l));
+    }
+  }
+  uint8_t* qs = y + kQs;
+  for (int n = 0; n < kQK; n += 128)
+    for (int l = 0; l < 32; ++l)
+      qs[n / 4 + l] =
+          static_cast<uint8_t>(L[n + l] | (L[n + l + 32] << 2) | (L[n + l + 64] << 4) | (L[n + l + 96] << 6));
+}
+
+// quantize_row_q2_K_ref.
+void encode_block_ref(const float* x, uint8_t* y) {
+  uint8_t L[kQK], Laux[kSub];
+  float weights[kSub], scales[kNSub], mins[kNSub];
+  float max_scale = 0, max_min = 0;
+  for (int j = 0; j < kNSub; ++j) {
+    const float* xs = x + kSub * j;
+    for (int l = 0; l < kSub; ++l) weights[l] = std::fabs(xs[l]);
+    scales[j] = qn::make_qkx2_quants(kSub, 3, xs, weights, L + kSub * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
+    if (scales[j] > max_scale) max_scale = scales[j];
+    if (mins[j] > max_min) max_min = mins[j];
+  }
+  uint8_t* sc = y + kScales;
+  std::memset(sc, 0, kNSub);
+  // The nibbles are not clamped: the largest value maps to exactly 15 by construction.
+  if (max_scale > 0) {
+    const float iscale = 15.f / max_scale;
+    for (int j = 0; j < kNSub; ++j) sc[j] = static_cast<uint8_t>(qn::nearest_int(iscale * scales[j]));
+  }
+  put_half(y + kD, max_scale > 0 ? max_scale / 15.f : 0.f);
+  if (max_min > 0) {
+    const float iscale = 15.f / max_min;
+    for (int j = 0; j < kNSub; ++j) sc[j] |= static_cast<uint8_t>(qn::nearest_int(iscale * mins[j]) << 4);
+  }
+  put_half(y + kDmin, max_min > 0 ? max_min / 15.f : 0.f);
+  requantize_and_pack(x, L, y);
+}
+
+// quantize_row_q2_K_impl: imatrix-weighted searches for the codes and for the 4-bit scales.
+void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
+  uint8_t L[kQK], Laux[kSub], ls[kNSub], lm[kNSub];
+  float weights[kSub], scales[kNSub], mins[kNSub], sw[kNSub];
+  float sumx2 = 0;
+  for (int l = 0; l < kQK; ++l) sumx2 += x[l] * x[l];
+  const float sigma2 = sumx2 / kQK;  // unlike Q3_K..Q5_K, no factor 2 here
+  for (int j = 0; j < kNSub; ++j) {
+    const float* xs = x + kSub * j;
+    for (int l = 0; l < kSub; ++l) weights[l] = qw[kSub * j + l] * std::sqrt(sigma2 + xs[l] * xs[l]);
+    float sumw = 0;
+    for (int l = 0; l < kSub; ++l) sumw += weights[l];
+    sw[j] = sumw;
+    scales[j] = qn::make_qkx3_quants(kSub, 3, xs, weights, L + kSub * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+  }
+  const float dm = qn::make_qp_quants(kNSub, 15, scales, ls, sw);
+  const float mm = qn::make_qp_quants(kNSub, 15, mins, lm, sw);
+  put_half(y + kD, dm);
+  put_half(y + kDmin, mm);
+  for (int j = 0; j < kNSub; ++j) y[kScales + j] = static_cast<uint8_t>(ls[j] | (lm[j] << 4));
+  requantize_and_pack(x, L, y);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = get_half(b + kD);
+  const float dmin = get_half(b + kDmin);
+  const uint8_t* sc = b + kScales;
+  for (int e = 0; e < kQK; ++e) {
+    const int n = e / 128, j = (e % 128) / 32, m = e % 32;
+    const int q = (b[kQs + 32 * n + m] >> (2 * j)) & 3;
+    const uint8_t s = sc[e / 16];
+    const float dl = d * (s & 0xF);
+    const float ml = dmin * (s >> 4);
+    y[e] = dl * q - ml;
+  }
+}
+
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t nb = n_per_row / kQK;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t ib = 0; ib < nb; ++ib) {
+      const float* x = src + r * n_per_row + ib * kQK;
+      uint8_t* y = out + (r * nb + ib) * kBlockBytes;
+      if (imatrix != nullptr) {
+        encode_block_weighted(x, imatrix + ib * kQK, y);
+      } else {
+        encode_block_ref(x, y);
+      }
+    }
+  }
+  return QF_CODEC_OK;
+}
+
+int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  const auto* in = static_cast<const uint8_t*>(src);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
+  return QF_CODEC_OK;
+}
+
+const QfContainerId kIds[] = {{"gguf", "10"}, {"gguf.file_type", "10"}};
+
+const QfCodecDescriptor kCodec = {
+    "q2_k", "ggml Q2_K: 256-weight super-blocks, 4-bit scales and mins, 2.625 bits/weight",
+    kQK,    kBlockBytes,
+    2,      QF_CODEC_IMATRIX_USED,
+    kIds,   2,
+    encode, decode};
+
+}  // namespace
+
+QUANTFLOW_CODEC_PLUGIN("codec-q2_k", "1.0.0", kCodec)

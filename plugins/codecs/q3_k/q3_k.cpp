@@ -1,0 +1,177 @@
+// Q3_K: 256-weight super-blocks of sixteen 16-weight sub-blocks with signed 6-bit scales under
+// one fp16 super-scale; value = d*(u - 32)*(q - 4) with 3-bit q split into qs (2 bits) and hmask.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/plugin.hpp"
+
+namespace {
+
+namespace qn = quantflow::numeric;
+
+constexpr int kQK = 256;
+constexpr int kSub = 16;
+constexpr int kNSub = kQK / kSub;
+constexpr int kBlockBytes = 110;
+
+// Byte offsets inside a block.
+constexpr int kHmask = 0, kQs = 32, kScales = 96, kD = 108;
+
+void put_half(uint8_t* p, float f) {
+  const uint16_t h = qn::fp32_to_fp16(f);
+  p[0] = static_cast<uint8_t>(h & 0xFF);
+  p[1] = static_cast<uint8_t>(h >> 8);
+}
+
+float get_half(const uint8_t* p) { return qn::fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
+
+bool all_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+// Stored 6-bit value u (0..63) of sub-block j; the signed scale is u - 32.
+int get_scale(const uint8_t* s, int j) {
+  const int lo = j < 8 ? (s[j] & 0xF) : (s[j - 8] >> 4);
+  const int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+  return lo | (hi << 4);
+}
+
+// s must start zeroed: every sub-block ORs its bits in.
+void put_scale(uint8_t* s, int j, int u) {
+  if (j < 8) {
+    s[j] |= static_cast<uint8_t>(u & 0xF);
+  } else {
+    s[j - 8] |= static_cast<uint8_t>((u & 0xF) << 4);
+  }
+  s[8 + j % 4] |= static_cast<uint8_t>((u >> 4) << (2 * (j / 4)));
+}
+
+// Codes are recomputed against the stored scales; a sub-block whose scale is zero keeps the
+// search's codes. Then the third bit moves to hmask and the low two bits to qs.
+void requantize_and_pack(const float* x, int8_t* L, uint8_t* y) {
+  const float d_all = get_half(y + kD);
+  for (int j = 0; j < kNSub; ++j) {
+    const float dq = d_all * (get_scale(y + kScales, j) - 32);
+    if (dq == 0) continue;
+    for (int i = 0; i < kSub; ++i) {
+      const int l = qn::nearest_int(x[kSub * j + i] / dq);
+      L[kSub * j + i] = static_cast<int8_t>((l < -4 ? -4 : (l > 3 ? 3 : l)) + 4);
+    }
+  }
+  uint8_t* hmask = y + kHmask;
+  std::memset(hmask, 0, 32);
+  for (int e = 0; e < kQK; ++e) {
+    if (L[e] > 3) {
+      hmask[e % 32] |= static_cast<uint8_t>(1u << (e / 32));
+      L[e] = static_cast<int8_t>(L[e] - 4);
+    }
+  }
+  uint8_t* qs = y + kQs;
+  for (int n = 0; n < kQK; n += 128)
+    for (int l = 0; l < 32; ++l)
+      qs[n / 4 + l] =
+          static_cast<uint8_t>(L[n + l] | (L[n + l + 32] << 2) | (L[n + l + 64] << 4) | (L[n + l + 96] << 6));
+}
+
+// quantize_row_q3_K_ref.
+void encode_block_ref(const float* x, uint8_t* y) {
+  int8_t L[kQK];
+  float scales[kNSub];
+  float max_scale = 0, amax = 0;
+  for (int j = 0; j < kNSub; ++j) {
+    scales[j] = qn::make_q3_quants(kSub, 4, x + kSub * j, L + kSub * j, true);
+    if (std::fabs(scales[j]) > amax) {
+      amax = std::fabs(scales[j]);
+      max_scale = scales[j];
+    }
+  }
+  std::memset(y + kScales, 0, 12);
+  if (max_scale != 0) {
+    const float iscale = -32.f / max_scale;
+    for (int j = 0; j < kNSub; ++j) {
+      const int l = static_cast<int8_t>(qn::nearest_int(iscale * scales[j]));
+      put_scale(y + kScales, j, (l < -32 ? -32 : (l > 31 ? 31 : l)) + 32);
+    }
+    put_half(y + kD, 1 / iscale);
+  } else {
+    put_half(y + kD, 0.f);
+  }
+  requantize_and_pack(x, L, y);
+}
+
+// quantize_row_q3_K_impl: imatrix-weighted searches for the codes and for the 6-bit scales.
+void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
+  int8_t L[kQK], ls[kNSub];
+  float weights[kSub], scales[kNSub], sw[kNSub];
+  float sumx2 = 0;
+  for (int l = 0; l < kQK; ++l) sumx2 += x[l] * x[l];
+  const float sigma2 = 2 * sumx2 / kQK;
+  for (int j = 0; j < kNSub; ++j) {
+    const float* xs = x + kSub * j;
+    for (int l = 0; l < kSub; ++l) weights[l] = qw[kSub * j + l] * std::sqrt(sigma2 + xs[l] * xs[l]);
+    float sumw = 0;
+    for (int l = 0; l < kSub; ++l) sumw += weights[l];
+    sw[j] = sumw;
+    scales[j] = qn::make_qx_quants(kSub, 4, xs, L + kSub * j, 1, weights);
+  }
+  std::memset(y + kScales, 0, 12);
+  const float d_block = qn::make_qx_quants(kNSub, 32, scales, ls, 1, sw);
+  for (int j = 0; j < kNSub; ++j) put_scale(y + kScales, j, ls[j]);
+  put_half(y + kD, d_block);
+  requantize_and_pack(x, L, y);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d_all = get_half(b + kD);
+  for (int e = 0; e < kQK; ++e) {
+    const int n = e / 128, j = (e % 128) / 32, m = e % 32;
+    const int q = (b[kQs + 32 * n + m] >> (2 * j)) & 3;
+    const int h = (b[kHmask + e % 32] >> (e / 32)) & 1;
+    const float dl = d_all * (get_scale(b + kScales, e / 16) - 32);
+    y[e] = dl * (q - (h ? 0 : 4));
+  }
+}
+
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t nb = n_per_row / kQK;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t ib = 0; ib < nb; ++ib) {
+      const float* x = src + r * n_per_row + ib * kQK;
+      uint8_t* y = out + (r * nb + ib) * kBlockBytes;
+      if (imatrix != nullptr) {
+        encode_block_weighted(x, imatrix + ib * kQK, y);
+      } else {
+        encode_block_ref(x, y);
+      }
+    }
+  }
+  return QF_CODEC_OK;
+}
+
+int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  const auto* in = static_cast<const uint8_t*>(src);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
+  return QF_CODEC_OK;
+}
+
+const QfContainerId kIds[] = {{"gguf", "11"}, {"gguf.file_type", "12"}};
+
+const QfCodecDescriptor kCodec = {"q3_k", "ggml Q3_K: 256-weight super-blocks, signed 6-bit scales, 3.4375 bits/weight",
+                                  kQK,    kBlockBytes,
+                                  2,      QF_CODEC_IMATRIX_USED,
+                                  kIds,   2,
+                                  encode, decode};
+
+}  // namespace
+
+QUANTFLOW_CODEC_PLUGIN("codec-q3_k", "1.0.0", kCodec)

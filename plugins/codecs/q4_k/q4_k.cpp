@@ -1,0 +1,187 @@
+// Q4_K: 256-weight super-blocks of eight 32-weight sub-blocks, each with a 6-bit scale and a
+// 6-bit min under two fp16 super-scales; value = d*sc*q - dmin*m with 4-bit q.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/plugin.hpp"
+
+namespace {
+
+namespace qn = quantflow::numeric;
+
+constexpr int kQK = 256;
+constexpr int kSub = 32;
+constexpr int kNSub = kQK / kSub;
+constexpr int kBlockBytes = 144;
+constexpr int kNmax = 15;
+
+// Byte offsets inside a block.
+constexpr int kD = 0, kDmin = 2, kScales = 4, kQs = 16;
+
+void put_half(uint8_t* p, float f) {
+  const uint16_t h = qn::fp32_to_fp16(f);
+  p[0] = static_cast<uint8_t>(h & 0xFF);
+  p[1] = static_cast<uint8_t>(h >> 8);
+}
+
+float get_half(const uint8_t* p) { return qn::fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
+
+bool all_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+void get_scale_min(int j, const uint8_t* s, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = static_cast<uint8_t>((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4));
+    *m = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+  }
+}
+
+// j = 0..3 assign whole bytes before j = 4..7 OR in their top bits, so the order matters.
+void pack_scales(const uint8_t* ls, const uint8_t* lm, uint8_t* s) {
+  for (int j = 0; j < kNSub; ++j) {
+    if (j < 4) {
+      s[j] = ls[j];
+      s[j + 4] = lm[j];
+    } else {
+      s[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+      s[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
+      s[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
+    }
+  }
+}
+
+// Codes are recomputed against the fp16-rounded scales the decoder will see; a sub-block whose
+// scale rounds to zero keeps the search's codes.
+void requantize_and_pack(const float* x, uint8_t* L, uint8_t* y) {
+  const float d = get_half(y + kD);
+  const float dmin = get_half(y + kDmin);
+  for (int j = 0; j < kNSub; ++j) {
+    uint8_t sc, m;
+    get_scale_min(j, y + kScales, &sc, &m);
+    const float dq = d * sc;
+    if (dq == 0) continue;
+    const float dm = dmin * m;
+    for (int i = 0; i < kSub; ++i) {
+      const int l = qn::nearest_int((x[kSub * j + i] + dm) / dq);
+      L[kSub * j + i] = static_cast<uint8_t>(l < 0 ? 0 : (l > kNmax ? kNmax : l));
+    }
+  }
+  uint8_t* q = y + kQs;
+  for (int j = 0; j < kQK; j += 64, q += 32)
+    for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
+}
+
+// quantize_row_q4_K_ref.
+void encode_block_ref(const float* x, uint8_t* y) {
+  uint8_t L[kQK], Laux[kSub], ls[kNSub], lm[kNSub];
+  float weights[kSub], scales[kNSub], mins[kNSub];
+  float max_scale = 0, max_min = 0;
+  for (int j = 0; j < kNSub; ++j) {
+    const float* xs = x + kSub * j;
+    float sum_x2 = 0;
+    for (int l = 0; l < kSub; ++l) sum_x2 += xs[l] * xs[l];
+    const float av_x = std::sqrt(sum_x2 / 32);
+    for (int l = 0; l < kSub; ++l) weights[l] = av_x + std::fabs(xs[l]);
+    scales[j] = qn::make_qkx2_quants(kSub, kNmax, xs, weights, L + kSub * j, &mins[j], Laux, -1.f, 0.1f, 20, false);
+    if (scales[j] > max_scale) max_scale = scales[j];
+    if (mins[j] > max_min) max_min = mins[j];
+  }
+  const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+  const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+  for (int j = 0; j < kNSub; ++j) {
+    const uint8_t a = static_cast<uint8_t>(qn::nearest_int(inv_scale * scales[j]));
+    const uint8_t b = static_cast<uint8_t>(qn::nearest_int(inv_min * mins[j]));
+    ls[j] = a < 63 ? a : 63;
+    lm[j] = b < 63 ? b : 63;
+  }
+  pack_scales(ls, lm, y + kScales);
+  put_half(y + kD, max_scale / 63.f);
+  put_half(y + kDmin, max_min / 63.f);
+  requantize_and_pack(x, L, y);
+}
+
+// quantize_row_q4_K_impl: imatrix-weighted searches for the codes and for the 6-bit scales.
+void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
+  uint8_t L[kQK], Laux[kSub], ls[kNSub], lm[kNSub];
+  float weights[kSub], scales[kNSub], mins[kNSub], sw[kNSub];
+  float sum_x2 = 0;
+  for (int l = 0; l < kQK; ++l) sum_x2 += x[l] * x[l];
+  const float sigma2 = 2 * sum_x2 / kQK;
+  for (int j = 0; j < kNSub; ++j) {
+    const float* xs = x + kSub * j;
+    for (int l = 0; l < kSub; ++l) weights[l] = qw[kSub * j + l] * std::sqrt(sigma2 + xs[l] * xs[l]);
+    float sumw = 0;
+    for (int l = 0; l < kSub; ++l) sumw += weights[l];
+    sw[j] = sumw;
+    scales[j] = qn::make_qkx3_quants(kSub, kNmax, xs, weights, L + kSub * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+  }
+  const float d_block = qn::make_qp_quants(kNSub, 63, scales, ls, sw);
+  const float m_block = qn::make_qp_quants(kNSub, 63, mins, lm, sw);
+  pack_scales(ls, lm, y + kScales);
+  put_half(y + kD, d_block);
+  put_half(y + kDmin, m_block);
+  requantize_and_pack(x, L, y);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = get_half(b + kD);
+  const float dmin = get_half(b + kDmin);
+  const uint8_t* q = b + kQs;
+  for (int j = 0; j < kQK / 64; ++j, q += 32) {
+    uint8_t sc, m;
+    get_scale_min(2 * j, b + kScales, &sc, &m);
+    const float d1 = d * sc, m1 = dmin * m;
+    get_scale_min(2 * j + 1, b + kScales, &sc, &m);
+    const float d2 = d * sc, m2 = dmin * m;
+    for (int l = 0; l < 32; ++l) *y++ = d1 * (q[l] & 0xF) - m1;
+    for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
+  }
+}
+
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t nb = n_per_row / kQK;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t ib = 0; ib < nb; ++ib) {
+      const float* x = src + r * n_per_row + ib * kQK;
+      uint8_t* y = out + (r * nb + ib) * kBlockBytes;
+      if (imatrix != nullptr) {
+        encode_block_weighted(x, imatrix + ib * kQK, y);
+      } else {
+        encode_block_ref(x, y);
+      }
+    }
+  }
+  return QF_CODEC_OK;
+}
+
+int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  const auto* in = static_cast<const uint8_t*>(src);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
+  return QF_CODEC_OK;
+}
+
+const QfContainerId kIds[] = {{"gguf", "12"}, {"gguf.file_type", "15"}};
+
+const QfCodecDescriptor kCodec = {"q4_k", "ggml Q4_K: 256-weight super-blocks, 6-bit scales and mins, 4.5 bits/weight",
+                                  kQK,    kBlockBytes,
+                                  2,      QF_CODEC_IMATRIX_USED,
+                                  kIds,   2,
+                                  encode, decode};
+
+}  // namespace
+
+QUANTFLOW_CODEC_PLUGIN("codec-q4_k", "1.0.0", kCodec)

@@ -1,0 +1,134 @@
+// Q6_K: 256-weight super-blocks of sixteen 16-weight sub-blocks with signed 8-bit scales under
+// one fp16 super-scale; value = d*sc*(q - 32) with 6-bit q split into ql (4 bits) and qh (2 bits).
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/plugin.hpp"
+
+namespace {
+
+namespace qn = quantflow::numeric;
+
+constexpr int kQK = 256;
+constexpr int kSub = 16;
+constexpr int kNSub = kQK / kSub;
+constexpr int kBlockBytes = 210;
+
+// Byte offsets inside a block.
+constexpr int kQl = 0, kQh = 128, kScales = 192, kD = 208;
+
+void put_half(uint8_t* p, float f) {
+  const uint16_t h = qn::fp32_to_fp16(f);
+  p[0] = static_cast<uint8_t>(h & 0xFF);
+  p[1] = static_cast<uint8_t>(h >> 8);
+}
+
+float get_half(const uint8_t* p) { return qn::fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
+
+bool all_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+// quantize_row_q6_K_ref, or quantize_row_q6_K_impl when qw (the raw imatrix slice) is given:
+// the two differ only in the weights of the per-sub-block search.
+void encode_block(const float* x, const float* qw, uint8_t* y) {
+  int8_t L[kQK];
+  float scales[kNSub];
+  float max_scale = 0, max_abs_scale = 0;
+  for (int ib = 0; ib < kNSub; ++ib) {
+    const float scale = qn::make_qx_quants(kSub, 32, x + kSub * ib, L + kSub * ib, 1, qw ? qw + kSub * ib : nullptr);
+    scales[ib] = scale;
+    if (std::fabs(scale) > max_abs_scale) {
+      max_abs_scale = std::fabs(scale);
+      max_scale = scale;
+    }
+  }
+  std::memset(y, 0, kBlockBytes);
+  if (max_abs_scale < qn::kGroupMaxEps) return;  // all-zero block: every byte 0, d = +0
+  const float iscale = -128.f / max_scale;
+  put_half(y + kD, 1 / iscale);
+  auto* sc = reinterpret_cast<int8_t*>(y + kScales);
+  for (int ib = 0; ib < kNSub; ++ib) {
+    const int l = qn::nearest_int(iscale * scales[ib]);
+    sc[ib] = static_cast<int8_t>(l < 127 ? l : 127);
+  }
+  // Codes are recomputed against the stored scales; a sub-block whose scale is zero keeps the
+  // search's codes.
+  const float d = get_half(y + kD);
+  for (int j = 0; j < kNSub; ++j) {
+    const float dq = d * sc[j];
+    if (dq == 0) continue;
+    for (int i = 0; i < kSub; ++i) {
+      const int l = qn::nearest_int(x[kSub * j + i] / dq);
+      L[kSub * j + i] = static_cast<int8_t>((l < -32 ? -32 : (l > 31 ? 31 : l)) + 32);
+    }
+  }
+  uint8_t* ql = y + kQl;
+  uint8_t* qh = y + kQh;
+  for (int n = 0; n < kQK; n += 128, ql += 64, qh += 32) {
+    for (int l = 0; l < 32; ++l) {
+      const int q1 = L[n + l], q2 = L[n + l + 32], q3 = L[n + l + 64], q4 = L[n + l + 96];
+      ql[l] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
+      ql[l + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
+      qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+    }
+  }
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = get_half(b + kD);
+  const uint8_t* ql = b + kQl;
+  const uint8_t* qh = b + kQh;
+  const auto* sc = reinterpret_cast<const int8_t*>(b + kScales);
+  for (int n = 0; n < kQK; n += 128, ql += 64, qh += 32, sc += 8, y += 128) {
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+      const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+      const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+      y[l] = d * sc[is] * q1;
+      y[l + 32] = d * sc[is + 2] * q2;
+      y[l + 64] = d * sc[is + 4] * q3;
+      y[l + 96] = d * sc[is + 6] * q4;
+    }
+  }
+}
+
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t nb = n_per_row / kQK;
+  for (int64_t r = 0; r < n_rows; ++r)
+    for (int64_t ib = 0; ib < nb; ++ib)
+      encode_block(src + r * n_per_row + ib * kQK, imatrix ? imatrix + ib * kQK : nullptr,
+                   out + (r * nb + ib) * kBlockBytes);
+  return QF_CODEC_OK;
+}
+
+int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  const auto* in = static_cast<const uint8_t*>(src);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
+  return QF_CODEC_OK;
+}
+
+const QfContainerId kIds[] = {{"gguf", "14"}, {"gguf.file_type", "18"}};
+
+const QfCodecDescriptor kCodec = {
+    "q6_k", "ggml Q6_K: 256-weight super-blocks, 8-bit scales per 16 weights, 6.5625 bits/weight",
+    kQK,    kBlockBytes,
+    2,      QF_CODEC_IMATRIX_USED,
+    kIds,   2,
+    encode, decode};
+
+}  // namespace
+
+QUANTFLOW_CODEC_PLUGIN("codec-q6_k", "1.0.0", kCodec)

@@ -1,0 +1,105 @@
+// Q8_K: 256 int8 codes under one fp32 scale plus per-16 code sums; ggml's dot-product
+// intermediate, provided so blocks can be produced and inspected.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/plugin.hpp"
+
+namespace {
+
+namespace qn = quantflow::numeric;
+
+constexpr int kQK = 256;
+constexpr int kBlockBytes = 292;
+
+// Byte offsets inside a block.
+constexpr int kD = 0, kQs = 4, kBsums = 260;
+
+bool all_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+void put_f32(uint8_t* p, float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(u >> (8 * i));
+}
+
+float get_f32(const uint8_t* p) {
+  const uint32_t u = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// quantize_row_q8_K_ref. The reference leaves bsums unwritten for an all-zero block; zeros are
+// what a correct dot product needs, so write those.
+void encode_block(const float* x, uint8_t* y) {
+  std::memset(y, 0, kBlockBytes);
+  float max = 0, amax = 0;
+  for (int j = 0; j < kQK; ++j) {
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  if (amax == 0) return;
+  const float iscale = -127.f / max;
+  auto* qs = reinterpret_cast<int8_t*>(y + kQs);
+  for (int j = 0; j < kQK; ++j) {
+    const int v = qn::nearest_int(iscale * x[j]);
+    qs[j] = static_cast<int8_t>(v < 127 ? v : 127);
+  }
+  for (int j = 0; j < kQK / 16; ++j) {
+    int sum = 0;
+    for (int i = 0; i < 16; ++i) sum += qs[16 * j + i];
+    const auto s = static_cast<uint16_t>(static_cast<int16_t>(sum));
+    y[kBsums + 2 * j] = static_cast<uint8_t>(s & 0xFF);
+    y[kBsums + 2 * j + 1] = static_cast<uint8_t>(s >> 8);
+  }
+  put_f32(y + kD, 1 / iscale);
+}
+
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float*) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) encode_block(src + ib * kQK, out + ib * kBlockBytes);
+  return QF_CODEC_OK;
+}
+
+int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  const auto* in = static_cast<const uint8_t*>(src);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) {
+    const uint8_t* b = in + ib * kBlockBytes;
+    const float d = get_f32(b + kD);
+    const auto* qs = reinterpret_cast<const int8_t*>(b + kQs);
+    for (int j = 0; j < kQK; ++j) dst[ib * kQK + j] = d * qs[j];
+  }
+  return QF_CODEC_OK;
+}
+
+const QfContainerId kIds[] = {{"gguf", "15"}};
+
+const QfCodecDescriptor kCodec = {"q8_k",
+                                  "ggml Q8_K: 256 int8 codes with an fp32 scale and 16-weight sums (dot-product "
+                                  "intermediate), 9.125 bits/weight",
+                                  kQK,
+                                  kBlockBytes,
+                                  2,
+                                  0,
+                                  kIds,
+                                  1,
+                                  encode,
+                                  decode};
+
+}  // namespace
+
+QUANTFLOW_CODEC_PLUGIN("codec-q8_k", "1.0.0", kCodec)

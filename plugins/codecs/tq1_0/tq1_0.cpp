@@ -1,0 +1,107 @@
+// TQ1_0: 256 ternary elements packed base-3, five trits per byte (four in the last four
+// bytes), plus one fp16 scale; value = (t - 1) * d.
+#include <cmath>
+#include <cstdint>
+
+#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/plugin.hpp"
+
+namespace {
+
+using quantflow::numeric::fp16_to_fp32;
+using quantflow::numeric::fp32_to_fp16;
+
+constexpr int kQK = 256;
+constexpr int kBlockBytes = 54;
+constexpr int kQsBytes = 48;
+constexpr int kQhBytes = 4;
+constexpr uint8_t kPow3[6] = {1, 3, 9, 27, 81, 243};
+
+bool all_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+// Scaling the base-3 number by 256/243 (rounded up) puts trit k in the top bits after k
+// multiplications by 3 mod 256, so decoding needs no division.
+uint8_t pack_trits(int v) { return static_cast<uint8_t>((v * 256 + 242) / 243); }
+
+int trit(uint8_t byte, int k) {
+  const uint8_t q = static_cast<uint8_t>(byte * kPow3[k]);
+  return (q * 3) >> 8;
+}
+
+// quantize_row_tq1_0_ref. lroundf rounds ties away from zero.
+void encode_block(const float* x, uint8_t* y) {
+  float amax = 0.0f;
+  for (int j = 0; j < kQK; ++j) {
+    const float a = std::fabs(x[j]);
+    amax = amax > a ? amax : a;
+  }
+  const float d = amax;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  auto t = [&](int e) { return static_cast<int>(std::lround(x[e] * id)) + 1; };
+  // Elements 0..159: trit k of qs[m] is element 32k + m.
+  for (int m = 0; m < 32; ++m) {
+    int v = 0;
+    for (int k = 0; k < 5; ++k) v = v * 3 + t(32 * k + m);
+    y[m] = pack_trits(v);
+  }
+  // Elements 160..239: trit k of qs[32 + m] is element 160 + 16k + m.
+  for (int m = 0; m < 16; ++m) {
+    int v = 0;
+    for (int k = 0; k < 5; ++k) v = v * 3 + t(160 + 16 * k + m);
+    y[32 + m] = pack_trits(v);
+  }
+  // Elements 240..255: four trits per byte, with a zero fifth trit appended.
+  for (int j = 0; j < kQhBytes; ++j) {
+    int v = 0;
+    for (int k = 0; k < 4; ++k) v = v * 3 + t(240 + 4 * k + j);
+    y[kQsBytes + j] = pack_trits(v * 3);
+  }
+  const uint16_t h = fp32_to_fp16(d);
+  y[52] = static_cast<uint8_t>(h & 0xFF);
+  y[53] = static_cast<uint8_t>(h >> 8);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = fp16_to_fp32(static_cast<uint16_t>(b[52] | (b[53] << 8)));
+  for (int k = 0; k < 5; ++k)
+    for (int m = 0; m < 32; ++m) y[32 * k + m] = static_cast<float>(trit(b[m], k) - 1) * d;
+  for (int k = 0; k < 5; ++k)
+    for (int m = 0; m < 16; ++m) y[160 + 16 * k + m] = static_cast<float>(trit(b[32 + m], k) - 1) * d;
+  for (int k = 0; k < 4; ++k)
+    for (int j = 0; j < kQhBytes; ++j) y[240 + 4 * k + j] = static_cast<float>(trit(b[kQsBytes + j], k) - 1) * d;
+}
+
+// The importance matrix is ignored, as in ggml.
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) encode_block(src + ib * kQK, out + ib * kBlockBytes);
+  return QF_CODEC_OK;
+}
+
+int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  const auto* in = static_cast<const uint8_t*>(src);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
+  return QF_CODEC_OK;
+}
+
+const QfContainerId kIds[] = {{"gguf", "34"}, {"gguf.file_type", "36"}};
+
+const QfCodecDescriptor kCodec = {
+    "tq1_0", "ggml TQ1_0: 256 ternary weights packed base-3 with one fp16 scale (1.6875 bits per weight)",
+    kQK,     kBlockBytes,
+    2,       0,
+    kIds,    2,
+    encode,  decode};
+
+}  // namespace
+
+QUANTFLOW_CODEC_PLUGIN("codec-tq1_0", "1.0.0", kCodec)

@@ -1,0 +1,23 @@
+// Byte-level JSON text helpers shared by the header parser and the writer.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace quantflow::safetensors {
+
+// Offset of the first byte that is not part of a well-formed UTF-8 sequence (overlong
+// forms, surrogates and code points above U+10FFFF included), or npos when all is valid.
+size_t invalid_utf8_offset(std::string_view text);
+
+// Appends `text` as a JSON string literal escaped the way serde_json does, so our headers
+// match the reference writer byte for byte: `"` and `\` escaped, \b \f \n \r \t short
+// forms, other control characters as \u00xx, everything else (including `/`, DEL and
+// non-ASCII) raw. `text` must be valid UTF-8.
+void append_json_string(std::string& out, std::string_view text);
+
+// nlohmann's exception text without its "[json.exception.parse_error.101] " prefix.
+std::string json_error_text(const char* what);
+
+}  // namespace quantflow::safetensors

@@ -1,0 +1,82 @@
+// The container descriptor: probe, open (single file or sharded index) and writer.
+#include <exception>
+#include <fstream>
+#include <string_view>
+
+#include "header.hpp"
+#include "index_reader.hpp"
+#include "quantflow/plugin.hpp"
+#include "reader.hpp"
+#include "writer.hpp"
+
+namespace {
+
+using namespace quantflow;
+
+bool looks_like_file(const unsigned char* head, size_t n) {
+  if (n < 9) return false;
+  uint64_t length = 0;
+  for (int i = 7; i >= 0; --i) length = (length << 8) | head[i];
+  return length < safetensors::kMaxHeaderLength && head[8] == '{';
+}
+
+// The index's first key is usually "metadata", a few hundred bytes at most, so
+// "weight_map" shows up within the probe's head.
+bool looks_like_index(const unsigned char* head, size_t n) {
+  const std::string_view text(reinterpret_cast<const char*>(head), n);
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && text[first] == '{' && text.find("\"weight_map\"") != std::string_view::npos;
+}
+
+int32_t probe(const unsigned char* head, size_t n_head) {
+  if (head == nullptr) return 0;
+  if (looks_like_file(head, n_head)) return 60;
+  if (looks_like_index(head, n_head)) return 50;
+  return 0;
+}
+
+Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const CodecCatalog& catalog) {
+  try {
+    // A file whose N happens to be 123 also starts with '{', so the file test goes first.
+    unsigned char head[16] = {};
+    std::ifstream in(path, std::ios::binary);
+    in.read(reinterpret_cast<char*>(head), sizeof head);
+    const auto n = static_cast<size_t>(in.gcount());
+    const std::string_view text(reinterpret_cast<const char*>(head), n);
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    if (!looks_like_file(head, n) && first != std::string_view::npos && text[first] == '{') {
+      QF_ASSIGN_OR_RETURN(auto index, safetensors::IndexReader::open(path, catalog));
+      return std::unique_ptr<Reader>(std::move(index));
+    }
+    QF_ASSIGN_OR_RETURN(auto file, safetensors::FileReader::open(path, catalog));
+    return std::unique_ptr<Reader>(std::move(file));
+  } catch (const std::exception& e) {
+    return internal_error(std::string("safetensors reader failed: ") + e.what()).with_file(path);
+  }
+}
+
+// The format has nothing to configure. Options are ignored rather than refused because the
+// host passes its own (e.g. target_type, which GGUF records) to whichever writer it uses.
+Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatalog&, const WriterOptions&) {
+  try {
+    return std::unique_ptr<Writer>(new safetensors::FileWriter(sink));
+  } catch (const std::exception& e) {
+    return internal_error(std::string("safetensors writer failed: ") + e.what()).with_file(sink.target_path());
+  }
+}
+
+const QfContainerDescriptor kContainer = {
+    "safetensors",        "Hugging Face safetensors (read, write, sharded *.safetensors.index.json)",
+    ".safetensors .json", probe,
+    open_reader,          create_writer,
+};
+
+const QfContainerDescriptor* const kContainers[] = {&kContainer};
+
+const QfPluginDescriptor kPlugin = {
+    QUANTFLOW_ABI_VERSION, "container-safetensors", "0.1.0", "safetensors container", nullptr, 0, kContainers, 1,
+};
+
+}  // namespace
+
+QUANTFLOW_EXPORT_PLUGIN(kPlugin)

@@ -1,0 +1,108 @@
+#include "reader.hpp"
+
+#include <unordered_map>
+
+#include "conventions.hpp"
+#include "dtypes.hpp"
+#include "header.hpp"
+
+namespace quantflow::safetensors {
+
+namespace {
+
+// The convention stores only name and geometry; the kind comes from whoever knows the type.
+DTypeKind kind_for(const DType& dtype, const CodecCatalog& catalog) {
+  if (const CodecDescriptor* codec = catalog.find(dtype.name);
+      codec != nullptr && codec->block_elems == dtype.block_elems && codec->block_bytes == dtype.block_bytes)
+    return static_cast<DTypeKind>(codec->kind);
+  if (const DTypeEntry* entry = find_by_dtype(dtype)) return entry->kind;
+  return DTypeKind::quantized;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FileReader>> FileReader::open(const std::string& path, const CodecCatalog& catalog) {
+  QF_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
+  auto parsed = parse_header(file->bytes());
+  if (!parsed.ok()) return parsed.take_status().with_file(path);
+  ParsedHeader& h = parsed.value();
+
+  std::unique_ptr<FileReader> r(new FileReader());
+  r->file_ = std::move(file);
+  r->header_length_ = h.header_length;
+  r->data_start_ = h.data_start;
+  r->buffer_length_ = h.buffer_length;
+
+  std::unordered_map<std::string, size_t> by_name;
+  r->tensors_.reserve(h.tensors.size());
+  for (auto& t : h.tensors) {
+    by_name.emplace(t.name, r->tensors_.size());
+    TensorInfo info;
+    info.name = std::move(t.name);
+    info.dtype = t.dtype->dtype();
+    info.shape = std::move(t.shape);
+    info.n_bytes = t.end - t.begin;
+    info.offset = t.begin;
+    r->tensors_.push_back(std::move(info));
+  }
+
+  // Split the reserved convention keys from the plain metadata.
+  std::map<std::string, std::string> plain;
+  const std::string* typed = nullptr;
+  for (const auto& [key, value] : h.metadata) {
+    if (key == kTypedMetadataKey) {
+      typed = &value;
+    } else if (key.starts_with(kTensorKeyPrefix)) {
+      const std::string name = key.substr(kTensorKeyPrefix.size());
+      const auto it = by_name.find(name);
+      if (it == by_name.end())
+        return bad_input("__metadata__ key '" + key + "' describes a tensor that is not in the file")
+            .with_tensor(name)
+            .with_file(path);
+      TensorInfo& info = r->tensors_[it->second];
+      if (info.dtype.name != "u8" || info.shape.size() != 1)
+        return bad_input("stored as " + info.dtype.name + " " + shape_to_string(info.shape) + ", but '" + key +
+                         "' requires U8 [n_bytes]")
+            .with_tensor(name)
+            .with_file(path);
+      auto logical = decode_tensor_info(value, info.n_bytes);
+      if (!logical.ok()) return logical.take_status().with_tensor(name).with_file(path);
+      info.dtype = logical->dtype;
+      info.dtype.kind = kind_for(info.dtype, catalog);
+      info.shape = std::move(logical->shape);
+      ++r->stored_as_bytes_;
+    } else {
+      plain.emplace(key, value);
+    }
+  }
+  auto metadata = decode_metadata(typed, plain);
+  if (!metadata.ok()) return metadata.take_status().with_file(path);
+  r->metadata_ = std::move(metadata).value();
+  r->typed_metadata_ = typed != nullptr;
+  return r;
+}
+
+Result<TensorData> FileReader::read(size_t index) const {
+  if (index >= tensors_.size())
+    return internal_error("tensor index " + std::to_string(index) + " out of range").with_file(path());
+  const TensorInfo& t = tensors_[index];
+  // The owner keeps the mapping alive even if the host drops the reader first.
+  return TensorData{file_->slice(data_start_ + t.offset, t.n_bytes), file_};
+}
+
+void FileReader::release(size_t index) const {
+  if (index < tensors_.size()) file_->release(data_start_ + tensors_[index].offset, tensors_[index].n_bytes);
+}
+
+std::vector<std::pair<std::string, std::string>> FileReader::properties() const {
+  std::vector<std::pair<std::string, std::string>> p = {
+      {"header length", std::to_string(header_length_)},
+      {"data offset", std::to_string(data_start_)},
+      {"data aligned to 8", data_start_ % 8 == 0 ? "yes" : "no"},
+  };
+  if (typed_metadata_) p.emplace_back("typed metadata", std::string(kTypedMetadataKey));
+  if (stored_as_bytes_ > 0) p.emplace_back("tensors stored as U8 bytes", std::to_string(stored_as_bytes_));
+  return p;
+}
+
+}  // namespace quantflow::safetensors
