@@ -283,3 +283,21 @@ Result<LogicalTensor> decode_tensor_info(std::string_view text, uint64_t n_bytes
 }
 
 }  // namespace quantflow::safetensors
+
+namespace quantflow::safetensors {
+
+std::string encode_tensor_order(const std::vector<std::string>& names) { return nlohmann::json(names).dump(); }
+
+Result<std::vector<std::string>> decode_tensor_order(const std::string& value) {
+  const auto parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) return bad_input(std::string(kTensorOrderKey) + " is not a JSON array of tensor names");
+  std::vector<std::string> names;
+  names.reserve(parsed.size());
+  for (const auto& item : parsed) {
+    if (!item.is_string()) return bad_input(std::string(kTensorOrderKey) + " holds a value that is not a tensor name");
+    names.push_back(item.get<std::string>());
+  }
+  return names;
+}
+
+}  // namespace quantflow::safetensors

@@ -42,14 +42,21 @@
 //    tensor with that dtype and shape; its kind comes from a loaded codec of that name,
 //    else from the safetensors dtype table, else it is "quantized".
 //
-// 4. Reserved keys: `quantflow.metadata` and every key starting with `quantflow.tensor.`
-//    belong to these conventions; the reader consumes them (they never appear in
-//    Metadata) and the writer refuses Metadata that contains them.
+// 4. Tensor order: key `quantflow.tensor_order`. safetensors lays tensors out sorted by
+//    dtype and name; when the order the writer was given differs (e.g. a GGUF's), the
+//    writer records it as a compact JSON array of the tensor names, and the reader lists
+//    tensors in that order. Together with 2 and 3 this makes GGUF -> safetensors -> GGUF
+//    reproduce the original GGUF byte for byte.
+//
+// 5. Reserved keys: `quantflow.metadata`, `quantflow.tensor_order` and every key starting
+//    with `quantflow.tensor.` belong to these conventions; the reader consumes them (they
+//    never appear in Metadata) and the writer refuses Metadata that contains them.
 #pragma once
 
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "quantflow/metadata.hpp"
 #include "quantflow/status.hpp"
@@ -59,10 +66,17 @@ namespace quantflow::safetensors {
 
 inline constexpr std::string_view kTypedMetadataKey = "quantflow.metadata";
 inline constexpr std::string_view kTensorKeyPrefix = "quantflow.tensor.";
+inline constexpr std::string_view kTensorOrderKey = "quantflow.tensor_order";
 
 inline bool is_reserved_key(std::string_view key) {
-  return key == kTypedMetadataKey || key.substr(0, kTensorKeyPrefix.size()) == kTensorKeyPrefix;
+  return key == kTypedMetadataKey || key == kTensorOrderKey ||
+         key.substr(0, kTensorKeyPrefix.size()) == kTensorKeyPrefix;
 }
+
+// The `quantflow.tensor_order` value for these names, in this order.
+std::string encode_tensor_order(const std::vector<std::string>& names);
+// Parses it back; fails unless it is a JSON array of strings.
+Result<std::vector<std::string>> decode_tensor_order(const std::string& value);
 
 // True when plain string entries cannot represent `metadata` (non-string values, or keys
 // out of byte order).

@@ -49,9 +49,12 @@ Result<std::unique_ptr<FileReader>> FileReader::open(const std::string& path, co
   // Split the reserved convention keys from the plain metadata.
   std::map<std::string, std::string> plain;
   const std::string* typed = nullptr;
+  const std::string* order = nullptr;
   for (const auto& [key, value] : h.metadata) {
     if (key == kTypedMetadataKey) {
       typed = &value;
+    } else if (key == kTensorOrderKey) {
+      order = &value;
     } else if (key.starts_with(kTensorKeyPrefix)) {
       const std::string name = key.substr(kTensorKeyPrefix.size());
       const auto it = by_name.find(name);
@@ -74,6 +77,27 @@ Result<std::unique_ptr<FileReader>> FileReader::open(const std::string& path, co
     } else {
       plain.emplace(key, value);
     }
+  }
+  if (order != nullptr) {
+    auto names = decode_tensor_order(*order);
+    if (!names.ok()) return names.take_status().with_file(path);
+    if (names->size() != r->tensors_.size())
+      return bad_input(std::string(kTensorOrderKey) + " lists " + std::to_string(names->size()) + " tensors, the file has " +
+                       std::to_string(r->tensors_.size()))
+          .with_file(path);
+    std::vector<TensorInfo> ordered;
+    ordered.reserve(names->size());
+    std::vector<bool> taken(r->tensors_.size(), false);
+    for (const auto& name : *names) {
+      const auto it = by_name.find(name);
+      if (it == by_name.end() || taken[it->second])
+        return bad_input(std::string(kTensorOrderKey) + " names a tensor that is missing or listed twice")
+            .with_tensor(name)
+            .with_file(path);
+      taken[it->second] = true;
+      ordered.push_back(std::move(r->tensors_[it->second]));
+    }
+    r->tensors_ = std::move(ordered);
   }
   auto metadata = decode_metadata(typed, plain);
   if (!metadata.ok()) return metadata.take_status().with_file(path);

@@ -94,6 +94,12 @@ Result<PlannedHeader> plan_header(const Metadata& metadata, const std::vector<Te
     if (stored[a].dtype->rank != stored[b].dtype->rank) return stored[a].dtype->rank > stored[b].dtype->rank;
     return tensors[a].name < tensors[b].name;
   });
+  if (!std::is_sorted(plan.order.begin(), plan.order.end())) {
+    std::vector<std::string> declared;
+    declared.reserve(tensors.size());
+    for (const auto& t : tensors) declared.push_back(t.name);
+    meta.emplace(std::string(kTensorOrderKey), encode_tensor_order(declared));
+  }
 
   std::string& out = plan.json;
   out += '{';
