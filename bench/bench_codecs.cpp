@@ -76,8 +76,10 @@ int main(int argc, char** argv) {
   registry.load_directory(QF_PLUGIN_DIR);
   for (const auto* codec : registry.codecs()) {
     if (kCols % codec->block_elems != 0) continue;
-    if (codec->encode) benchmark::RegisterBenchmark((std::string("encode/") + codec->name).c_str(), bench_encode, codec);
-    if (codec->decode) benchmark::RegisterBenchmark((std::string("decode/") + codec->name).c_str(), bench_decode, codec);
+    if (codec->encode)
+      benchmark::RegisterBenchmark((std::string("encode/") + codec->name).c_str(), bench_encode, codec);
+    if (codec->decode)
+      benchmark::RegisterBenchmark((std::string("decode/") + codec->name).c_str(), bench_decode, codec);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

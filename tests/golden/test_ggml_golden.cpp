@@ -55,8 +55,8 @@ void check_bytes(const GoldenType& t, const std::vector<uint8_t>& got, const std
       const size_t block = i / t.block_bytes;
       const size_t blocks_per_row = kCols / t.block_elems;
       BOOST_FAIL(t.name << " " << what << ": first difference in row " << block / blocks_per_row << ", block "
-                        << block % blocks_per_row << ", byte " << i % t.block_bytes << ": got "
-                        << int(got[i]) << ", want " << int(want[i]));
+                        << block % blocks_per_row << ", byte " << i % t.block_bytes << ": got " << int(got[i])
+                        << ", want " << int(want[i]));
     }
   }
 }
@@ -70,8 +70,7 @@ void check_floats(const GoldenType& t, const std::vector<float>& got, const std:
     std::memcpy(&b, &want[i], 4);
     if (a != b) {
       BOOST_FAIL(t.name << " " << what << ": first difference at row " << i / kCols << ", element " << i % kCols
-                        << " (block " << (i % kCols) / t.block_elems << "): got " << got[i] << ", want "
-                        << want[i]);
+                        << " (block " << (i % kCols) / t.block_elems << "): got " << got[i] << ", want " << want[i]);
     }
   }
 }

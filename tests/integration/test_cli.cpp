@@ -67,8 +67,9 @@ BOOST_AUTO_TEST_CASE(plugins_lists_providers_and_failures) {
   BOOST_CHECK_NE(r.out.find("[codec q8_0]"), std::string::npos);
   BOOST_CHECK_NE(r.out.find("quantflow-codec-q4_0.so"), std::string::npos);
   BOOST_CHECK_NE(r.out.find("2 plugins failed to load:"), std::string::npos);
-  BOOST_CHECK_NE(r.out.find("qf_test_wrong_abi.so: plugin ABI version 42 does not match this quantflow's ABI version 1"),
-                 std::string::npos);
+  BOOST_CHECK_NE(
+      r.out.find("qf_test_wrong_abi.so: plugin ABI version 42 does not match this quantflow's ABI version 1"),
+      std::string::npos);
   BOOST_CHECK_NE(r.out.find("qf_test_not_a_plugin.so: not a quantflow plugin"), std::string::npos);
 
   auto json = nlohmann::json::parse(cli("plugins --json --plugin-dir " + quote(QF_TEST_PLUGIN_DIR)).out);
@@ -147,8 +148,8 @@ BOOST_AUTO_TEST_CASE(convert_type_matches_llama_quantize_tensors,
                                                        {"q4_0", "synth-llama-pure-Q4_0.gguf"}};
   for (const auto& [type, reference] : cases) {
     const auto out = tmp / (std::string(type) + ".gguf");
-    auto r = cli(std::string("convert -q --type ") + type + " " + quote(kReference / "synth-llama.gguf") + " " +
-                 quote(out));
+    auto r =
+        cli(std::string("convert -q --type ") + type + " " + quote(kReference / "synth-llama.gguf") + " " + quote(out));
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     const auto ours = tensors_of(out);
     const auto theirs = tensors_of(kReference / reference);

@@ -23,8 +23,7 @@ enum QfCodecResult : int32_t {
 // imatrix is null or holds n_per_row importance weights, one per column, for every row.
 // Must be safe to call concurrently on disjoint rows and must depend on nothing but its
 // arguments (output bytes are identical at any thread count).
-typedef int32_t (*qf_encode_fn)(const float* src, void* dst, int64_t n_rows, int64_t n_per_row,
-                                const float* imatrix);
+typedef int32_t (*qf_encode_fn)(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix);
 // Decodes n_rows rows back into floats.
 typedef int32_t (*qf_decode_fn)(const void* src, float* dst, int64_t n_rows, int64_t n_per_row);
 
@@ -45,7 +44,7 @@ struct QfCodecDescriptor {
   const char* description;  // one line for `quantflow plugins`
   uint32_t block_elems;
   uint32_t block_bytes;
-  uint32_t kind;  // quantflow::DTypeKind
+  uint32_t kind;   // quantflow::DTypeKind
   uint32_t flags;  // QfCodecFlags
   const QfContainerId* container_ids;
   uint32_t n_container_ids;
@@ -72,11 +71,16 @@ inline std::string_view container_id(const CodecDescriptor& codec, std::string_v
 
 inline const char* codec_result_message(int32_t result) {
   switch (result) {
-    case QF_CODEC_OK: return "ok";
-    case QF_CODEC_NEEDS_IMATRIX: return "this encoding needs an importance matrix (--imatrix)";
-    case QF_CODEC_NON_FINITE: return "the values contain NaN or infinity, which this encoding cannot represent";
-    case QF_CODEC_BAD_ROW_LENGTH: return "the row length is not a multiple of the block size";
-    case QF_CODEC_UNSUPPORTED: return "this direction is not implemented by the codec";
+    case QF_CODEC_OK:
+      return "ok";
+    case QF_CODEC_NEEDS_IMATRIX:
+      return "this encoding needs an importance matrix (--imatrix)";
+    case QF_CODEC_NON_FINITE:
+      return "the values contain NaN or infinity, which this encoding cannot represent";
+    case QF_CODEC_BAD_ROW_LENGTH:
+      return "the row length is not a multiple of the block size";
+    case QF_CODEC_UNSUPPORTED:
+      return "this direction is not implemented by the codec";
   }
   return "the codec failed with an unknown code";
 }

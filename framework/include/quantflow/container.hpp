@@ -78,8 +78,8 @@ extern "C" {
 // should still be claimed, so that open() can refuse them with a precise message.
 typedef int32_t (*qf_probe_fn)(const unsigned char* head, size_t n_head);
 
-typedef quantflow::Result<std::unique_ptr<quantflow::Reader>> (*qf_open_reader_fn)(const std::string& path,
-                                                                                    const quantflow::CodecCatalog& catalog);
+typedef quantflow::Result<std::unique_ptr<quantflow::Reader>> (*qf_open_reader_fn)(
+    const std::string& path, const quantflow::CodecCatalog& catalog);
 
 typedef quantflow::Result<std::unique_ptr<quantflow::Writer>> (*qf_create_writer_fn)(
     quantflow::OutputSink& sink, const quantflow::CodecCatalog& catalog, const quantflow::WriterOptions& options);

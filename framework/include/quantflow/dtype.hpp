@@ -16,9 +16,9 @@ enum class DTypeKind : uint8_t {
 };
 
 struct DType {
-  std::string name;           // canonical lower-case name, e.g. "f32", "q4_k"
-  uint32_t block_elems = 1;   // elements per block (1 for plain types)
-  uint32_t block_bytes = 4;   // bytes per block
+  std::string name;          // canonical lower-case name, e.g. "f32", "q4_k"
+  uint32_t block_elems = 1;  // elements per block (1 for plain types)
+  uint32_t block_bytes = 4;  // bytes per block
   DTypeKind kind = DTypeKind::floating;
 
   bool is_valid() const { return !name.empty() && block_elems > 0 && block_bytes > 0; }

@@ -14,7 +14,7 @@ namespace quantflow {
 enum class MetaType : uint8_t { u8, i8, u16, i16, u32, i32, u64, i64, f32, f64, boolean, string, array };
 
 inline const char* meta_type_name(MetaType type) {
-  static constexpr const char* names[] = {"u8",  "i8",  "u16", "i16", "u32",  "i32",    "u64",
+  static constexpr const char* names[] = {"u8",  "i8",  "u16", "i16",  "u32",    "i32",  "u64",
                                           "i64", "f32", "f64", "bool", "string", "array"};
   return names[static_cast<int>(type)];
 }
@@ -94,10 +94,14 @@ struct MetaValue {
     if (a.type != b.type) return false;
     switch (a.type) {
       case MetaType::f32:
-      case MetaType::f64: return a.real == b.real || (a.real != a.real && b.real != b.real);
-      case MetaType::string: return a.text == b.text;
-      case MetaType::array: return a.element_type == b.element_type && a.elements == b.elements;
-      default: return a.integer == b.integer;
+      case MetaType::f64:
+        return a.real == b.real || (a.real != a.real && b.real != b.real);
+      case MetaType::string:
+        return a.text == b.text;
+      case MetaType::array:
+        return a.element_type == b.element_type && a.elements == b.elements;
+      default:
+        return a.integer == b.integer;
     }
   }
 };

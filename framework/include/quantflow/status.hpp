@@ -74,7 +74,7 @@ inline Status internal_error(std::string message) { return Status(ErrorCode::int
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return value_.has_value(); }
@@ -97,12 +97,18 @@ class [[nodiscard]] Result {
 
 inline const char* error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::ok: return "ok";
-    case ErrorCode::usage: return "usage";
-    case ErrorCode::bad_input: return "bad_input";
-    case ErrorCode::unsupported: return "unsupported";
-    case ErrorCode::io_error: return "io_error";
-    case ErrorCode::internal: return "internal";
+    case ErrorCode::ok:
+      return "ok";
+    case ErrorCode::usage:
+      return "usage";
+    case ErrorCode::bad_input:
+      return "bad_input";
+    case ErrorCode::unsupported:
+      return "unsupported";
+    case ErrorCode::io_error:
+      return "io_error";
+    case ErrorCode::internal:
+      return "internal";
   }
   return "unknown";
 }
@@ -113,10 +119,10 @@ inline const char* error_code_name(ErrorCode code) {
 #define QF_CONCAT(a, b) QF_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function when expr is not ok.
-#define QF_RETURN_IF_ERROR(expr)                     \
-  do {                                               \
-    ::quantflow::Status qf_status_ = (expr);         \
-    if (!qf_status_.ok()) return qf_status_;         \
+#define QF_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::quantflow::Status qf_status_ = (expr); \
+    if (!qf_status_.ok()) return qf_status_; \
   } while (0)
 
 #define QF_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

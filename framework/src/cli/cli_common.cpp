@@ -6,12 +6,15 @@ namespace quantflow::cli {
 
 int exit_code_for(const Status& status) {
   switch (status.code()) {
-    case ErrorCode::ok: return kExitOk;
+    case ErrorCode::ok:
+      return kExitOk;
     case ErrorCode::usage:
     case ErrorCode::bad_input:
-    case ErrorCode::unsupported: return kExitUsage;
+    case ErrorCode::unsupported:
+      return kExitUsage;
     case ErrorCode::io_error:
-    case ErrorCode::internal: return kExitFailure;
+    case ErrorCode::internal:
+      return kExitFailure;
   }
   return kExitFailure;
 }
@@ -33,8 +36,7 @@ void CommonOptions::add_to(po::options_description& desc) {
 std::unique_ptr<core::Registry> CommonOptions::load_registry() const { return core::load_registry(plugin_dirs); }
 
 bool parse_command_line(int argc, char** argv, const std::string& usage, const po::options_description& options,
-                        const po::positional_options_description& positional, po::variables_map& vm,
-                        int& exit_code) {
+                        const po::positional_options_description& positional, po::variables_map& vm, int& exit_code) {
   po::options_description all(options);
   all.add_options()("help,h", "show this help");
   try {

@@ -31,7 +31,6 @@ struct CommonOptions {
 // Parses argv for a subcommand; prints help and returns kExitOk, or a usage error, through
 // `exit_code` when the command should stop; returns true when it should run.
 bool parse_command_line(int argc, char** argv, const std::string& usage, const po::options_description& options,
-                        const po::positional_options_description& positional, po::variables_map& vm,
-                        int& exit_code);
+                        const po::positional_options_description& positional, po::variables_map& vm, int& exit_code);
 
 }  // namespace quantflow::cli

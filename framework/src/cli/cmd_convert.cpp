@@ -28,7 +28,8 @@ int run_convert(int argc, char** argv) {
       "imatrix", po::value(&request.imatrix),
       "importance matrix from llama.cpp's imatrix tool (GGUF or legacy .dat), applied to each tensor by name")(
       "threads", po::value(&request.threads)->default_value(0), "worker threads (0: all cores)")(
-      "memory-limit", po::value(&memory_limit), "budget for tensor data in flight, e.g. 2G (default: a quarter of RAM, at most 4G)")(
+      "memory-limit", po::value(&memory_limit),
+      "budget for tensor data in flight, e.g. 2G (default: a quarter of RAM, at most 4G)")(
       "option", po::value(&writer_options)->composing(), "container writer option KEY=VALUE (repeatable)")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   common.add_to(options);

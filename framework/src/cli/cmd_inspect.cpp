@@ -124,8 +124,10 @@ int run_inspect(int argc, char** argv) {
   auto registry = common.load_registry();
   auto reader = registry->open_reader(path);
   if (!reader.ok()) return report_error(reader.status());
-  if (json) print_json(path, **reader, max_elements);
-  else print_text(path, **reader, max_elements);
+  if (json)
+    print_json(path, **reader, max_elements);
+  else
+    print_text(path, **reader, max_elements);
   return kExitOk;
 }
 

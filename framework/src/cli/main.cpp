@@ -10,7 +10,8 @@ namespace {
 void print_usage(std::ostream& os) {
   os << "quantflow " QUANTFLOW_VERSION " - convert and quantize model files (GGUF, safetensors, ...)\n\n"
      << "usage: quantflow <command> [options]\n\ncommands:\n";
-  for (const auto& c : quantflow::cli::kCommands) os << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  for (const auto& c : quantflow::cli::kCommands)
+    os << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
   os << "\nRun 'quantflow <command> --help' for a command's options.\n"
      << "Plugins are loaded from the installation's plugin directory, then QUANTFLOW_PLUGIN_PATH\n"
      << "(colon-separated), then every --plugin-dir.\n"

@@ -61,13 +61,14 @@ std::string errno_text() { return std::strerror(errno); }
 }  // namespace
 
 bool same_file(const std::string& a, const std::string& b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 Result<std::unique_ptr<AtomicFileSink>> AtomicFileSink::create(const std::string& target,
-                                                                const std::vector<std::string>& inputs) {
+                                                               const std::vector<std::string>& inputs) {
   for (const auto& input : inputs) {
     if (same_file(target, input) || fs::weakly_canonical(target) == fs::weakly_canonical(input))
       return usage_error("the output is the same file as the input " + input + "; quantflow never overwrites an input")
@@ -90,7 +91,8 @@ Result<std::unique_ptr<AtomicFileSink>> AtomicFileSink::create(const std::string
     sink->fd_ = ::open(sink->temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (sink->fd_ >= 0 || errno != EEXIST) break;
   }
-  if (sink->fd_ < 0) return io_error("cannot create a temporary file beside the output: " + errno_text()).with_file(target);
+  if (sink->fd_ < 0)
+    return io_error("cannot create a temporary file beside the output: " + errno_text()).with_file(target);
   track(sink->temp_);
   sink->buffer_.reserve(kBufferBytes);
   return sink;

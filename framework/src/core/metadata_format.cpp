@@ -12,14 +12,26 @@ std::string quote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
-        if (c < 0x20) out += fmt::format("\\x{:02x}", c);
-        else out += static_cast<char>(c);
+        if (c < 0x20)
+          out += fmt::format("\\x{:02x}", c);
+        else
+          out += static_cast<char>(c);
     }
   }
   return out + "\"";
@@ -28,10 +40,14 @@ std::string quote(const std::string& s) {
 std::string format_scalar(const MetaValue& v) {
   switch (v.type) {
     case MetaType::f32:
-    case MetaType::f64: return fmt::format("{}", v.real);
-    case MetaType::boolean: return v.integer ? "true" : "false";
-    case MetaType::string: return quote(v.text);
-    default: return v.is_signed() ? std::to_string(v.as_i64()) : std::to_string(v.integer);
+    case MetaType::f64:
+      return fmt::format("{}", v.real);
+    case MetaType::boolean:
+      return v.integer ? "true" : "false";
+    case MetaType::string:
+      return quote(v.text);
+    default:
+      return v.is_signed() ? std::to_string(v.as_i64()) : std::to_string(v.integer);
   }
 }
 
@@ -62,8 +78,10 @@ nlohmann::json meta_value_to_json(const MetaValue& value, size_t max_elements) {
     case MetaType::f64:
       if (!std::isfinite(value.real)) return fmt::format("{}", value.real);
       return value.real;
-    case MetaType::boolean: return value.integer != 0;
-    case MetaType::string: return value.text;
+    case MetaType::boolean:
+      return value.integer != 0;
+    case MetaType::string:
+      return value.text;
     case MetaType::array: {
       nlohmann::json items = nlohmann::json::array();
       const size_t shown = std::min(max_elements, value.elements.size());

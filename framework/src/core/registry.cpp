@@ -50,8 +50,8 @@ namespace {
 Status validate_codec(const CodecDescriptor* c) {
   if (c == nullptr || c->name == nullptr || c->name[0] == '\0') return bad_input("a codec descriptor has no name");
   if (c->block_elems == 0 || c->block_bytes == 0)
-    return bad_input(fmt::format("codec '{}' declares an empty block ({} elements, {} bytes)", c->name,
-                                 c->block_elems, c->block_bytes));
+    return bad_input(fmt::format("codec '{}' declares an empty block ({} elements, {} bytes)", c->name, c->block_elems,
+                                 c->block_bytes));
   if (c->encode == nullptr && c->decode == nullptr)
     return bad_input(fmt::format("codec '{}' has neither encode nor decode", c->name));
   if (c->n_container_ids > 0 && c->container_ids == nullptr)
@@ -92,9 +92,10 @@ Status Registry::load_file(const std::string& path) {
   // Only the first field is read before the version is known to match.
   const uint32_t abi = desc->abi_version;
   if (abi != QUANTFLOW_ABI_VERSION)
-    return fail(fmt::format("plugin ABI version {} does not match this quantflow's ABI version {}; rebuild the "
-                            "plugin against this SDK",
-                            abi, QUANTFLOW_ABI_VERSION));
+    return fail(
+        fmt::format("plugin ABI version {} does not match this quantflow's ABI version {}; rebuild the "
+                    "plugin against this SDK",
+                    abi, QUANTFLOW_ABI_VERSION));
   if (desc->name == nullptr || desc->version == nullptr) return fail("the plugin descriptor has no name or version");
   if ((desc->n_codecs > 0 && desc->codecs == nullptr) || (desc->n_containers > 0 && desc->containers == nullptr))
     return fail("the plugin descriptor declares codecs or containers but gives none");
@@ -202,7 +203,8 @@ Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) c
     return bad_input(fmt::format("unrecognized file format (first bytes {}); loaded containers: {}", hex,
                                  [&] {
                                    std::string names;
-                                   for (const auto* c : containers_) names += (names.empty() ? "" : ", ") + std::string(c->name);
+                                   for (const auto* c : containers_)
+                                     names += (names.empty() ? "" : ", ") + std::string(c->name);
                                    return names.empty() ? std::string("none") : names;
                                  }()))
         .with_file(path);
@@ -216,7 +218,8 @@ std::vector<std::string> plugin_search_path(const std::vector<std::string>& extr
   std::vector<std::string> dirs;
   boost::system::error_code ec;
   const auto exe = boost::dll::program_location(ec);
-  if (!ec) dirs.push_back((fs::path(exe.parent_path().string()) / ".." / QUANTFLOW_PLUGIN_SUBDIR).lexically_normal().string());
+  if (!ec)
+    dirs.push_back((fs::path(exe.parent_path().string()) / ".." / QUANTFLOW_PLUGIN_SUBDIR).lexically_normal().string());
   if (const char* env = std::getenv("QUANTFLOW_PLUGIN_PATH")) {
     std::string_view list = env;
     while (!list.empty()) {

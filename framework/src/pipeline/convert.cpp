@@ -31,7 +31,8 @@ Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecD
       continue;
     }
     Status s = retarget(job, codec, catalog);
-    if (!s.ok() && !fits) return usage_error(s.message() + " (choose a fallback type with --fallback TYPE)").with_tensor(job.source.name);
+    if (!s.ok() && !fits)
+      return usage_error(s.message() + " (choose a fallback type with --fallback TYPE)").with_tensor(job.source.name);
     QF_RETURN_IF_ERROR(s);
   }
   return {};

@@ -20,8 +20,8 @@ struct Progress {
 };
 
 struct ExecuteOptions {
-  int threads = 0;             // 0: all cores
-  uint64_t memory_budget = 0;  // bytes of tensor data in flight; 0: default_memory_budget()
+  int threads = 0;                                   // 0: all cores
+  uint64_t memory_budget = 0;                        // bytes of tensor data in flight; 0: default_memory_budget()
   std::function<void(const Progress&)> on_progress;  // called from the writer stage, in order
   // Importance weights per tensor (by source name), or null when none applies.
   std::function<const std::vector<float>*(const TensorJob&)> imatrix_for;

@@ -12,7 +12,7 @@ namespace quantflow::pipeline {
 struct TensorJob {
   size_t source_index = 0;  // index into the reader's tensors()
   TensorInfo source;
-  TensorInfo target;  // name, dtype, shape and n_bytes as written
+  TensorInfo target;                         // name, dtype, shape and n_bytes as written
   const CodecDescriptor* decoder = nullptr;  // source -> f32; null for a plain copy
   const CodecDescriptor* encoder = nullptr;  // f32 -> target; null for a plain copy
   bool is_copy() const { return encoder == nullptr; }

@@ -18,7 +18,9 @@ namespace {
 // and keep each thread's f32 scratch small.
 constexpr uint64_t kChunkFloats = 256 * 1024;
 
-uint64_t rows_per_chunk(uint64_t row_len) { return std::max<uint64_t>(1, kChunkFloats / std::max<uint64_t>(1, row_len)); }
+uint64_t rows_per_chunk(uint64_t row_len) {
+  return std::max<uint64_t>(1, kChunkFloats / std::max<uint64_t>(1, row_len));
+}
 
 }  // namespace
 

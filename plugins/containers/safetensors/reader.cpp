@@ -82,8 +82,8 @@ Result<std::unique_ptr<FileReader>> FileReader::open(const std::string& path, co
     auto names = decode_tensor_order(*order);
     if (!names.ok()) return names.take_status().with_file(path);
     if (names->size() != r->tensors_.size())
-      return bad_input(std::string(kTensorOrderKey) + " lists " + std::to_string(names->size()) + " tensors, the file has " +
-                       std::to_string(r->tensors_.size()))
+      return bad_input(std::string(kTensorOrderKey) + " lists " + std::to_string(names->size()) +
+                       " tensors, the file has " + std::to_string(r->tensors_.size()))
           .with_file(path);
     std::vector<TensorInfo> ordered;
     ordered.reserve(names->size());
