@@ -10,4 +10,4 @@ bash scripts/build.sh release
 ctest --test-dir build/release --output-on-failure -j "$jobs"
 bash scripts/build.sh sanitize
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/sanitize --output-on-failure -j "$jobs" -LE slow
+  ctest --test-dir build/sanitize --output-on-failure -j "$jobs" -LE no-sanitize

@@ -243,6 +243,31 @@ BOOST_AUTO_TEST_CASE(real_files_are_read_or_refused_clearly,
   }
 }
 
+BOOST_AUTO_TEST_CASE(report_measures_each_reencoded_tensor) {
+  qf_test::TempDir tmp;
+  const auto model = tmp / "m.gguf";
+  BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 1 --hidden 256 --ffn 512 --vocab 256").exit_code, 0);
+  auto r = cli("convert --type q8_0 --report " + quote(tmp / "r.json") + " " + quote(model) + " " + quote(tmp / "o.gguf"));
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  BOOST_CHECK_NE(r.out.find("totals: 12 tensors (3 f32, 9 q8_0)"), std::string::npos);
+  auto json = nlohmann::json::parse(qf_test::read_bytes(tmp / "r.json"));
+  BOOST_CHECK_EQUAL(json["totals"]["tensors"], 12);
+  BOOST_CHECK_EQUAL(json["totals"]["by_target_type"]["q8_0"], 9);
+  // 720896 matrix elements (4 bytes each, 34 bytes per 32 as Q8_0) and 3 vectors of 256 floats.
+  BOOST_CHECK_EQUAL(json["totals"]["source_bytes"].get<uint64_t>(), 720896u * 4 + 3072u);
+  BOOST_CHECK_EQUAL(json["totals"]["target_bytes"].get<uint64_t>(), 720896u / 32 * 34 + 3072u);
+  for (const auto& t : json["tensors"]) {
+    if (t["target_type"] != "q8_0") {
+      BOOST_CHECK(!t.contains("rel_rmse"));  // copies are not measured
+      continue;
+    }
+    // Q8_0 on gaussian weights: about 0.5% relative error (docs/codecs.md).
+    BOOST_CHECK_GT(t["rel_rmse"].get<double>(), 0.003);
+    BOOST_CHECK_LT(t["rel_rmse"].get<double>(), 0.008);
+    BOOST_CHECK_EQUAL(t["non_finite"], 0);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(output_is_identical_at_any_thread_count) {
   qf_test::TempDir tmp;
   const auto model = tmp / "m.gguf";

@@ -1,3 +1,4 @@
+#include <fstream>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@ int run_convert(int argc, char** argv) {
   pipeline::ConvertRequest request;
   std::string memory_limit;
   std::vector<std::string> writer_options;
+  std::string report_path;
   bool quiet = false;
   po::options_description options("options");
   options.add_options()("input", po::value(&request.input)->required(), "the model file to read")(
@@ -30,6 +32,9 @@ int run_convert(int argc, char** argv) {
       "threads", po::value(&request.threads)->default_value(0), "worker threads (0: all cores)")(
       "memory-limit", po::value(&memory_limit),
       "budget for tensor data in flight, e.g. 2G (default: a quarter of RAM, at most 4G)")(
+      "report", po::value(&report_path),
+      "measure every re-encoded tensor's round-trip error and write a JSON report to this file (- for stdout); "
+      "a table is printed too unless --quiet")(
       "option", po::value(&writer_options)->composing(), "container writer option KEY=VALUE (repeatable)")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   common.add_to(options);
@@ -57,10 +62,22 @@ int run_convert(int argc, char** argv) {
     request.writer_options[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   if (!quiet) request.on_progress = terminal_progress();
+  request.measure_error = !report_path.empty();
 
   auto registry = common.load_registry();
   auto summary = pipeline::convert(*registry, request);
   if (!summary.ok()) return report_error(summary.status());
+  if (!report_path.empty()) {
+    const std::string json = pipeline::report_to_json(summary->report).dump(2) + "\n";
+    if (report_path == "-") {
+      std::cout << json;
+    } else {
+      std::ofstream out(report_path, std::ios::trunc);
+      out << json;
+      if (!out.good()) return report_error(io_error("cannot write the report").with_file(report_path));
+      if (!quiet) pipeline::print_report(std::cout, summary->report);
+    }
+  }
   if (!quiet)
     std::cout << fmt::format("wrote {}: {} tensors ({} re-encoded), {} -> {} of tensor data in {:.2f}s\n",
                              request.output, summary->tensors, summary->reencoded,

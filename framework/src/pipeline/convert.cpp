@@ -128,6 +128,8 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
   options.imatrix_for = [&plan, weights = std::move(per_job).value()](const TensorJob& job) {
     return weights[static_cast<size_t>(&job - plan.jobs.data())];
   };
+  std::vector<TensorStats> stats;
+  if (request.measure_error) options.stats = &stats;
   options.threads = request.threads;
   options.memory_budget = request.memory_budget;
   options.on_progress = request.on_progress;
@@ -141,6 +143,7 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
     summary.output_bytes += job.target.n_bytes;
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.report = make_report(plan, stats, summary.seconds);
   return summary;
 }
 

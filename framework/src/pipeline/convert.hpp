@@ -9,6 +9,7 @@
 #include "pipeline/executor.hpp"
 #include "pipeline/imatrix.hpp"
 #include "pipeline/plan.hpp"
+#include "pipeline/report.hpp"
 
 namespace quantflow::pipeline {
 
@@ -23,6 +24,7 @@ struct ConvertRequest {
   uint64_t memory_budget = 0;
   WriterOptions writer_options;
   std::function<void(const Progress&)> on_progress;
+  bool measure_error = false;  // decode every re-encoded tensor again and report its error
 };
 
 struct ConvertSummary {
@@ -31,6 +33,7 @@ struct ConvertSummary {
   uint64_t input_bytes = 0;   // tensor data read
   uint64_t output_bytes = 0;  // tensor data written
   double seconds = 0;
+  Report report;
 };
 
 // Whether a uniform `--type` re-encodes this tensor: matrices (2+ dimensions) of a decodable

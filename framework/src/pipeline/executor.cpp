@@ -59,6 +59,7 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   const uint64_t budget = options.memory_budget > 0 ? options.memory_budget : default_memory_budget();
   const size_t in_flight = max_tensors_in_flight(plan, budget, threads);
+  if (options.stats) options.stats->assign(plan.jobs.size(), TensorStats{});
 
   Progress progress;
   progress.tensors_total = order.size();
@@ -98,7 +99,8 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
       return out;
     }
     const std::vector<float>* imatrix = options.imatrix_for ? options.imatrix_for(job) : nullptr;
-    auto bytes = transcode(job, data->bytes, imatrix);
+    TensorStats* stats = options.stats ? &(*options.stats)[order[seq]] : nullptr;
+    auto bytes = transcode(job, data->bytes, imatrix, stats);
     if (!bytes.ok()) {
       out.status = bytes.take_status();
       return out;

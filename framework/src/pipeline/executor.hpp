@@ -8,6 +8,7 @@
 #include <string>
 
 #include "pipeline/plan.hpp"
+#include "pipeline/transcode.hpp"
 
 namespace quantflow::pipeline {
 
@@ -23,6 +24,9 @@ struct ExecuteOptions {
   int threads = 0;                                   // 0: all cores
   uint64_t memory_budget = 0;                        // bytes of tensor data in flight; 0: default_memory_budget()
   std::function<void(const Progress&)> on_progress;  // called from the writer stage, in order
+  // When set, every re-encoded tensor is decoded again and its error measured; entry i
+  // describes plan.jobs[i]. Costs one extra decode per tensor.
+  std::vector<TensorStats>* stats = nullptr;
   // Importance weights per tensor (by source name), or null when none applies.
   std::function<const std::vector<float>*(const TensorJob&)> imatrix_for;
 };

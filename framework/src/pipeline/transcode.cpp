@@ -4,6 +4,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -30,7 +31,7 @@ uint64_t transcode_scratch_bytes(const TensorJob& job) {
 }
 
 Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const std::byte> source,
-                                         const std::vector<float>* imatrix) {
+                                         const std::vector<float>* imatrix, TensorStats* stats) {
   if (job.is_copy()) return std::vector<std::byte>(source.begin(), source.end());
   if (source.size() != job.source.n_bytes)
     return bad_input(fmt::format("holds {} bytes, expected {}", source.size(), job.source.n_bytes))
@@ -53,9 +54,17 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
   std::mutex failure_mutex;
   int32_t failure_code = QF_CODEC_OK;
   bool failure_in_decode = false;
+  // Per-chunk sums, added up in chunk order afterwards so the figures do not depend on
+  // how chunks were scheduled.
+  struct ChunkError {
+    double err2 = 0, sig2 = 0, max_abs = 0;
+    uint64_t non_finite = 0;
+  };
+  const bool measure = stats != nullptr && job.encoder->decode != nullptr;
+  std::vector<ChunkError> chunk_errors(measure ? n_chunks : 0);
 
   tbb::parallel_for(tbb::blocked_range<uint64_t>(0, n_chunks), [&](const tbb::blocked_range<uint64_t>& range) {
-    std::vector<float> scratch;
+    std::vector<float> scratch, roundtrip;
     for (uint64_t chunk = range.begin(); chunk != range.end(); ++chunk) {
       if (chunk > first_failed.load(std::memory_order_relaxed)) return;
       const uint64_t row0 = chunk * chunk_rows;
@@ -72,6 +81,23 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
         rc = job.encoder->encode(scratch.data() + r * row_len, out.data() + (row0 + r) * dst_row_bytes,
                                  static_cast<int64_t>(run), static_cast<int64_t>(row_len), weights);
         r += run;
+      }
+      if (rc == QF_CODEC_OK && measure) {
+        roundtrip.resize(n * row_len);
+        rc = job.encoder->decode(out.data() + row0 * dst_row_bytes, roundtrip.data(), static_cast<int64_t>(n),
+                                 static_cast<int64_t>(row_len));
+        ChunkError& e = chunk_errors[chunk];
+        for (size_t i = 0; i < roundtrip.size(); ++i) {
+          const double x = scratch[i], d = static_cast<double>(roundtrip[i]) - x;
+          if (!std::isfinite(x)) continue;
+          if (!std::isfinite(d)) {
+            ++e.non_finite;
+            continue;
+          }
+          e.err2 += d * d;
+          e.sig2 += x * x;
+          e.max_abs = std::max(e.max_abs, std::fabs(d));
+        }
       }
       if (rc != QF_CODEC_OK) {
         std::lock_guard lock(failure_mutex);
@@ -90,6 +116,19 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
     return bad_input(fmt::format("{} {} failed: {}", codec, failure_in_decode ? "decode" : "encode",
                                  codec_result_message(failure_code)))
         .with_tensor(job.source.name);
+  }
+  if (measure) {
+    ChunkError total;
+    for (const auto& e : chunk_errors) {
+      total.err2 += e.err2;
+      total.sig2 += e.sig2;
+      total.max_abs = std::max(total.max_abs, e.max_abs);
+      total.non_finite += e.non_finite;
+    }
+    stats->measured = true;
+    stats->rel_rmse = total.sig2 > 0 ? std::sqrt(total.err2 / total.sig2) : 0;
+    stats->max_abs = total.max_abs;
+    stats->non_finite = total.non_finite;
   }
   return out;
 }

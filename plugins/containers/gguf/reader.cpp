@@ -54,6 +54,11 @@ class GgufReader final : public Reader {
     return TensorData{file_->slice(data_offset_ + t.offset, t.n_bytes), file_};
   }
 
+  // Drops the tensor's pages so that streaming a large model does not keep it resident.
+  void release(size_t index) const override {
+    if (index < tensors_.size()) file_->release(data_offset_ + tensors_[index].offset, tensors_[index].n_bytes);
+  }
+
   std::vector<std::pair<std::string, std::string>> properties() const override {
     return {{"alignment", std::to_string(alignment_)},
             {"data_offset", std::to_string(data_offset_)},
