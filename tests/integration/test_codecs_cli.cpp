@@ -240,3 +240,28 @@ BOOST_AUTO_TEST_CASE(every_quantized_tensor_in_shared_testdata_decodes,
   BOOST_TEST_MESSAGE(decoded << " tensors decoded");
   BOOST_CHECK_GE(decoded, 339u);  // every non-integer tensor of every readable file
 }
+
+BOOST_AUTO_TEST_CASE(non_finite_values_are_refused_by_block_encodings) {
+  qf_test::TempDir tmp;
+  // A hand-written safetensors file: one F32 [2, 32] tensor whose 40th value is NaN.
+  std::vector<float> values(64, 0.5f);
+  values[39] = std::nanf("");
+  std::string header = R"({"w":{"dtype":"F32","shape":[2,32],"data_offsets":[0,256]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string file(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(file.data(), &n, 8);
+  file += header;
+  file.append(reinterpret_cast<const char*>(values.data()), values.size() * 4);
+  const auto in = tmp / "nan.safetensors";
+  qf_test::write_text(in, file);
+  auto r = cli("convert --type q8_0 " + quote(in) + " " + quote(tmp / "o.gguf"));
+  BOOST_CHECK_EQUAL(r.exit_code, 2);
+  BOOST_CHECK_EQUAL(r.err, "quantflow: error: " + in.string() +
+                               ": tensor 'w': q8_0 encode failed: the values contain NaN or infinity, which this "
+                               "encoding cannot represent\n");
+  BOOST_CHECK(!fs::exists(tmp / "o.gguf"));
+  // A plain type carries them.
+  auto f16 = cli("convert -q --type f16 " + quote(in) + " " + quote(tmp / "o16.gguf"));
+  BOOST_CHECK_EQUAL(f16.exit_code, 0);
+}

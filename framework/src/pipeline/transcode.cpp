@@ -61,6 +61,7 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
     uint64_t non_finite = 0;
   };
   const bool measure = stats != nullptr && job.encoder->decode != nullptr;
+  const bool refuse_non_finite = static_cast<DTypeKind>(job.encoder->kind) == DTypeKind::quantized;
   std::vector<ChunkError> chunk_errors(measure ? n_chunks : 0);
 
   tbb::parallel_for(tbb::blocked_range<uint64_t>(0, n_chunks), [&](const tbb::blocked_range<uint64_t>& range) {
@@ -74,6 +75,11 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
                                        static_cast<int64_t>(row_len));
       bool in_decode = true;
       if (rc == QF_CODEC_OK) in_decode = false;
+      // ggml leaves block encodings of NaN and infinity undefined; refuse them for every
+      // block codec alike rather than write whatever one codec happens to produce.
+      if (rc == QF_CODEC_OK && refuse_non_finite &&
+          !std::all_of(scratch.begin(), scratch.end(), [](float v) { return std::isfinite(v); }))
+        rc = QF_CODEC_NON_FINITE;
       for (uint64_t r = 0; rc == QF_CODEC_OK && r < n;) {
         const uint64_t segment = (row0 + r) / rows_per_segment;
         const uint64_t run = std::min(n - r, (segment + 1) * rows_per_segment - (row0 + r));
