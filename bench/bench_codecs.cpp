@@ -43,10 +43,16 @@ const std::vector<float>& imatrix() {
   return data;
 }
 
+// Row-scaled codecs append each row's scale to the row's blocks.
+size_t encoded_bytes(const quantflow::CodecDescriptor& codec) {
+  const int64_t tail = codec.row_scale ? codec.row_scale->scale_bytes_per_row : 0;
+  return static_cast<size_t>(kRows * (kCols / codec.block_elems * codec.block_bytes + tail));
+}
+
 void bench_encode(benchmark::State& state, const quantflow::CodecDescriptor* codec) {
   const auto& x = input();
   const float* w = (codec->flags & QF_CODEC_IMATRIX_REQUIRED) ? imatrix().data() : nullptr;
-  std::vector<std::byte> q(static_cast<size_t>(kRows * kCols / codec->block_elems * codec->block_bytes));
+  std::vector<std::byte> q(encoded_bytes(*codec));
   for (auto _ : state) {
     if (codec->encode(x.data(), q.data(), kRows, kCols, w) != QF_CODEC_OK) state.SkipWithError("encode failed");
     benchmark::DoNotOptimize(q.data());
@@ -56,7 +62,7 @@ void bench_encode(benchmark::State& state, const quantflow::CodecDescriptor* cod
 
 void bench_decode(benchmark::State& state, const quantflow::CodecDescriptor* codec) {
   const auto& x = input();
-  std::vector<std::byte> q(static_cast<size_t>(kRows * kCols / codec->block_elems * codec->block_bytes));
+  std::vector<std::byte> q(encoded_bytes(*codec));
   if (codec->encode) {
     const float* w = (codec->flags & QF_CODEC_IMATRIX_REQUIRED) ? imatrix().data() : nullptr;
     (void)codec->encode(x.data(), q.data(), kRows, kCols, w);

@@ -44,7 +44,9 @@ constexpr int kGaussianRows[] = {0, 1};
 // rows show typical quality, the pooled figure and max abs error show range limits.
 Measured measure(const quantflow::CodecDescriptor& codec, const std::vector<float>& x, const std::vector<float>& w,
                  int64_t rows, int64_t cols) {
-  std::vector<std::byte> q(static_cast<size_t>(rows * cols / codec.block_elems * codec.block_bytes));
+  // Row-scaled codecs append each row's scale to the row's blocks.
+  const int64_t tail = codec.row_scale ? codec.row_scale->scale_bytes_per_row : 0;
+  std::vector<std::byte> q(static_cast<size_t>(rows * (cols / codec.block_elems * codec.block_bytes + tail)));
   const float* weights = (codec.flags & QF_CODEC_IMATRIX_REQUIRED) ? w.data() : nullptr;
   BOOST_REQUIRE_EQUAL(codec.encode(x.data(), q.data(), rows, cols, weights), QF_CODEC_OK);
   std::vector<float> y(x.size());

@@ -129,12 +129,21 @@ BOOST_AUTO_TEST_CASE(every_encoding_converts_and_decodes_back) {
         qf_test::write_text(tmp / "ones.dat", legacy);
         extra = " --imatrix " + quote(tmp / "ones.dat");
       }
-      const auto out = tmp / (name + ".gguf");
+      // Element types GGUF has no id for (FP8) go to safetensors instead.
+      const bool gguf = !container_id(*codec, "gguf").empty() || codec->row_scale;
+      const auto out = tmp / (name + (gguf ? ".gguf" : ".safetensors"));
       auto r = cli("convert -q --type " + name + extra + " " + quote(model) + " " + quote(out));
       BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
       auto converted = open(out);
       const auto& t = converted->tensors()[index_of(*converted, "token_embd.weight")];
-      BOOST_CHECK_EQUAL(t.dtype.name, name);
+      // Row-scaled encodings are stored as a typed pair: values, and scales per row.
+      BOOST_CHECK_EQUAL(t.dtype.name, codec->row_scale ? codec->row_scale->values_dtype : name);
+      if (codec->row_scale) {
+        const auto& scale = converted->tensors()[index_of(*converted, std::string("token_embd.weight") +
+                                                                           codec->row_scale->scale_suffix)];
+        BOOST_CHECK_EQUAL(scale.dtype.name, codec->row_scale->scale_dtype);
+        BOOST_CHECK(scale.shape == Shape{256});
+      }
       BOOST_CHECK_EQUAL(converted->tensors()[index_of(*converted, "blk.0.attn_norm.weight")].dtype.name, "f32");
       // Decoding through the CLI gives the same floats as the codec's own decoder.
       const auto back = tmp / (name + ".f32.gguf");
@@ -142,10 +151,11 @@ BOOST_AUTO_TEST_CASE(every_encoding_converts_and_decodes_back) {
       BOOST_REQUIRE_MESSAGE(d.exit_code == 0, d.err);
       auto decoded = open(back);
       BOOST_CHECK_EQUAL(decoded->tensors()[index_of(*decoded, "token_embd.weight")].dtype.name, "f32");
-      BOOST_CHECK(tensor_as_f32(*decoded, index_of(*decoded, "token_embd.weight")) ==
-                  tensor_as_f32(*converted, index_of(*converted, "token_embd.weight")));
+      if (!codec->row_scale)
+        BOOST_CHECK(tensor_as_f32(*decoded, index_of(*decoded, "token_embd.weight")) ==
+                    tensor_as_f32(*converted, index_of(*converted, "token_embd.weight")));
       // The ggml types record ggml's file type.
-      if (const auto ftype = container_id(*codec, "gguf.file_type"); !ftype.empty()) {
+      if (const auto ftype = container_id(*codec, "gguf.file_type"); gguf && !ftype.empty()) {
         const MetaValue* v = converted->metadata().find("general.file_type");
         BOOST_REQUIRE(v);
         BOOST_CHECK_EQUAL(std::to_string(v->integer), std::string(ftype));
@@ -264,4 +274,48 @@ BOOST_AUTO_TEST_CASE(non_finite_values_are_refused_by_block_encodings) {
   // A plain type carries them.
   auto f16 = cli("convert -q --type f16 " + quote(in) + " " + quote(tmp / "o16.gguf"));
   BOOST_CHECK_EQUAL(f16.exit_code, 0);
+}
+
+BOOST_AUTO_TEST_CASE(int8_per_channel_is_a_typed_pair_that_decodes_back) {
+  qf_test::TempDir tmp;
+  const auto model = tmp / "m.gguf";
+  BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 1 --hidden 64 --ffn 96 --vocab 32").exit_code, 0);
+  auto source = open(model);
+  const auto x = tensor_as_f32(*source, index_of(*source, "blk.0.ffn_down.weight"));  // [64, 96]
+  for (const char* ext : {".gguf", ".safetensors"}) {
+    const auto out = tmp / (std::string("i8") + ext);
+    auto r = cli("convert -q --type int8_channel " + quote(model) + " " + quote(out));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto pair = open(out);
+    const auto& values = pair->tensors()[index_of(*pair, "blk.0.ffn_down.weight")];
+    const auto& scales = pair->tensors()[index_of(*pair, "blk.0.ffn_down.weight_scale")];
+    BOOST_CHECK_EQUAL(values.dtype.name, "i8");
+    BOOST_CHECK(values.shape == (Shape{64, 96}));
+    BOOST_CHECK_EQUAL(scales.dtype.name, "f32");
+    BOOST_CHECK(scales.shape == Shape{64});
+    const auto q = bytes_of(*pair, "blk.0.ffn_down.weight");
+    const auto s_bytes = bytes_of(*pair, "blk.0.ffn_down.weight_scale");
+    for (size_t row = 0; row < 64; ++row) {
+      float amax = 0, scale = 0;
+      for (size_t i = 0; i < 96; ++i) amax = std::max(amax, std::fabs(x[row * 96 + i]));
+      std::memcpy(&scale, s_bytes.data() + row * 4, 4);
+      BOOST_CHECK_EQUAL(scale, amax / 127.0f);
+      for (size_t i = 0; i < 96; ++i) {
+        const auto qi = static_cast<int8_t>(q[row * 96 + i]);
+        BOOST_CHECK_EQUAL(qi, static_cast<int8_t>(std::round(x[row * 96 + i] / scale)));
+      }
+    }
+    // Dequantizing joins the pair again: one f32 tensor per pair, within half a step.
+    const auto back = tmp / (std::string("back") + ext);
+    auto d = cli("convert -q --type f32 " + quote(out) + " " + quote(back));
+    BOOST_REQUIRE_MESSAGE(d.exit_code == 0, d.err);
+    auto f = open(back);
+    BOOST_CHECK_EQUAL(f->tensors().size(), source->tensors().size());
+    const auto y = tensor_as_f32(*f, index_of(*f, "blk.0.ffn_down.weight"));
+    for (size_t row = 0; row < 64; ++row) {
+      float scale = 0;
+      std::memcpy(&scale, s_bytes.data() + row * 4, 4);
+      for (size_t i = 0; i < 96; ++i) BOOST_CHECK_LE(std::fabs(y[row * 96 + i] - x[row * 96 + i]), scale * 0.5f + 1e-7f);
+    }
+  }
 }

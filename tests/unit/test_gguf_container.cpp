@@ -39,12 +39,12 @@ class MemorySink final : public OutputSink {
 class FakeCatalog final : public CodecCatalog {
  public:
   FakeCatalog() {
-    static const QfContainerId ids[] = {{"gguf", "43"}};
+    static const QfContainerId ids[] = {{"gguf", "99"}};
     codec_ = QfCodecDescriptor{"fp8_blk", "test codec", 32, 33, 2, 0, ids, 1, nullptr, nullptr};
   }
   const CodecDescriptor* find(std::string_view name) const override { return name == "fp8_blk" ? &codec_ : nullptr; }
   const CodecDescriptor* find_by_container_id(std::string_view container, std::string_view id) const override {
-    return container == "gguf" && id == "43" ? &codec_ : nullptr;
+    return container == "gguf" && id == "99" ? &codec_ : nullptr;
   }
 
  private:
@@ -426,8 +426,8 @@ BOOST_AUTO_TEST_CASE(bad_type_ids) {
   expect_refusal(Builder().header(1, 0).tensor("rp", {32}, 31, 0).pad().fill(64, 0).bytes,
                  "ggml type id 31 (q4_0_4_4) was removed from ggml; convert the model again with a current llama.cpp",
                  "rp");
-  // 43 is plugin-defined: unknown without a codec that claims it.
-  expect_refusal(Builder().header(1, 0).tensor("fp8", {32}, 43, 0).pad().fill(64, 0).bytes, "unknown ggml type id 43",
+  // 99 is plugin-defined (no bundled codec claims it): unknown without a codec that claims it.
+  expect_refusal(Builder().header(1, 0).tensor("fp8", {32}, 99, 0).pad().fill(64, 0).bytes, "unknown ggml type id 99",
                  "fp8");
 }
 
@@ -571,7 +571,7 @@ BOOST_AUTO_TEST_CASE(plugin_defined_type_ids) {
   // Without the codec, the same id is unknown.
   auto plain = qf_test::plugins().open_reader(path.string());
   BOOST_REQUIRE(!plain.ok());
-  BOOST_CHECK_EQUAL(plain.status().to_string(), path.string() + ": tensor 'fp8': unknown ggml type id 43");
+  BOOST_CHECK_EQUAL(plain.status().to_string(), path.string() + ": tensor 'fp8': unknown ggml type id 99");
 }
 
 BOOST_AUTO_TEST_CASE(writer_refusals) {

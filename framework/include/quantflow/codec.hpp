@@ -39,6 +39,18 @@ enum QfCodecFlags : uint32_t {
   QF_CODEC_IMATRIX_USED = 1u << 1,      // an importance matrix changes the output when given
 };
 
+// Row-scaled encodings (INT8 per channel and the like) keep one scale per row outside the
+// values. Their encode writes, per row, the row's block bytes followed by
+// `scale_bytes_per_row` bytes of scale, and decode reads the same layout; containers store
+// the two parts as separate, properly typed tensors: NAME as `values_dtype` with the
+// original shape, and NAME + `scale_suffix` as `scale_dtype` with the row shape.
+struct QfRowScale {
+  uint32_t scale_bytes_per_row;
+  const char* values_dtype;  // a plain dtype name, e.g. "i8"
+  const char* scale_dtype;   // a plain dtype name, e.g. "f32"
+  const char* scale_suffix;  // appended to the tensor name, e.g. "_scale"
+};
+
 struct QfCodecDescriptor {
   const char* name;         // canonical lower-case name: "q4_k"
   const char* description;  // one line for `quantflow plugins`
@@ -50,6 +62,7 @@ struct QfCodecDescriptor {
   uint32_t n_container_ids;
   qf_encode_fn encode;  // null when the type is decode-only
   qf_decode_fn decode;  // null when the type is encode-only
+  const QfRowScale* row_scale = nullptr;  // null for block codecs (the usual case)
 };
 
 }  // extern "C"

@@ -1,5 +1,6 @@
 #include "pipeline/convert.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -21,9 +22,12 @@ bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& 
 }
 
 Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecDescriptor* fallback,
-                          const CodecCatalog& catalog) {
+                          const core::Registry& registry) {
+  const CodecCatalog& catalog = registry;
+  // Dequantizing joins stored row-scaled pairs (values + per-row scales) into one tensor.
+  if (static_cast<DTypeKind>(codec.kind) != DTypeKind::quantized) join_row_scaled_pairs(plan, catalog, registry.codecs());
   for (auto& job : plan.jobs) {
-    if (!eligible_for_uniform_type(job.source, codec, catalog)) continue;
+    if (!job.scale_source_index && !eligible_for_uniform_type(job.source, codec, catalog)) continue;
     const bool fits = dtype_of(codec).fits_row(row_length(job.source.shape));
     if (!fits && fallback != nullptr) {
       if (job.source.dtype.name == fallback->name) continue;  // already there: keep the bytes
@@ -59,14 +63,25 @@ Status write_plan(const core::Registry& registry, const Reader& reader, const Pl
                   const ContainerDescriptor& container, const std::string& output,
                   const std::vector<std::string>& inputs, const ExecuteOptions& options) {
   QF_ASSIGN_OR_RETURN(auto sink, core::AtomicFileSink::create(output, inputs));
+  // Plans from the convert path are expanded already; others get an expanded copy, so the
+  // jobs callers hold pointers into stay where they are whenever possible.
+  const bool needs_expansion = std::any_of(plan.jobs.begin(), plan.jobs.end(), [](const TensorJob& j) {
+    return j.encoder && j.encoder->row_scale && j.part == TensorJob::Part::whole;
+  });
+  Plan expanded_copy;
+  if (needs_expansion) {
+    expanded_copy = plan;
+    expand_row_scales(expanded_copy);
+  }
+  const Plan& expanded = needs_expansion ? expanded_copy : plan;
   auto writer_result = container.create_writer(*sink, registry, plan.writer_options);
   if (!writer_result.ok()) return writer_result.take_status().with_file(output);
   auto writer = std::move(writer_result).value();
-  auto order = writer->begin(plan.metadata, plan.target_infos());
+  auto order = writer->begin(expanded.metadata, expanded.target_infos());
   if (!order.ok()) return order.take_status().with_file(output);
-  if (order->size() != plan.jobs.size())
+  if (order->size() != expanded.jobs.size())
     return internal_error("the writer's tensor order does not cover every tensor").with_file(output);
-  if (Status s = execute(plan, *order, reader, *writer, options); !s.ok()) {
+  if (Status s = execute(expanded, *order, reader, *writer, options); !s.ok()) {
     // Reading and encoding errors belong to the input file; writing errors to the output.
     const bool blame_output = s.code() == ErrorCode::io_error || inputs.empty();
     return std::move(s).with_file(blame_output ? output : inputs.front());
@@ -117,6 +132,7 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
     plan.writer_options.emplace("target_type", codec->name);
   }
 
+  expand_row_scales(plan);
   std::optional<ImportanceMatrix> imatrix;
   if (!request.imatrix.empty()) {
     QF_ASSIGN_OR_RETURN(imatrix, load_imatrix(registry, request.imatrix));
@@ -139,7 +155,8 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
   summary.tensors = plan.jobs.size();
   for (const auto& job : plan.jobs) {
     summary.reencoded += job.is_copy() ? 0 : 1;
-    summary.input_bytes += job.source.n_bytes;
+    // A row-scaled pair reads its source once, for the values job.
+    if (job.part != TensorJob::Part::row_scales) summary.input_bytes += job.source.n_bytes;
     summary.output_bytes += job.target.n_bytes;
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

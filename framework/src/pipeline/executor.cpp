@@ -100,7 +100,16 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
     }
     const std::vector<float>* imatrix = options.imatrix_for ? options.imatrix_for(job) : nullptr;
     TensorStats* stats = options.stats ? &(*options.stats)[order[seq]] : nullptr;
-    auto bytes = transcode(job, data->bytes, imatrix, stats);
+    TensorData scales;
+    if (job.scale_source_index) {
+      auto read_scales = reader.read(*job.scale_source_index);
+      if (!read_scales.ok()) {
+        out.status = read_scales.take_status().with_tensor(job.source.name);
+        return out;
+      }
+      scales = std::move(read_scales).value();
+    }
+    auto bytes = transcode(job, data->bytes, imatrix, stats, scales.bytes);
     if (!bytes.ok()) {
       out.status = bytes.take_status();
       return out;
@@ -131,6 +140,7 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
     t.owned.reset();
     t.data = {};
     reader.release(job.source_index);
+    if (job.scale_source_index) reader.release(*job.scale_source_index);
     return flow::continue_msg();
   });
 

@@ -2,6 +2,7 @@
 // moves, so that sizes are known up front and a dry run can print everything.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,11 @@ struct TensorJob {
   TensorInfo target;                         // name, dtype, shape and n_bytes as written
   const CodecDescriptor* decoder = nullptr;  // source -> f32; null for a plain copy
   const CodecDescriptor* encoder = nullptr;  // f32 -> target; null for a plain copy
+  // A row-scaled encoding (QfRowScale) is stored as two tensors, each written by a job.
+  enum class Part : uint8_t { whole, row_values, row_scales };
+  Part part = Part::whole;
+  // Decoding a stored row-scaled pair: the reader index of the scale tensor.
+  std::optional<size_t> scale_source_index;
   bool is_copy() const { return encoder == nullptr; }
 };
 
@@ -37,5 +43,14 @@ Status retarget(TensorJob& job, const CodecDescriptor& codec, const CodecCatalog
 
 // A plan that copies every tensor and the metadata of `reader` unchanged.
 Plan copy_plan(const Reader& reader);
+
+// Gives every job whose encoding is row-scaled a companion job for its scales (named by the
+// codec's suffix), right after it. Idempotent; the host calls it before writing.
+void expand_row_scales(Plan& plan);
+
+// Finds stored row-scaled pairs (NAME with a codec's values dtype and NAME+suffix with its
+// scale dtype and row shape), so that decoding can join them: the values job gets the
+// codec as decoder and the scale tensor's index, and the scale job leaves the plan.
+void join_row_scaled_pairs(Plan& plan, const CodecCatalog& catalog, const std::vector<const CodecDescriptor*>& codecs);
 
 }  // namespace quantflow::pipeline

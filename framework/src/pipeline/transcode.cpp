@@ -31,7 +31,8 @@ uint64_t transcode_scratch_bytes(const TensorJob& job) {
 }
 
 Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const std::byte> source,
-                                         const std::vector<float>* imatrix, TensorStats* stats) {
+                                         const std::vector<float>* imatrix, TensorStats* stats,
+                                         std::span<const std::byte> scales) {
   if (job.is_copy()) return std::vector<std::byte>(source.begin(), source.end());
   if (source.size() != job.source.n_bytes)
     return bad_input(fmt::format("holds {} bytes, expected {}", source.size(), job.source.n_bytes))
@@ -40,7 +41,19 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
   const uint64_t row_len = row_length(job.source.shape);
   const uint64_t rows = row_count(job.source.shape);
   const uint64_t src_row_bytes = job.source.dtype.bytes_for(row_len);
-  const uint64_t dst_row_bytes = job.target.dtype.bytes_for(row_len);
+  // Row-scaled codecs read and write each row as its values followed by its scale; the
+  // stored pair is joined before decoding and split after encoding.
+  const uint64_t src_scale_bytes = job.scale_source_index ? job.decoder->row_scale->scale_bytes_per_row : 0;
+  const QfRowScale* out_scale = job.encoder->row_scale;
+  const uint64_t enc_values_bytes = dtype_of(*job.encoder).bytes_for(row_len);
+  const uint64_t enc_row_bytes = enc_values_bytes + (out_scale ? out_scale->scale_bytes_per_row : 0);
+  const uint64_t dst_row_bytes = job.part == TensorJob::Part::row_scales ? out_scale->scale_bytes_per_row
+                                 : job.part == TensorJob::Part::row_values ? enc_values_bytes
+                                                                           : enc_row_bytes;
+  if (src_scale_bytes > 0 && scales.size() != row_count(job.source.shape) * src_scale_bytes)
+    return bad_input(fmt::format("its scale tensor holds {} bytes, expected {}", scales.size(),
+                                 row_count(job.source.shape) * src_scale_bytes))
+        .with_tensor(job.source.name);
   std::vector<std::byte> out(job.target.n_bytes);
   if (rows == 0 || row_len == 0) return out;
 
@@ -66,13 +79,28 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
 
   tbb::parallel_for(tbb::blocked_range<uint64_t>(0, n_chunks), [&](const tbb::blocked_range<uint64_t>& range) {
     std::vector<float> scratch, roundtrip;
+    std::vector<std::byte> joined, encoded;
     for (uint64_t chunk = range.begin(); chunk != range.end(); ++chunk) {
       if (chunk > first_failed.load(std::memory_order_relaxed)) return;
       const uint64_t row0 = chunk * chunk_rows;
       const uint64_t n = std::min(chunk_rows, rows - row0);
       scratch.resize(n * row_len);
-      int32_t rc = job.decoder->decode(source.data() + row0 * src_row_bytes, scratch.data(), static_cast<int64_t>(n),
-                                       static_cast<int64_t>(row_len));
+      const std::byte* packed = source.data() + row0 * src_row_bytes;
+      if (src_scale_bytes > 0) {
+        joined.resize(n * (src_row_bytes + src_scale_bytes));
+        for (uint64_t r = 0; r < n; ++r) {
+          std::byte* row = joined.data() + r * (src_row_bytes + src_scale_bytes);
+          std::memcpy(row, source.data() + (row0 + r) * src_row_bytes, src_row_bytes);
+          std::memcpy(row + src_row_bytes, scales.data() + (row0 + r) * src_scale_bytes, src_scale_bytes);
+        }
+        packed = joined.data();
+      }
+      int32_t rc =
+          job.decoder->decode(packed, scratch.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
+      // Encoded rows go straight to the output unless a row-scaled part must be cut out.
+      const bool split = job.part != TensorJob::Part::whole;
+      if (split) encoded.resize(n * enc_row_bytes);
+      std::byte* enc_base = split ? encoded.data() : out.data() + row0 * dst_row_bytes;
       bool in_decode = true;
       if (rc == QF_CODEC_OK) in_decode = false;
       // ggml leaves block encodings of NaN and infinity undefined; refuse them for every
@@ -84,14 +112,19 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
         const uint64_t segment = (row0 + r) / rows_per_segment;
         const uint64_t run = std::min(n - r, (segment + 1) * rows_per_segment - (row0 + r));
         const float* weights = imatrix ? imatrix->data() + segment * row_len : nullptr;
-        rc = job.encoder->encode(scratch.data() + r * row_len, out.data() + (row0 + r) * dst_row_bytes,
-                                 static_cast<int64_t>(run), static_cast<int64_t>(row_len), weights);
+        rc = job.encoder->encode(scratch.data() + r * row_len, enc_base + r * enc_row_bytes, static_cast<int64_t>(run),
+                                 static_cast<int64_t>(row_len), weights);
         r += run;
+      }
+      if (rc == QF_CODEC_OK && split) {
+        const uint64_t offset = job.part == TensorJob::Part::row_values ? 0 : enc_values_bytes;
+        for (uint64_t r = 0; r < n; ++r)
+          std::memcpy(out.data() + (row0 + r) * dst_row_bytes, encoded.data() + r * enc_row_bytes + offset,
+                      dst_row_bytes);
       }
       if (rc == QF_CODEC_OK && measure) {
         roundtrip.resize(n * row_len);
-        rc = job.encoder->decode(out.data() + row0 * dst_row_bytes, roundtrip.data(), static_cast<int64_t>(n),
-                                 static_cast<int64_t>(row_len));
+        rc = job.encoder->decode(enc_base, roundtrip.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
         ChunkError& e = chunk_errors[chunk];
         for (size_t i = 0; i < roundtrip.size(); ++i) {
           const double x = scratch[i], d = static_cast<double>(roundtrip[i]) - x;

@@ -20,8 +20,10 @@ struct TensorStats {
 
 // imatrix: null, or importance weights: one per column (shared by every row), or one
 // segment of row_length weights per matrix of a 3-D tensor.
+// `scales`: the stored scale tensor when the job decodes a row-scaled pair, else empty.
 Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const std::byte> source,
-                                         const std::vector<float>* imatrix, TensorStats* stats = nullptr);
+                                         const std::vector<float>* imatrix, TensorStats* stats = nullptr,
+                                         std::span<const std::byte> scales = {});
 
 // Bytes of scratch memory one thread uses while transcoding `job` (for memory planning).
 uint64_t transcode_scratch_bytes(const TensorJob& job);

@@ -1,0 +1,215 @@
+// llama-quantize's command line on quantflow's pipeline: the same arguments, the same
+// per-tensor types (from YAML presets), the same bytes.
+#include <strings.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "cli/cli_common.hpp"
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "core/units.hpp"
+#include "pipeline/convert.hpp"
+#include "pipeline/preset.hpp"
+
+namespace quantflow::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct QuantizeArgs {
+  std::string input, output, type;
+  int threads = 0;
+};
+
+bool all_digits(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// llama-quantize's positionals: IN [OUT] TYPE [NTHREADS]. When the second one names a type,
+// the output goes beside the input as ggml-model-<TYPE>.gguf.
+Result<QuantizeArgs> resolve_positionals(const std::vector<std::string>& positionals,
+                                         std::optional<pipeline::Preset>& preset) {
+  if (positionals.size() < 2 || positionals.size() > 4)
+    return usage_error("expected IN.gguf [OUT.gguf] TYPE [NTHREADS] (see --help)");
+  QuantizeArgs args;
+  args.input = positionals[0];
+  size_t next = 1;
+  if (auto as_type = pipeline::load_preset(positionals[1]); as_type.ok()) {
+    args.type = positionals[1];
+    // llama-quantize names the file after the spelling its table matched: an alias stays an alias.
+    std::string spelled = as_type->name;
+    for (const auto& alias : as_type->aliases)
+      if (strcasecmp(alias.c_str(), positionals[1].c_str()) == 0) spelled = alias;
+    args.output = (fs::path(args.input).parent_path() / ("ggml-model-" + spelled + ".gguf")).string();
+    preset = std::move(as_type).value();
+    next = 2;
+  } else {
+    if (positionals.size() < 3) return usage_error("missing the quantization TYPE after the output file");
+    args.output = positionals[1];
+    args.type = positionals[2];
+    auto loaded = pipeline::load_preset(args.type);
+    if (!loaded.ok()) return loaded.take_status();
+    preset = std::move(loaded).value();
+    next = 3;
+  }
+  if (next < positionals.size()) {
+    if (!all_digits(positionals[next]))
+      return usage_error(fmt::format("NTHREADS must be a number, not '{}'", positionals[next]));
+    args.threads = std::stoi(positionals[next]);
+    ++next;
+  }
+  if (next != positionals.size()) return usage_error("too many arguments (see --help)");
+  return args;
+}
+
+Result<std::pair<std::string, std::string>> split_assignment(const std::string& text, const char* option,
+                                                             const char* form) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    return usage_error(fmt::format("{} '{}' must be {}", option, text, form));
+  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
+}
+
+void print_dry_run(const pipeline::Plan& plan, const pipeline::Preset& preset, const pipeline::PresetReport& report) {
+  uint64_t input_bytes = 0, output_bytes = 0;
+  size_t name_width = 4;
+  for (const auto& job : plan.jobs) name_width = std::max(name_width, job.source.name.size());
+  std::cout << fmt::format("{:>5}  {:<{}}  {:<16}  {:<8}    {:<8}  {:>12}\n", "#", "name", name_width, "shape",
+                           "source", "target", "bytes");
+  for (size_t i = 0; i < plan.jobs.size(); ++i) {
+    const auto& job = plan.jobs[i];
+    input_bytes += job.source.n_bytes;
+    output_bytes += job.target.n_bytes;
+    std::cout << fmt::format("{:>5}  {:<{}}  {:<16}  {:<8} -> {:<8}  {:>12}\n", i, job.source.name, name_width,
+                             shape_to_string(job.source.shape), job.source.dtype.name, job.target.dtype.name,
+                             job.target.n_bytes);
+  }
+  std::cout << fmt::format("{} (file_type {}): {} tensors, {} -> {} of tensor data", preset.name, preset.ftype,
+                           plan.jobs.size(), core::format_size(input_bytes), core::format_size(output_bytes));
+  if (report.fallbacks > 0) std::cout << fmt::format(", {} tensors used a fallback type", report.fallbacks);
+  std::cout << "\n";
+}
+
+}  // namespace
+
+int run_quantize(int argc, char** argv) {
+  CommonOptions common;
+  std::vector<std::string> positionals, tensor_types, overrides;
+  std::string imatrix_path;
+  pipeline::PresetOptions preset_options;
+  int threads = 0;
+  bool dry_run = false, quiet = false;
+  po::options_description options("options");
+  options.add_options()("args", po::value(&positionals)->composing(), "IN [OUT] TYPE [NTHREADS]")(
+      "imatrix", po::value(&imatrix_path), "importance matrix (GGUF or legacy .dat) from llama.cpp's imatrix tool")(
+      "pure", po::bool_switch(&preset_options.pure), "use the default type for every tensor, ignoring the mixture")(
+      "output-tensor-type", po::value(&preset_options.output_tensor_type), "type of output.weight (no fallback)")(
+      "token-embedding-type", po::value(&preset_options.token_embedding_type),
+      "type of token_embd.weight (no fallback)")(
+      "tensor-type", po::value(&tensor_types)->composing(),
+      "PATTERN=TYPE: tensors whose name matches the regular expression get TYPE; first match wins (repeatable)")(
+      "leave-output-tensor", po::bool_switch(&preset_options.leave_output_tensor), "copy output.weight unchanged")(
+      "override-kv", po::value(&overrides)->composing(),
+      "KEY=TYPE:VALUE metadata to set, TYPE int, float, bool or str (repeatable)")(
+      "allow-requantize", po::bool_switch(&preset_options.allow_requantize),
+      "re-encode tensors that are already quantized")("threads", po::value(&threads)->default_value(0),
+                                                      "worker threads (0: all cores; NTHREADS also sets it)")(
+      "dry-run", po::bool_switch(&dry_run), "print every tensor's planned type and size; write nothing")(
+      "quiet,q", po::bool_switch(&quiet), "print nothing on success");
+  common.add_to(options);
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  po::variables_map vm;
+  int exit_code = 0;
+  if (!parse_command_line(argc, argv,
+                          "usage: quantflow quantize IN.gguf [OUT.gguf] TYPE [NTHREADS] [options]\n\n"
+                          "Quantizes a GGUF model exactly as llama-quantize does: TYPE is a preset name such as\n"
+                          "Q4_K_M, Q8_0 or IQ4_XS (case-insensitive), an ftype number, or a preset .yaml file.\n"
+                          "Presets are searched in QUANTFLOW_CONFIG_PATH/presets, then the installed configs.\n"
+                          "Without OUT the output is <dir of IN>/ggml-model-<TYPE>.gguf.",
+                          options, positional, vm, exit_code))
+    return exit_code;
+
+  std::optional<pipeline::Preset> preset;
+  auto args = resolve_positionals(positionals, preset);
+  if (!args.ok()) return report_error(args.status());
+  if (threads == 0) threads = args->threads;
+  for (const auto& text : tensor_types) {
+    auto pair = split_assignment(text, "--tensor-type", "PATTERN=TYPE");
+    if (!pair.ok()) return report_error(pair.status());
+    preset_options.tensor_types.push_back(*pair);
+  }
+  for (const auto& text : overrides) {
+    auto pair = split_assignment(text, "--override-kv", "KEY=TYPE:VALUE");
+    if (!pair.ok()) return report_error(pair.status());
+    preset_options.override_kv.push_back(*pair);
+  }
+
+  auto registry = common.load_registry();
+  auto container = pipeline::output_container(*registry, args->output, "gguf");
+  if (!container.ok()) return report_error(container.status());
+  auto reader = registry->open_reader(args->input);
+  if (!reader.ok()) return report_error(reader.status());
+
+  std::optional<pipeline::ImportanceMatrix> imatrix;
+  if (!imatrix_path.empty()) {
+    auto loaded = pipeline::load_imatrix(*registry, imatrix_path);
+    if (!loaded.ok()) return report_error(loaded.status());
+    imatrix = std::move(loaded).value();
+    // llama-quantize records these after the user's overrides, in this order.
+    preset_options.has_imatrix = true;
+    auto& extra = preset_options.extra_metadata;
+    extra.emplace_back("quantize.imatrix.file", MetaValue::make_string(imatrix_path.substr(0, 127)));
+    if (!imatrix->datasets.empty())
+      extra.emplace_back("quantize.imatrix.dataset", MetaValue::make_string(imatrix->datasets.front().substr(0, 127)));
+    extra.emplace_back("quantize.imatrix.entries_count",
+                       MetaValue::make_u32(static_cast<uint32_t>(imatrix->weights.size())));
+    if (imatrix->chunk_count > 0)
+      extra.emplace_back("quantize.imatrix.chunks_count", MetaValue::make_u32(imatrix->chunk_count));
+  }
+
+  pipeline::Plan plan = pipeline::copy_plan(**reader);
+  pipeline::PresetReport report;
+  if (Status s = pipeline::apply_preset(*preset, preset_options, plan, *registry, &report); !s.ok())
+    return report_error(std::move(s).with_file(args->input));
+  auto per_job = pipeline::resolve_imatrix(plan, imatrix ? &*imatrix : nullptr);
+  if (!per_job.ok()) return report_error(per_job.take_status().with_file(args->input));
+
+  if (dry_run) {
+    print_dry_run(plan, *preset, report);
+    return kExitOk;
+  }
+
+  pipeline::ExecuteOptions execute;
+  execute.threads = threads;
+  execute.imatrix_for = [&plan, weights = std::move(per_job).value()](const pipeline::TensorJob& job) {
+    return weights[static_cast<size_t>(&job - plan.jobs.data())];
+  };
+  if (!quiet) execute.on_progress = terminal_progress();
+  if (Status s = pipeline::write_plan(*registry, **reader, plan, **container, args->output, {args->input}, execute);
+      !s.ok())
+    return report_error(s);
+  if (!quiet) {
+    uint64_t input_bytes = 0, output_bytes = 0;
+    for (const auto& job : plan.jobs) {
+      input_bytes += job.source.n_bytes;
+      output_bytes += job.target.n_bytes;
+    }
+    std::cout << fmt::format("wrote {} ({}): {} tensors, {} -> {} of tensor data\n", args->output, preset->name,
+                             plan.jobs.size(), core::format_size(input_bytes), core::format_size(output_bytes));
+    if (report.fallbacks > 0)
+      std::cerr << fmt::format(
+          "quantflow: warning: {} of {} tensors did not fit their type's block and used a "
+          "fallback type\n",
+          report.fallbacks, plan.jobs.size());
+  }
+  return kExitOk;
+}
+
+}  // namespace quantflow::cli

@@ -1,0 +1,248 @@
+// `quantflow run RECIPE` and `quantflow estimate RECIPE`: YAML conversion recipes.
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_common.hpp"
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "core/units.hpp"
+#include "pipeline/recipe_plan.hpp"
+
+namespace quantflow::cli {
+
+namespace {
+
+struct RecipeCommandOptions {
+  std::string recipe;
+  std::vector<std::string> sets;
+  int threads = -1;  // -1: the recipe's value
+  std::string memory_limit;
+  bool json = false;
+};
+
+void add_recipe_options(po::options_description& options, RecipeCommandOptions& o) {
+  options.add_options()("recipe", po::value(&o.recipe)->required(), "the YAML recipe")(
+      "set", po::value(&o.sets)->composing(),
+      "override a recipe value before validation: KEY=VALUE with a dotted KEY and a YAML VALUE, e.g. "
+      "output.path=x.gguf, default_type=q8_0, inputs=[a.gguf,b.gguf] (repeatable)")(
+      "threads", po::value(&o.threads), "worker threads, overriding the recipe (0: all cores)")(
+      "memory-limit", po::value(&o.memory_limit), "budget for tensor data in flight, e.g. 2G, overriding the recipe")(
+      "json", po::bool_switch(&o.json), "machine-readable output: one JSON object per line on stdout");
+}
+
+void print_warning(const std::string& message, bool json) {
+  if (json)
+    std::cout << nlohmann::json{{"event", "warning"}, {"message", message}}.dump() << std::endl;
+  else
+    std::cerr << "quantflow: warning: " << message << std::endl;
+}
+
+// Loads, validates and plans the recipe with the command-line overrides applied.
+Result<pipeline::RecipePlan> plan_from(const core::Registry& registry, const RecipeCommandOptions& o) {
+  std::vector<pipeline::RecipeOverride> overrides;
+  for (const auto& s : o.sets) {
+    QF_ASSIGN_OR_RETURN(auto override_value, pipeline::parse_override(s));
+    overrides.push_back(std::move(override_value));
+  }
+  QF_ASSIGN_OR_RETURN(auto recipe, pipeline::load_recipe(o.recipe, overrides));
+  QF_ASSIGN_OR_RETURN(auto plan, pipeline::plan_recipe(registry, recipe));
+  if (o.threads >= 0) plan.threads = o.threads;
+  if (!o.memory_limit.empty()) {
+    QF_ASSIGN_OR_RETURN(plan.memory_budget, core::parse_size(o.memory_limit));
+  }
+  for (const auto& w : plan.warnings) print_warning(w, o.json);
+  return plan;
+}
+
+nlohmann::json files_json(const std::vector<std::pair<std::string, uint64_t>>& files) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [path, bytes] : files) out.push_back({{"path", path}, {"bytes", bytes}});
+  return out;
+}
+
+nlohmann::json per_type_json(const pipeline::OutputEstimate& estimate) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [type, totals] : estimate.per_type) out[type] = {{"tensors", totals.first}, {"bytes", totals.second}};
+  return out;
+}
+
+void print_per_type(const pipeline::OutputEstimate& estimate) {
+  for (const auto& [type, totals] : estimate.per_type)
+    std::cout << fmt::format("  {:<10} {:>6} tensors  {:>14} bytes  ({})\n", type, totals.first, totals.second,
+                             core::format_size(totals.second));
+}
+
+void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& plan,
+                   const pipeline::OutputEstimate& estimate) {
+  if (o.json) {
+    nlohmann::json tensors = nlohmann::json::array();
+    for (size_t i = 0; i < plan.plan.jobs.size(); ++i) {
+      const auto& job = plan.plan.jobs[i];
+      tensors.push_back({{"name", job.source.name},
+                         {"output_name", job.target.name},
+                         {"source_type", job.source.dtype.name},
+                         {"type", job.target.dtype.name},
+                         {"bytes", job.target.n_bytes},
+                         {"reason", plan.reasons[i]}});
+    }
+    nlohmann::json skipped = nlohmann::json::array();
+    for (const auto& s : plan.skipped) skipped.push_back({{"name", s.name}, {"reason", s.reason}});
+    std::cout << nlohmann::json{{"event", "plan"},
+                                {"container", plan.container->name},
+                                {"tensors", tensors},
+                                {"skipped", skipped},
+                                {"files", files_json(estimate.files)},
+                                {"bytes", estimate.file_bytes},
+                                {"tensor_bytes", estimate.tensor_bytes},
+                                {"per_type", per_type_json(estimate)},
+                                {"memory_bytes", estimate.memory_bytes}}
+                     .dump()
+              << std::endl;
+    return;
+  }
+  std::cout << fmt::format("plan for {} ({} output, {} file{}):\n", o.recipe, plan.container->name,
+                           plan.shards.size(), plan.shards.size() == 1 ? "" : "s");
+  size_t reencoded = 0;
+  for (size_t s = 0; s < plan.shards.size(); ++s) {
+    std::cout << fmt::format("{}:\n", plan.shards[s].path);
+    for (const auto& job : plan.shards[s].plan.jobs) {
+      reencoded += job.is_copy() ? 0 : 1;
+      std::cout << fmt::format("  {} -> {}  {} -> {}  {} bytes\n", job.source.name, job.target.name,
+                               job.source.dtype.name, job.target.dtype.name, job.target.n_bytes);
+    }
+  }
+  for (const auto& s : plan.skipped) std::cout << fmt::format("  {} skipped ({})\n", s.name, s.reason);
+  std::cout << fmt::format("tensors: {} ({} re-encoded, {} skipped)\n", plan.plan.jobs.size(), reencoded,
+                           plan.skipped.size());
+  print_per_type(estimate);
+  std::cout << fmt::format("output size: {} bytes ({})\n", estimate.file_bytes, core::format_size(estimate.file_bytes));
+  std::cout << fmt::format("memory estimate: {} bytes ({})\n", estimate.memory_bytes,
+                           core::format_size(estimate.memory_bytes));
+}
+
+// Progress as one JSON object per written tensor.
+std::function<void(const pipeline::Progress&)> json_progress() {
+  return [](const pipeline::Progress& p) {
+    std::cout << nlohmann::json{{"event", "tensor"},
+                                {"index", p.tensors_done - 1},
+                                {"total", p.tensors_total},
+                                {"name", p.last->target.name},
+                                {"type", p.last->target.dtype.name},
+                                {"bytes", p.last->target.n_bytes},
+                                {"bytes_done", p.bytes_done},
+                                {"bytes_total", p.bytes_total}}
+                     .dump()
+              << std::endl;
+  };
+}
+
+}  // namespace
+
+int run_run(int argc, char** argv) {
+  CommonOptions common;
+  RecipeCommandOptions o;
+  bool dry_run = false, quiet = false;
+  po::options_description options("options");
+  add_recipe_options(options, o);
+  options.add_options()("dry-run,n", po::bool_switch(&dry_run),
+                        "validate and print the plan (every tensor, output size, memory) without writing")(
+      "quiet,q", po::bool_switch(&quiet), "print nothing on success");
+  common.add_to(options);
+  po::positional_options_description positional;
+  positional.add("recipe", 1);
+  po::variables_map vm;
+  int exit_code = 0;
+  if (!parse_command_line(argc, argv,
+                          "usage: quantflow run RECIPE.yaml [--set KEY=VALUE]... [--dry-run] [--json]\n\n"
+                          "Validates the recipe (errors name FILE:LINE:COLUMN), plans every tensor's output name\n"
+                          "and encoding, then writes the output atomically. See docs/recipes.md.",
+                          options, positional, vm, exit_code))
+    return exit_code;
+
+  const auto start = std::chrono::steady_clock::now();
+  auto registry = common.load_registry();
+  auto plan = plan_from(*registry, o);
+  if (!plan.ok()) return report_error(plan.status());
+  if (dry_run) {
+    auto estimate = pipeline::estimate_output(*registry, *plan);
+    if (!estimate.ok()) return report_error(estimate.status());
+    print_dry_run(o, *plan, *estimate);
+    return kExitOk;
+  }
+  auto progress = o.json ? json_progress() : quiet ? nullptr : terminal_progress();
+  if (Status s = pipeline::execute_recipe(*registry, *plan, progress); !s.ok()) return report_error(s);
+
+  std::vector<std::pair<std::string, uint64_t>> files;
+  uint64_t file_bytes = 0;
+  for (const auto& shard : plan->shards) files.emplace_back(shard.path, std::filesystem::file_size(shard.path));
+  if (!plan->index_path.empty()) files.emplace_back(plan->index_path, std::filesystem::file_size(plan->index_path));
+  for (const auto& f : files) file_bytes += f.second;
+  size_t reencoded = 0;
+  uint64_t tensor_bytes = 0;
+  for (const auto& job : plan->plan.jobs) {
+    reencoded += job.is_copy() ? 0 : 1;
+    tensor_bytes += job.target.n_bytes;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (o.json) {
+    std::cout << nlohmann::json{{"event", "done"},          {"files", files_json(files)},
+                                {"tensors", plan->plan.jobs.size()}, {"reencoded", reencoded},
+                                {"skipped", plan->skipped.size()},   {"bytes", file_bytes},
+                                {"tensor_bytes", tensor_bytes},      {"seconds", seconds}}
+                     .dump()
+              << std::endl;
+  } else if (!quiet) {
+    std::cout << fmt::format("wrote {}{}: {} tensors ({} re-encoded, {} skipped), {} in {:.2f}s\n",
+                             files.front().first, files.size() > 1 ? fmt::format(" and {} more", files.size() - 1) : "",
+                             plan->plan.jobs.size(), reencoded, plan->skipped.size(), core::format_size(file_bytes),
+                             seconds);
+  }
+  return kExitOk;
+}
+
+int run_estimate(int argc, char** argv) {
+  CommonOptions common;
+  RecipeCommandOptions o;
+  po::options_description options("options");
+  add_recipe_options(options, o);
+  common.add_to(options);
+  po::positional_options_description positional;
+  positional.add("recipe", 1);
+  po::variables_map vm;
+  int exit_code = 0;
+  if (!parse_command_line(argc, argv,
+                          "usage: quantflow estimate RECIPE.yaml [--set KEY=VALUE]... [--json]\n\n"
+                          "Prints the exact size of the files the recipe would write (headers included) and the\n"
+                          "tensor data per encoding, without reading or writing any tensor data.",
+                          options, positional, vm, exit_code))
+    return exit_code;
+  auto registry = common.load_registry();
+  auto plan = plan_from(*registry, o);
+  if (!plan.ok()) return report_error(plan.status());
+  auto estimate = pipeline::estimate_output(*registry, *plan);
+  if (!estimate.ok()) return report_error(estimate.status());
+  if (o.json) {
+    std::cout << nlohmann::json{{"event", "estimate"},
+                                {"bytes", estimate->file_bytes},
+                                {"tensor_bytes", estimate->tensor_bytes},
+                                {"per_type", per_type_json(*estimate)},
+                                {"files", files_json(estimate->files)},
+                                {"memory_bytes", estimate->memory_bytes}}
+                     .dump()
+              << std::endl;
+    return kExitOk;
+  }
+  for (const auto& [path, bytes] : estimate->files) std::cout << fmt::format("{}: {} bytes\n", path, bytes);
+  print_per_type(*estimate);
+  std::cout << fmt::format("tensor data: {} bytes ({})\n", estimate->tensor_bytes,
+                           core::format_size(estimate->tensor_bytes));
+  std::cout << fmt::format("output size: {} bytes ({})\n", estimate->file_bytes,
+                           core::format_size(estimate->file_bytes));
+  return kExitOk;
+}
+
+}  // namespace quantflow::cli

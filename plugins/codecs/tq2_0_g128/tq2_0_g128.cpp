@@ -1,0 +1,104 @@
+// TQ2_0_g128 (seed format, docs/seed-formats.md §2): 128 ternary elements at two bits each
+// followed by one fp16 scale, 34 bytes; value = (q - 1) * d. Element 32n + m sits in bits
+// 2n..2n+1 of qs[m]. The GGUF type id defaults to 144 and can be overridden through
+// QUANTFLOW_GGUF_ID_TQ2_0_G128.
+#include <cmath>
+#include <cstdint>
+
+#include "quantflow/numeric/env_type_id.hpp"
+#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/plugin.hpp"
+
+namespace {
+
+using quantflow::numeric::fp16_to_fp32;
+using quantflow::numeric::fp32_to_fp16;
+
+constexpr int kQK = 128;
+constexpr int kBlockBytes = 34;
+constexpr float kFp16Max = 65504.0f;
+
+bool all_finite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+// As TQ2_0: d = max |x|, id = 1/d (of the unrounded d), q = lroundf(x * id) + 1 (ties away
+// from zero). The stored scale is H(min(d, 65504)) so a block beyond the fp16 range keeps a
+// finite scale instead of an infinite one (whose zero codes would decode to NaN).
+void encode_block(const float* x, uint8_t* y) {
+  float amax = 0.0f;
+  for (int j = 0; j < kQK; ++j) {
+    const float a = std::fabs(x[j]);
+    amax = amax > a ? amax : a;
+  }
+  const float d = amax;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int m = 0; m < 32; ++m) {
+    int q = 0;
+    for (int n = 0; n < 4; ++n) {
+      const int t = static_cast<int>(std::lround(x[32 * n + m] * id)) + 1;
+      q |= (t & 3) << (2 * n);
+    }
+    y[m] = static_cast<uint8_t>(q);
+  }
+  const uint16_t h = fp32_to_fp16(d < kFp16Max ? d : kFp16Max);
+  y[32] = static_cast<uint8_t>(h & 0xFF);
+  y[33] = static_cast<uint8_t>(h >> 8);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = fp16_to_fp32(static_cast<uint16_t>(b[32] | (b[33] << 8)));
+  for (int n = 0; n < 4; ++n)
+    for (int m = 0; m < 32; ++m) {
+      const int q = (b[m] >> (2 * n)) & 3;
+      y[32 * n + m] = static_cast<float>(q - 1) * d;
+    }
+}
+
+// The importance matrix is ignored.
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) encode_block(src + ib * kQK, out + ib * kBlockBytes);
+  return QF_CODEC_OK;
+}
+
+int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
+  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  const auto* in = static_cast<const uint8_t*>(src);
+  const int64_t n_blocks = n_rows * (n_per_row / kQK);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
+  return QF_CODEC_OK;
+}
+
+// Filled once, from the environment, by the entry function before anyone reads it.
+quantflow::numeric::TypeIdText g_gguf_id = {"144"};
+QfContainerId g_ids[] = {{"gguf", g_gguf_id.text}};
+
+const QfCodecDescriptor kCodec = {
+    "tq2_0_g128",
+    "seed TQ2_0_g128: 128 ternary weights at 2 bits with one fp16 scale (2.125 bits per weight)",
+    kQK,
+    kBlockBytes,
+    2,
+    0,
+    g_ids,
+    1,
+    encode,
+    decode};
+
+const QfCodecDescriptor* const kCodecs[] = {&kCodec};
+const QfPluginDescriptor kPlugin = {
+    QUANTFLOW_ABI_VERSION, "codec-tq2_0_g128", "1.0.0", kCodec.description, kCodecs, 1, nullptr, 0};
+
+}  // namespace
+
+extern "C" QUANTFLOW_PLUGIN_VISIBLE const QfPluginDescriptor* quantflow_plugin_descriptor() {
+  static const bool filled = quantflow::numeric::read_env_type_id("QUANTFLOW_GGUF_ID_TQ2_0_G128", g_gguf_id);
+  (void)filled;
+  return &kPlugin;
+}
