@@ -247,7 +247,8 @@ BOOST_AUTO_TEST_CASE(report_measures_each_reencoded_tensor) {
   qf_test::TempDir tmp;
   const auto model = tmp / "m.gguf";
   BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 1 --hidden 256 --ffn 512 --vocab 256").exit_code, 0);
-  auto r = cli("convert --type q8_0 --report " + quote(tmp / "r.json") + " " + quote(model) + " " + quote(tmp / "o.gguf"));
+  auto r =
+      cli("convert --type q8_0 --report " + quote(tmp / "r.json") + " " + quote(model) + " " + quote(tmp / "o.gguf"));
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   BOOST_CHECK_NE(r.out.find("totals: 12 tensors (3 f32, 9 q8_0)"), std::string::npos);
   auto json = nlohmann::json::parse(qf_test::read_bytes(tmp / "r.json"));

@@ -22,9 +22,9 @@ std::vector<float> tensor_as_f32(const Reader& reader, size_t index) {
   BOOST_REQUIRE(data.ok());
   std::vector<float> out(element_count(t.shape));
   const uint64_t row = row_length(t.shape);
-  BOOST_REQUIRE_EQUAL(codec->decode(data->bytes.data(), out.data(), static_cast<int64_t>(out.size() / row),
-                                    static_cast<int64_t>(row)),
-                      QF_CODEC_OK);
+  BOOST_REQUIRE_EQUAL(
+      codec->decode(data->bytes.data(), out.data(), static_cast<int64_t>(out.size() / row), static_cast<int64_t>(row)),
+      QF_CODEC_OK);
   return out;
 }
 
@@ -139,8 +139,9 @@ BOOST_AUTO_TEST_CASE(every_encoding_converts_and_decodes_back) {
       // Row-scaled encodings are stored as a typed pair: values, and scales per row.
       BOOST_CHECK_EQUAL(t.dtype.name, codec->row_scale ? codec->row_scale->values_dtype : name);
       if (codec->row_scale) {
-        const auto& scale = converted->tensors()[index_of(*converted, std::string("token_embd.weight") +
-                                                                           codec->row_scale->scale_suffix)];
+        const auto& scale =
+            converted
+                ->tensors()[index_of(*converted, std::string("token_embd.weight") + codec->row_scale->scale_suffix)];
         BOOST_CHECK_EQUAL(scale.dtype.name, codec->row_scale->scale_dtype);
         BOOST_CHECK(scale.shape == Shape{256});
       }
@@ -315,7 +316,8 @@ BOOST_AUTO_TEST_CASE(int8_per_channel_is_a_typed_pair_that_decodes_back) {
     for (size_t row = 0; row < 64; ++row) {
       float scale = 0;
       std::memcpy(&scale, s_bytes.data() + row * 4, 4);
-      for (size_t i = 0; i < 96; ++i) BOOST_CHECK_LE(std::fabs(y[row * 96 + i] - x[row * 96 + i]), scale * 0.5f + 1e-7f);
+      for (size_t i = 0; i < 96; ++i)
+        BOOST_CHECK_LE(std::fabs(y[row * 96 + i] - x[row * 96 + i]), scale * 0.5f + 1e-7f);
     }
   }
 }

@@ -28,8 +28,8 @@ BOOST_AUTO_TEST_CASE(peak_rss_stays_under_the_budget_for_a_model_many_times_larg
     const auto r = qf_test::run_measuring_rss(argv);
     BOOST_REQUIRE_EQUAL(r.exit_code, 0);
     const long peak_mib = r.max_rss_kib / 1024;
-    BOOST_TEST_MESSAGE((*type ? type : "copy") << ": peak RSS " << peak_mib << " MiB for a 544 MiB model, budget "
-                                               << budget_mib << " MiB");
+    BOOST_TEST_MESSAGE((*type ? type : "copy")
+                       << ": peak RSS " << peak_mib << " MiB for a 544 MiB model, budget " << budget_mib << " MiB");
     BOOST_CHECK_LT(peak_mib, budget_mib + kFixedOverheadMiB);
     std::filesystem::remove(out);
   }

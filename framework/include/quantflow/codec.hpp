@@ -60,8 +60,8 @@ struct QfCodecDescriptor {
   uint32_t flags;  // QfCodecFlags
   const QfContainerId* container_ids;
   uint32_t n_container_ids;
-  qf_encode_fn encode;  // null when the type is decode-only
-  qf_decode_fn decode;  // null when the type is encode-only
+  qf_encode_fn encode;                    // null when the type is decode-only
+  qf_decode_fn decode;                    // null when the type is encode-only
   const QfRowScale* row_scale = nullptr;  // null for block codecs (the usual case)
 };
 

@@ -34,8 +34,8 @@ int run_convert(int argc, char** argv) {
       "budget for tensor data in flight, e.g. 2G (default: a quarter of RAM, at most 4G)")(
       "report", po::value(&report_path),
       "measure every re-encoded tensor's round-trip error and write a JSON report to this file (- for stdout); "
-      "a table is printed too unless --quiet")(
-      "option", po::value(&writer_options)->composing(), "container writer option KEY=VALUE (repeatable)")(
+      "a table is printed too unless --quiet")("option", po::value(&writer_options)->composing(),
+                                               "container writer option KEY=VALUE (repeatable)")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   common.add_to(options);
   po::positional_options_description positional;

@@ -25,7 +25,8 @@ Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecD
                           const core::Registry& registry) {
   const CodecCatalog& catalog = registry;
   // Dequantizing joins stored row-scaled pairs (values + per-row scales) into one tensor.
-  if (static_cast<DTypeKind>(codec.kind) != DTypeKind::quantized) join_row_scaled_pairs(plan, catalog, registry.codecs());
+  if (static_cast<DTypeKind>(codec.kind) != DTypeKind::quantized)
+    join_row_scaled_pairs(plan, catalog, registry.codecs());
   for (auto& job : plan.jobs) {
     if (!job.scale_source_index && !eligible_for_uniform_type(job.source, codec, catalog)) continue;
     const bool fits = dtype_of(codec).fits_row(row_length(job.source.shape));

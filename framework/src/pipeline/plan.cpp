@@ -6,7 +6,8 @@ namespace quantflow::pipeline {
 
 Status retarget(TensorJob& job, const CodecDescriptor& codec, const CodecCatalog& catalog) {
   DType target = dtype_of(codec);
-  if (codec.row_scale != nullptr) target = DType{codec.row_scale->values_dtype, codec.block_elems, codec.block_bytes, DTypeKind::integer};
+  if (codec.row_scale != nullptr)
+    target = DType{codec.row_scale->values_dtype, codec.block_elems, codec.block_bytes, DTypeKind::integer};
   if (codec.encode == nullptr)
     return unsupported(fmt::format("'{}' can only be decoded, not written", codec.name)).with_tensor(job.source.name);
   // A joined row-scaled pair already knows its decoder.

@@ -13,8 +13,13 @@ Report make_report(const Plan& plan, const std::vector<TensorStats>& stats, doub
   r.seconds = seconds;
   for (size_t i = 0; i < plan.jobs.size(); ++i) {
     const TensorJob& job = plan.jobs[i];
-    Report::Tensor t{job.target.name,   job.source.dtype.name, job.target.dtype.name, job.target.shape,
-                     job.source.n_bytes, job.target.n_bytes,    {}};
+    Report::Tensor t{job.target.name,
+                     job.source.dtype.name,
+                     job.target.dtype.name,
+                     job.target.shape,
+                     job.source.n_bytes,
+                     job.target.n_bytes,
+                     {}};
     if (i < stats.size()) t.stats = stats[i];
     r.source_bytes += t.source_bytes;
     r.target_bytes += t.target_bytes;
@@ -40,12 +45,8 @@ double ratio(const Report& r) {
 nlohmann::json report_to_json(const Report& report) {
   nlohmann::json tensors = nlohmann::json::array();
   for (const auto& t : report.tensors) {
-    nlohmann::json j = {{"name", t.name},
-                        {"source_type", t.source_type},
-                        {"target_type", t.target_type},
-                        {"shape", t.shape},
-                        {"source_bytes", t.source_bytes},
-                        {"target_bytes", t.target_bytes}};
+    nlohmann::json j = {{"name", t.name},   {"source_type", t.source_type},   {"target_type", t.target_type},
+                        {"shape", t.shape}, {"source_bytes", t.source_bytes}, {"target_bytes", t.target_bytes}};
     if (t.stats.measured) {
       j["rel_rmse"] = t.stats.rel_rmse;
       j["max_abs_error"] = t.stats.max_abs;

@@ -47,7 +47,7 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
   const QfRowScale* out_scale = job.encoder->row_scale;
   const uint64_t enc_values_bytes = dtype_of(*job.encoder).bytes_for(row_len);
   const uint64_t enc_row_bytes = enc_values_bytes + (out_scale ? out_scale->scale_bytes_per_row : 0);
-  const uint64_t dst_row_bytes = job.part == TensorJob::Part::row_scales ? out_scale->scale_bytes_per_row
+  const uint64_t dst_row_bytes = job.part == TensorJob::Part::row_scales   ? out_scale->scale_bytes_per_row
                                  : job.part == TensorJob::Part::row_values ? enc_values_bytes
                                                                            : enc_row_bytes;
   if (src_scale_bytes > 0 && scales.size() != row_count(job.source.shape) * src_scale_bytes)
@@ -95,8 +95,7 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
         }
         packed = joined.data();
       }
-      int32_t rc =
-          job.decoder->decode(packed, scratch.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
+      int32_t rc = job.decoder->decode(packed, scratch.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
       // Encoded rows go straight to the output unless a row-scaled part must be cut out.
       const bool split = job.part != TensorJob::Part::whole;
       if (split) encoded.resize(n * enc_row_bytes);

@@ -12,10 +12,10 @@ namespace quantflow::pipeline {
 
 // How far a re-encoded tensor is from its source, measured by decoding the result.
 struct TensorStats {
-  bool measured = false;   // false for copies and encodings without a decoder
-  double rel_rmse = 0;     // rms(decoded - source) / rms(source); 0 when the source is all zero
-  double max_abs = 0;      // largest |decoded - source|
-  uint64_t non_finite = 0; // decoded values that are NaN or infinite where the source was finite
+  bool measured = false;    // false for copies and encodings without a decoder
+  double rel_rmse = 0;      // rms(decoded - source) / rms(source); 0 when the source is all zero
+  double max_abs = 0;       // largest |decoded - source|
+  uint64_t non_finite = 0;  // decoded values that are NaN or infinite where the source was finite
 };
 
 // imatrix: null, or importance weights: one per column (shared by every row), or one
