@@ -86,7 +86,8 @@ json yaml_to_json(const YAML::Node& node) {
       const std::string& s = node.Scalar();
       if (node.Tag() == "!") return s;
       int64_t i = 0;
-      if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i); ec == std::errc() && p == s.data() + s.size())
+      if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+          ec == std::errc() && p == s.data() + s.size())
         return i;
       if (s == "true" || s == "false") return s == "true";
       char* end = nullptr;
@@ -178,8 +179,7 @@ BOOST_AUTO_TEST_CASE(every_recipe_under_configs_matches_the_schema) {
   // The checker itself rejects what it should.
   BOOST_CHECK(!check_schema(schema, yaml_to_json(YAML::Load("inputs: a\noutput: b\nbogus: 1")), schema, "$").empty());
   BOOST_CHECK(!check_schema(schema, yaml_to_json(YAML::Load("output: b")), schema, "$").empty());
-  BOOST_CHECK(
-      !check_schema(schema, yaml_to_json(YAML::Load("inputs: a\noutput: b\nmode: most")), schema, "$").empty());
+  BOOST_CHECK(!check_schema(schema, yaml_to_json(YAML::Load("inputs: a\noutput: b\nmode: most")), schema, "$").empty());
   BOOST_CHECK(!check_schema(schema, yaml_to_json(YAML::Load("inputs: a\noutput: b\ntensors: [{glob: x}]")), schema, "$")
                    .empty());
 }
@@ -239,17 +239,19 @@ BOOST_AUTO_TEST_CASE(rules_example_types_dry_run_estimate_and_json_events) {
 
 BOOST_AUTO_TEST_CASE(allowlist_and_fallback_examples) {
   qf_test::TempDir dir;
-  const fs::path model = synth(dir, "model.gguf", "--layers 2 --hidden 160 --heads 5 --kv-heads 1 --ffn 512 --vocab 64");
+  const fs::path model =
+      synth(dir, "model.gguf", "--layers 2 --hidden 160 --heads 5 --kv-heads 1 --ffn 512 --vocab 64");
   const fs::path allow = dir / "allow.gguf", fallback = dir / "fallback.gguf";
-  run_ok("run -q " + example("allowlist.yaml") + " --set inputs=" + quote(model) + " --set output.path=" + quote(allow));
+  run_ok("run -q " + example("allowlist.yaml") + " --set inputs=" + quote(model) +
+         " --set output.path=" + quote(allow));
   auto a = tensors_of(allow);
   BOOST_CHECK_EQUAL(a["blk.0.ffn_up.weight"].type, "q4_0");
   BOOST_CHECK_EQUAL(a["blk.1.ffn_down.weight"].type, "q4_0");
   BOOST_CHECK_EQUAL(a["blk.0.attn_q.weight"].type, "f32");
   BOOST_CHECK_EQUAL(a["output.weight"].type, "f32");
 
-  run_ok("run -q " + example("fallback.yaml") + " --set inputs=" + quote(model) + " --set output.path=" +
-         quote(fallback));
+  run_ok("run -q " + example("fallback.yaml") + " --set inputs=" + quote(model) +
+         " --set output.path=" + quote(fallback));
   auto f = tensors_of(fallback);
   BOOST_CHECK_EQUAL(f["blk.0.ffn_down.weight"].type, "q4_k");  // rows of 512
   BOOST_CHECK_EQUAL(f["blk.0.ffn_up.weight"].type, "q5_0");    // rows of 160
@@ -257,11 +259,11 @@ BOOST_AUTO_TEST_CASE(allowlist_and_fallback_examples) {
   BOOST_CHECK_EQUAL(f["blk.0.attn_norm.weight"].type, "f32");
 
   // Without a fallback the same recipe is refused before anything is written, at the rule.
-  auto refused = cli("run " + example("fallback.yaml") + " --set inputs=" + quote(model) + " --set output.path=" +
-                     quote(dir / "x.gguf") + " --set fallback=error --set tensors=[]");
+  auto refused = cli("run " + example("fallback.yaml") + " --set inputs=" + quote(model) +
+                     " --set output.path=" + quote(dir / "x.gguf") + " --set fallback=error --set tensors=[]");
   BOOST_CHECK_EQUAL(refused.exit_code, 2);
   BOOST_CHECK_NE(refused.err.find(kExamples.string() + "/fallback.yaml:6:15: tensor 'blk.0.attn_q.weight': row length "
-                                                      "160 is not a multiple of q4_k's block size 256"),
+                                                       "160 is not a multiple of q4_k's block size 256"),
                  std::string::npos);
   BOOST_CHECK(!fs::exists(dir / "x.gguf"));
 }
@@ -270,8 +272,8 @@ BOOST_AUTO_TEST_CASE(metadata_edits_example) {
   qf_test::TempDir dir;
   const fs::path model = synth(dir, "model.gguf", "--layers 1 --hidden 64 --ffn 128 --vocab 32");
   const fs::path out = dir / "edited.gguf";
-  run_ok("run -q " + example("metadata-edits.yaml") + " --set inputs=[" + model.string() + "] --set output.path=" +
-         quote(out));
+  run_ok("run -q " + example("metadata-edits.yaml") + " --set inputs=[" + model.string() +
+         "] --set output.path=" + quote(out));
   const auto m = metadata_of(out);
   BOOST_CHECK(*m.find("general.name") == quantflow::MetaValue::make_string("edited-model"));
   BOOST_CHECK(*m.find("general.source.name") == quantflow::MetaValue::make_string("quantflow-synthetic"));
@@ -372,8 +374,7 @@ BOOST_AUTO_TEST_CASE(hf_checkpoint_to_gguf_matches_llama_cpp_byte_for_byte,
   const fs::path out = dir / "hf.gguf";
   run_ok("run -q " + example("hf-to-gguf-f16.yaml") + " --set output.path=" + quote(out));
   const auto ours = tensors_of(out);
-  const auto reference =
-      tensors_of(qf_test::shared_testdata() / "reference" / "llama-2-tiny-random-from-hf-F16.gguf");
+  const auto reference = tensors_of(qf_test::shared_testdata() / "reference" / "llama-2-tiny-random-from-hf-F16.gguf");
   BOOST_CHECK_EQUAL(ours.size(), reference.size());
   for (const auto& [name, t] : reference) {
     BOOST_REQUIRE_MESSAGE(ours.count(name), "missing " << name);

@@ -149,14 +149,16 @@ BOOST_AUTO_TEST_CASE(structural_errors_name_file_line_column) {
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\nmetadata:\n  set:\n    k: {type: u9, value: 3}\n"),
                     "r.yaml:5:15: unknown metadata type 'u9' (expected one of: u8, i8, u16, i16, u32, i32, u64, i64, "
                     "f32, f64, bool, string, array)");
-  BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\nmode: some\n"), "r.yaml:3:7: 'mode' must be 'all' or 'allowlist', not 'some'");
+  BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\nmode: some\n"),
+                    "r.yaml:3:7: 'mode' must be 'all' or 'allowlist', not 'some'");
   BOOST_CHECK_EQUAL(error_of("output: b\n"), "r.yaml:1:1: the recipe needs 'inputs'");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: [b\n").rfind("r.yaml:", 0), 0u);
 }
 
 BOOST_AUTO_TEST_CASE(overrides_apply_before_validation_and_are_named_in_errors) {
-  auto r = parse("inputs: a.gguf\noutput: {path: b.gguf}\n",
-                 {"output.path=x.gguf", "default_type=q8_0", "inputs=[c.gguf, d.gguf]", "tensors=[{name: t, type: skip}]"});
+  auto r =
+      parse("inputs: a.gguf\noutput: {path: b.gguf}\n",
+            {"output.path=x.gguf", "default_type=q8_0", "inputs=[c.gguf, d.gguf]", "tensors=[{name: t, type: skip}]"});
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status().to_string());
   BOOST_CHECK_EQUAL(r->output.path.value, "x.gguf");
   BOOST_CHECK_EQUAL(r->default_type.value, "q8_0");
@@ -164,9 +166,10 @@ BOOST_AUTO_TEST_CASE(overrides_apply_before_validation_and_are_named_in_errors) 
   BOOST_CHECK_EQUAL(r->rules.size(), 1u);
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\n", {"threads=x"}),
                     "--set threads=x: 'threads' must be a non-negative integer, not 'x'");
-  BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\n", {"tensors=[{name: t, typo: 1}]"}),
-                    "--set tensors=[{name: t, typo: 1}]:1:12: unknown key 'typo' in 'tensors.0' (expected one of: name, "
-                    "glob, regex, layers, shape, dims, min_elements, max_elements, row_multiple_of, type)");
+  BOOST_CHECK_EQUAL(
+      error_of("inputs: a\noutput: b\n", {"tensors=[{name: t, typo: 1}]"}),
+      "--set tensors=[{name: t, typo: 1}]:1:12: unknown key 'typo' in 'tensors.0' (expected one of: name, "
+      "glob, regex, layers, shape, dims, min_elements, max_elements, row_multiple_of, type)");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\n", {"output.path=x"}),
                     "--set output.path: 'path' is inside a scalar, not a map");
   BOOST_CHECK(!parse_override("novalue").ok());
@@ -227,8 +230,9 @@ BOOST_AUTO_TEST_CASE(rule_predicates) {
 }
 
 BOOST_AUTO_TEST_CASE(first_match_wins) {
-  auto r = parse("inputs: a\noutput: b\ntensors:\n  - {glob: \"blk.*\", layers: 0, type: q4_k}\n"
-                 "  - {glob: \"blk.*\", type: q8_0}\n  - {type: skip}\n");
+  auto r = parse(
+      "inputs: a\noutput: b\ntensors:\n  - {glob: \"blk.*\", layers: 0, type: q4_k}\n"
+      "  - {glob: \"blk.*\", type: q8_0}\n  - {type: skip}\n");
   BOOST_REQUIRE(r.ok());
   auto rules = compile_rules(r->rules);
   BOOST_REQUIRE(rules.ok());

@@ -66,7 +66,8 @@ nlohmann::json files_json(const std::vector<std::pair<std::string, uint64_t>>& f
 
 nlohmann::json per_type_json(const pipeline::OutputEstimate& estimate) {
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [type, totals] : estimate.per_type) out[type] = {{"tensors", totals.first}, {"bytes", totals.second}};
+  for (const auto& [type, totals] : estimate.per_type)
+    out[type] = {{"tensors", totals.first}, {"bytes", totals.second}};
   return out;
 }
 
@@ -104,8 +105,8 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
               << std::endl;
     return;
   }
-  std::cout << fmt::format("plan for {} ({} output, {} file{}):\n", o.recipe, plan.container->name,
-                           plan.shards.size(), plan.shards.size() == 1 ? "" : "s");
+  std::cout << fmt::format("plan for {} ({} output, {} file{}):\n", o.recipe, plan.container->name, plan.shards.size(),
+                           plan.shards.size() == 1 ? "" : "s");
   size_t reencoded = 0;
   for (size_t s = 0; s < plan.shards.size(); ++s) {
     std::cout << fmt::format("{}:\n", plan.shards[s].path);
@@ -189,15 +190,19 @@ int run_run(int argc, char** argv) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (o.json) {
-    std::cout << nlohmann::json{{"event", "done"},          {"files", files_json(files)},
-                                {"tensors", plan->plan.jobs.size()}, {"reencoded", reencoded},
-                                {"skipped", plan->skipped.size()},   {"bytes", file_bytes},
-                                {"tensor_bytes", tensor_bytes},      {"seconds", seconds}}
+    std::cout << nlohmann::json{{"event", "done"},
+                                {"files", files_json(files)},
+                                {"tensors", plan->plan.jobs.size()},
+                                {"reencoded", reencoded},
+                                {"skipped", plan->skipped.size()},
+                                {"bytes", file_bytes},
+                                {"tensor_bytes", tensor_bytes},
+                                {"seconds", seconds}}
                      .dump()
               << std::endl;
   } else if (!quiet) {
-    std::cout << fmt::format("wrote {}{}: {} tensors ({} re-encoded, {} skipped), {} in {:.2f}s\n",
-                             files.front().first, files.size() > 1 ? fmt::format(" and {} more", files.size() - 1) : "",
+    std::cout << fmt::format("wrote {}{}: {} tensors ({} re-encoded, {} skipped), {} in {:.2f}s\n", files.front().first,
+                             files.size() > 1 ? fmt::format(" and {} more", files.size() - 1) : "",
                              plan->plan.jobs.size(), reencoded, plan->skipped.size(), core::format_size(file_bytes),
                              seconds);
   }

@@ -72,7 +72,11 @@ struct Architecture {
 
 const std::vector<Architecture>& architectures() {
   static const std::vector<Architecture> table = {
-      {"llama", "model.", kLlamaNames, kLlamaDropped, true,
+      {"llama",
+       "model.",
+       kLlamaNames,
+       kLlamaDropped,
+       true,
        {"LlamaForCausalLM", "LlamaModel", "MistralForCausalLM", "MixtralForCausalLM", "mistral"}},
       {"qwen2", "model.", kLlamaNames, kLlamaDropped, false, {"Qwen2ForCausalLM", "Qwen2Model"}},
       {"qwen3", "model.", kLlamaNames, kLlamaDropped, false, {"Qwen3ForCausalLM", "Qwen3Model"}},
@@ -101,9 +105,7 @@ std::vector<std::string> split_dots(std::string_view s) {
   }
 }
 
-bool all_digits(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-}
+bool all_digits(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
 
 // Matches `name` against `pattern`, filling the {N} and {S} captures.
 bool match_rule(const std::string& pattern, const std::string& name, std::string& layer, std::string& suffix) {
@@ -176,12 +178,12 @@ Result<ArchitectureParams> resolve_architecture(const RenameSpec& rename, const 
     std::string known;
     for (const auto& a : hf_architectures()) known += (known.empty() ? "" : ", ") + a;
     const SourceMark& at = rename.architecture.value.empty() ? rename.builtin.mark : rename.architecture.mark;
-    return recipe_error(at, architecture.empty()
-                                ? fmt::format("set 'rename.architecture' ({}): there is no config.json beside {} "
-                                              "to read it from",
-                                              known, input)
-                                : fmt::format("hf-to-gguf does not know architecture '{}' (known: {})", architecture,
-                                              known));
+    return recipe_error(
+        at, architecture.empty()
+                ? fmt::format("set 'rename.architecture' ({}): there is no config.json beside {} "
+                              "to read it from",
+                              known, input)
+                : fmt::format("hf-to-gguf does not know architecture '{}' (known: {})", architecture, known));
   }
   params.architecture = arch->name;
   if (params.heads == 0) params.heads = first_count(config, {"num_attention_heads", "n_head", "n_heads"});

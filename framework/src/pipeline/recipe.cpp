@@ -138,7 +138,8 @@ Status parse_rename(const Cursor& at, RenameSpec& rename) {
     } else if (key == "kv_heads") {
       QF_ASSIGN_OR_RETURN(rename.kv_heads, unsigned_at(value));
     } else {
-      if (!value.node().IsMap()) return recipe_error(value.mark(), "'rename.map' must be a map of SOURCE: OUTPUT names");
+      if (!value.node().IsMap())
+        return recipe_error(value.mark(), "'rename.map' must be a map of SOURCE: OUTPUT names");
       return for_each_key(value, [&](const std::string& k, const Cursor& v, const Cursor& key_at) -> Status {
         QF_ASSIGN_OR_RETURN(auto target, string_at(v));
         rename.names.emplace_back(marked(k, key_at), std::move(target));
@@ -180,11 +181,10 @@ Result<RuleAction> action_of(const std::string& type) {
 }
 
 Status parse_rule(const Cursor& at, TensorRule& rule) {
-  QF_RETURN_IF_ERROR(at.require_map({"name", "glob", "regex", "layers", "shape", "dims", "min_elements",
-                                     "max_elements", "row_multiple_of", "type"}));
+  QF_RETURN_IF_ERROR(at.require_map(
+      {"name", "glob", "regex", "layers", "shape", "dims", "min_elements", "max_elements", "row_multiple_of", "type"}));
   rule.mark = at.mark();
-  if (!at.node()["type"])
-    return recipe_error(at.mark(), "a tensor rule needs 'type': keep, skip or an encoding name");
+  if (!at.node()["type"]) return recipe_error(at.mark(), "a tensor rule needs 'type': keep, skip or an encoding name");
   return for_each_key(at, [&](const std::string& key, const Cursor& value, const Cursor&) -> Status {
     if (key == "name") {
       QF_ASSIGN_OR_RETURN(rule.name, string_at(value));
@@ -236,8 +236,8 @@ Status parse_rule(const Cursor& at, TensorRule& rule) {
 }
 
 const std::vector<std::string> kTopLevelKeys = {
-    "inputs", "output",  "metadata", "rename",       "tensors", "default_type", "protected_type",
-    "mode",   "fallback", "imatrix", "threads", "memory_limit", "preset",  "preset_options"};
+    "inputs", "output",   "metadata", "rename",  "tensors",      "default_type", "protected_type",
+    "mode",   "fallback", "imatrix",  "threads", "memory_limit", "preset",       "preset_options"};
 
 Status parse_top_level(const Cursor& root, Recipe& recipe) {
   QF_RETURN_IF_ERROR(root.require_map(kTopLevelKeys));
@@ -290,7 +290,8 @@ Status parse_top_level(const Cursor& root, Recipe& recipe) {
       QF_ASSIGN_OR_RETURN(recipe.preset, string_at(value));
     } else {
       if (!value.node().IsMap())
-        return recipe_error(value.mark(), "'preset_options' must be a map, not " + recipe_yaml::describe_kind(value.node()));
+        return recipe_error(value.mark(),
+                            "'preset_options' must be a map, not " + recipe_yaml::describe_kind(value.node()));
       recipe.preset_options = value.node();
       recipe.preset_options_mark = value.mark();
     }

@@ -36,7 +36,7 @@ struct Marked {
 
 struct RecipeOutput {
   Marked<std::string> path;
-  Marked<std::string> format;  // container name; empty: from the path's extension
+  Marked<std::string> format;   // container name; empty: from the path's extension
   Marked<uint64_t> split_size;  // bytes of tensor data per shard; 0: one file
   std::vector<std::pair<Marked<std::string>, std::string>> writer_options;
 };
@@ -76,7 +76,7 @@ struct TensorRule {
   std::optional<Marked<std::string>> glob;
   std::optional<Marked<std::string>> regex;
   std::optional<Marked<std::vector<std::pair<uint64_t, uint64_t>>>> layers;  // inclusive ranges
-  std::optional<Marked<std::vector<std::optional<uint64_t>>>> shape;          // nullopt: any extent
+  std::optional<Marked<std::vector<std::optional<uint64_t>>>> shape;         // nullopt: any extent
   std::optional<Marked<uint64_t>> dims;
   std::optional<Marked<uint64_t>> min_elements;
   std::optional<Marked<uint64_t>> max_elements;

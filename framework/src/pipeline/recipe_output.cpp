@@ -55,8 +55,7 @@ void drop_keys(Metadata& metadata, const char* glob) {
 
 bool same_path(const std::string& a, const std::string& b) {
   std::error_code ec;
-  return core::same_file(a, b) ||
-         std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+  return core::same_file(a, b) || std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
 }
 
 // Counts bytes instead of storing them: running a writer against it measures its output.
@@ -138,8 +137,7 @@ Status plan_output_files(const Recipe& recipe, RecipePlan& out) {
     if (g == 0 || convention->metadata_in_every_shard) shard.plan.metadata = out.plan.metadata;
     if (convention->split_keys) {
       shard.plan.metadata.set("split.no", MetaValue::make_unsigned(MetaType::u16, g));
-      shard.plan.metadata.set("split.tensors.count",
-                              MetaValue::make_i32(static_cast<int32_t>(out.plan.jobs.size())));
+      shard.plan.metadata.set("split.tensors.count", MetaValue::make_i32(static_cast<int32_t>(out.plan.jobs.size())));
       shard.plan.metadata.set("split.count", MetaValue::make_unsigned(MetaType::u16, count));
     }
     for (size_t i : groups[g]) shard.plan.jobs.push_back(out.plan.jobs[i]);
@@ -235,8 +233,8 @@ Status execute_recipe(const core::Registry& registry, const RecipePlan& plan,
       overall.last = p.last;
       if (on_progress) on_progress(overall);
     };
-    QF_RETURN_IF_ERROR(
-        write_plan(registry, *plan.source, shard.plan, *plan.container, shard.path, plan.source->input_paths(), options));
+    QF_RETURN_IF_ERROR(write_plan(registry, *plan.source, shard.plan, *plan.container, shard.path,
+                                  plan.source->input_paths(), options));
   }
   if (!plan.index_path.empty()) {
     const std::string text = shard_index_text(plan);

@@ -57,10 +57,11 @@ Result<std::string> encode_job(TensorJob& job, const CodecDescriptor& codec, con
       }
     }
     if (chosen == nullptr)
-      return recipe_error(decided_at, fmt::format("tensor '{}': row length {} is not a multiple of {}'s block size {}{}",
-                                                  job.target.name, row, codec.name, codec.block_elems,
-                                                  recipe.fallback.empty() ? " (set 'fallback: TYPE' to allow another)"
-                                                                          : " nor of any fallback type's"));
+      return recipe_error(decided_at,
+                          fmt::format("tensor '{}': row length {} is not a multiple of {}'s block size {}{}",
+                                      job.target.name, row, codec.name, codec.block_elems,
+                                      recipe.fallback.empty() ? " (set 'fallback: TYPE' to allow another)"
+                                                              : " nor of any fallback type's"));
   }
   if (job.source.dtype.name == chosen->name) {
     keep_as_is(job);
@@ -216,7 +217,8 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
         reason = where + ": keep";
       } else {
         const std::string wanted = canonical_dtype_name(rule.type.value);
-        QF_ASSIGN_OR_RETURN(std::string chosen, encode_job(job, *registry.find(wanted), recipe, registry, rule.type.mark));
+        QF_ASSIGN_OR_RETURN(std::string chosen,
+                            encode_job(job, *registry.find(wanted), recipe, registry, rule.type.mark));
         reason = where + (chosen == wanted ? "" : ": fallback");
       }
     } else if (preset_decides) {
@@ -227,10 +229,12 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
       reason = "protected";
       if (protected_codec != nullptr && tensor.dtype.kind == DTypeKind::floating &&
           tensor.dtype.name != protected_codec->name) {
-        QF_RETURN_IF_ERROR(encode_job(job, *protected_codec, recipe, registry, recipe.protected_type.mark).take_status());
+        QF_RETURN_IF_ERROR(
+            encode_job(job, *protected_codec, recipe, registry, recipe.protected_type.mark).take_status());
       }
     } else if (default_codec != nullptr && eligible_for_uniform_type(tensor, *default_codec, registry)) {
-      QF_ASSIGN_OR_RETURN(std::string chosen, encode_job(job, *default_codec, recipe, registry, recipe.default_type.mark));
+      QF_ASSIGN_OR_RETURN(std::string chosen,
+                          encode_job(job, *default_codec, recipe, registry, recipe.default_type.mark));
       reason = chosen == default_codec->name ? "default_type" : "default_type: fallback";
     } else {
       reason = "kept";

@@ -49,9 +49,9 @@ Status validate_recipe(const core::Registry& registry, const Recipe& recipe, std
 Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& recipe);
 
 struct OutputEstimate {
-  uint64_t file_bytes = 0;    // every output file, headers and padding included
-  uint64_t tensor_bytes = 0;  // tensor data only
-  uint64_t memory_bytes = 0;  // peak tensor data in flight while running
+  uint64_t file_bytes = 0;                                      // every output file, headers and padding included
+  uint64_t tensor_bytes = 0;                                    // tensor data only
+  uint64_t memory_bytes = 0;                                    // peak tensor data in flight while running
   std::map<std::string, std::pair<size_t, uint64_t>> per_type;  // encoding -> (tensors, bytes)
   std::vector<std::pair<std::string, uint64_t>> files;          // path -> bytes
 };

@@ -15,7 +15,8 @@ SourceMark mark_of(const Recipe& recipe, const YAML::Node& node) {
 }
 
 Status expect_scalar(const Recipe& recipe, const YAML::Node& node, const std::string& key) {
-  if (!node.IsScalar()) return recipe_error(mark_of(recipe, node), fmt::format("'preset_options.{}' must be a scalar", key));
+  if (!node.IsScalar())
+    return recipe_error(mark_of(recipe, node), fmt::format("'preset_options.{}' must be a scalar", key));
   return {};
 }
 
@@ -88,7 +89,8 @@ Result<PresetOptions> preset_options(const Recipe& recipe) {
 
 Status validate_recipe_preset(const Recipe& recipe) {
   if (recipe.preset.value.empty()) {
-    if (recipe.preset_options.IsMap()) return recipe_error(recipe.preset_options_mark, "'preset_options' without 'preset'");
+    if (recipe.preset_options.IsMap())
+      return recipe_error(recipe.preset_options_mark, "'preset_options' without 'preset'");
     return {};
   }
   auto preset = load_preset(recipe.preset.value);

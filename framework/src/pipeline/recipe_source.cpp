@@ -45,10 +45,10 @@ Result<std::unique_ptr<RecipeSource>> RecipeSource::open(const core::Registry& r
     for (size_t t = 0; t < tensors.size(); ++t) {
       const auto [it, fresh] = owner.emplace(tensors[t].name, i);
       if (!fresh)
-        return recipe_error(input.mark, fmt::format("tensor '{}' of {} is also in {} (inputs {} and {}); merged inputs "
-                                                    "must not share tensor names",
-                                                    tensors[t].name, input.value, recipe.inputs[it->second].value,
-                                                    it->second, i));
+        return recipe_error(input.mark,
+                            fmt::format("tensor '{}' of {} is also in {} (inputs {} and {}); merged inputs "
+                                        "must not share tensor names",
+                                        tensors[t].name, input.value, recipe.inputs[it->second].value, it->second, i));
       source->tensors_.push_back(tensors[t]);
       source->origins_.push_back({i, t, {}});
     }

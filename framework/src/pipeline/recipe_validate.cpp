@@ -66,9 +66,9 @@ Status validate_recipe(const core::Registry& registry, const Recipe& recipe, std
 
   for (const auto& copy : recipe.metadata.copy)
     if (copy.input.value >= recipe.inputs.size())
-      return recipe_error(copy.input.mark, fmt::format("input {} does not exist (the recipe has {} input{}, from 0)",
-                                                       copy.input.value, recipe.inputs.size(),
-                                                       recipe.inputs.size() == 1 ? "" : "s"));
+      return recipe_error(copy.input.mark,
+                          fmt::format("input {} does not exist (the recipe has {} input{}, from 0)", copy.input.value,
+                                      recipe.inputs.size(), recipe.inputs.size() == 1 ? "" : "s"));
 
   // Output: a container that can write, and a path that is not an input.
   auto container = output_container(registry, recipe.output.path.value, recipe.output.format.value);
@@ -80,13 +80,13 @@ Status validate_recipe(const core::Registry& registry, const Recipe& recipe, std
     if (!std::filesystem::exists(input.value))
       return recipe_error(input.mark, fmt::format("input '{}' does not exist", input.value));
     if (same_path(input.value, recipe.output.path.value))
-      return recipe_error(recipe.output.path.mark,
-                          fmt::format("the output '{}' is also an input ({})", recipe.output.path.value,
-                                      input.mark.to_string()));
+      return recipe_error(recipe.output.path.mark, fmt::format("the output '{}' is also an input ({})",
+                                                               recipe.output.path.value, input.mark.to_string()));
   }
   if (!recipe.imatrix.value.empty()) {
     if (!std::filesystem::exists(recipe.imatrix.value))
-      return recipe_error(recipe.imatrix.mark, fmt::format("importance matrix '{}' does not exist", recipe.imatrix.value));
+      return recipe_error(recipe.imatrix.mark,
+                          fmt::format("importance matrix '{}' does not exist", recipe.imatrix.value));
     if (same_path(recipe.imatrix.value, recipe.output.path.value))
       return recipe_error(recipe.output.path.mark, "the output is the importance matrix file");
   }

@@ -77,7 +77,8 @@ Result<MetaValue> typed_scalar(const Cursor& cursor, MetaType type) {
   const YAML::Node& node = cursor.node();
   const std::string type_name = meta_type_name(type);
   if (!node.IsScalar())
-    return recipe_error(cursor.mark(), fmt::format("a {} value must be a scalar, not {}", type_name, describe_kind(node)));
+    return recipe_error(cursor.mark(),
+                        fmt::format("a {} value must be a scalar, not {}", type_name, describe_kind(node)));
   const std::string& text = node.Scalar();
   for (const auto& range : kIntegerRanges) {
     if (range.type != type) continue;
@@ -87,7 +88,8 @@ Result<MetaValue> typed_scalar(const Cursor& cursor, MetaType type) {
       return MetaValue::make_unsigned(type, unsigned_value);
     if (parse_number(text, signed_value) && signed_value >= range.min && signed_value < 0)
       return MetaValue::make_signed(type, signed_value);
-    return recipe_error(cursor.mark(), fmt::format("'{}' is not a {} (range {}..{})", text, type_name, range.min, range.max));
+    return recipe_error(cursor.mark(),
+                        fmt::format("'{}' is not a {} (range {}..{})", text, type_name, range.min, range.max));
   }
   if (type == MetaType::f32 || type == MetaType::f64) {
     double value = 0;
@@ -110,7 +112,8 @@ MetaValue inferred_scalar(const YAML::Node& node) {
   uint64_t u = 0;
   int64_t i = 0;
   double d = 0;
-  if (parse_number(text, u)) return u <= 0xffffffffull ? MetaValue::make_u32(static_cast<uint32_t>(u)) : MetaValue::make_u64(u);
+  if (parse_number(text, u))
+    return u <= 0xffffffffull ? MetaValue::make_u32(static_cast<uint32_t>(u)) : MetaValue::make_u64(u);
   if (parse_number(text, i))
     return i >= std::numeric_limits<int32_t>::min() ? MetaValue::make_i32(static_cast<int32_t>(i))
                                                     : MetaValue::make_signed(MetaType::i64, i);
@@ -135,9 +138,10 @@ Result<MetaValue> array_of(const Cursor& cursor, std::optional<MetaType> element
       if (!elements.empty() && value.type != elements.front().type) {
         auto retyped = typed_scalar(item, elements.front().type);
         if (!retyped.ok())
-          return recipe_error(item.mark(), fmt::format("array elements must share one type: this is {}, the first is {} "
-                                                       "(write {{type: array, element_type: T, value: [...]}})",
-                                                       meta_type_name(value.type), meta_type_name(elements.front().type)));
+          return recipe_error(item.mark(),
+                              fmt::format("array elements must share one type: this is {}, the first is {} "
+                                          "(write {{type: array, element_type: T, value: [...]}})",
+                                          meta_type_name(value.type), meta_type_name(elements.front().type)));
         value = std::move(retyped).value();
       }
     }
@@ -152,8 +156,10 @@ Result<MetaType> meta_type_at(const Cursor& cursor) {
   MetaType type;
   if (!meta_type_from_name(name, type)) {
     std::vector<std::string> names;
-    for (int i = 0; i <= static_cast<int>(MetaType::array); ++i) names.push_back(meta_type_name(static_cast<MetaType>(i)));
-    return recipe_error(cursor.mark(), fmt::format("unknown metadata type '{}' (expected one of: {})", name, join(names)));
+    for (int i = 0; i <= static_cast<int>(MetaType::array); ++i)
+      names.push_back(meta_type_name(static_cast<MetaType>(i)));
+    return recipe_error(cursor.mark(),
+                        fmt::format("unknown metadata type '{}' (expected one of: {})", name, join(names)));
   }
   return type;
 }
@@ -271,7 +277,8 @@ Status apply_overrides(YAML::Node& root, const std::vector<RecipeOverride>& over
     try {
       value = YAML::Load(o.value);
     } catch (const YAML::Exception& e) {
-      return usage_error(fmt::format("--set {}={}:{}:{}: {}", o.key, o.value, e.mark.line + 1, e.mark.column + 1, e.msg));
+      return usage_error(
+          fmt::format("--set {}={}:{}:{}: {}", o.key, o.value, e.mark.line + 1, e.mark.column + 1, e.msg));
     }
     YAML::Node parent = root;
     size_t start = 0;
@@ -282,7 +289,8 @@ Status apply_overrides(YAML::Node& root, const std::vector<RecipeOverride>& over
       size_t index = 0;
       const bool positional = parent.IsSequence() && parse_number(part, index);
       if (positional && index >= parent.size())
-        return usage_error(fmt::format("--set {}: index {} is past the list's {} elements", o.key, index, parent.size()));
+        return usage_error(
+            fmt::format("--set {}: index {} is past the list's {} elements", o.key, index, parent.size()));
       if (!positional && !parent.IsMap() && !parent.IsNull())
         return usage_error(fmt::format("--set {}: '{}' is inside {}, not a map", o.key, part, describe_kind(parent)));
       if (dot == std::string::npos) {
@@ -322,12 +330,14 @@ Result<MetaValue> parse_meta_value(const Cursor& cursor) {
     if (node["element_type"]) {
       QF_ASSIGN_OR_RETURN(element_type, meta_type_at(cursor.child("element_type", node["element_type"])));
       if (*element_type == MetaType::array)
-        return recipe_error(cursor.child("element_type", node["element_type"]).mark(), "nested arrays are not supported");
+        return recipe_error(cursor.child("element_type", node["element_type"]).mark(),
+                            "nested arrays are not supported");
     }
     return array_of(value, element_type);
   }
   if (node["element_type"])
-    return recipe_error(cursor.child("element_type", node["element_type"]).mark(), "'element_type' applies to arrays only");
+    return recipe_error(cursor.child("element_type", node["element_type"]).mark(),
+                        "'element_type' applies to arrays only");
   return typed_scalar(value, type);
 }
 
