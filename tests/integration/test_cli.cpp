@@ -269,6 +269,27 @@ BOOST_AUTO_TEST_CASE(report_measures_each_reencoded_tensor) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(convert_writes_a_model_card_and_never_over_its_output) {
+  qf_test::TempDir tmp;
+  const auto model = tmp / "m.gguf";
+  BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 1 --hidden 256 --ffn 512 --vocab 256").exit_code, 0);
+  fs::create_directory(tmp / "out");
+  auto r = cli("convert -q --type q8_0 --model-card " + quote(model) + " " + quote(tmp / "out" / "o.gguf"));
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto card = qf_test::read_bytes(tmp / "out" / "README.md");
+  const std::string text(card.begin(), card.end());
+  BOOST_CHECK_NE(text.find("| quantization | q8_0 |\n| tensor encodings | f32 (3), q8_0 (9) |\n"), std::string::npos);
+  BOOST_CHECK_NE(text.find("Written by quantflow " QUANTFLOW_VERSION " from `m.gguf`.\n"), std::string::npos);
+
+  // An output named README.md would be replaced by its own card: refused, output kept.
+  auto clash = cli("convert -q --model-card " + quote(model) + " " + quote(tmp / "README.md") + " --to gguf");
+  BOOST_CHECK_EQUAL(clash.exit_code, 2);
+  BOOST_CHECK_EQUAL(clash.err,
+                    "quantflow: error: " + (tmp / "README.md").string() +
+                        ": the model card would replace the output itself; name the output something else\n");
+  BOOST_CHECK_EQUAL(cli("inspect " + quote(tmp / "README.md")).exit_code, 0);
+}
+
 BOOST_AUTO_TEST_CASE(output_is_identical_at_any_thread_count) {
   qf_test::TempDir tmp;
   const auto model = tmp / "m.gguf";

@@ -3,8 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <fmt/format.h>
 #include <sstream>
 
 #include "support/test_support.hpp"
@@ -322,6 +324,71 @@ BOOST_AUTO_TEST_CASE(split_outputs_read_back) {
   BOOST_CHECK_EQUAL(merged.size(), 21u);
   BOOST_CHECK_EQUAL(merged.at("blk.0.attn_q.weight").type, "q8_0");
   BOOST_CHECK(merged.at("output_norm.weight").bytes == source.at("output_norm.weight").bytes);
+}
+
+BOOST_AUTO_TEST_CASE(report_and_model_card_example) {
+  qf_test::TempDir dir;
+  const fs::path model = synth(dir, "model.gguf", "--layers 2 --hidden 128 --ffn 256 --vocab 64");
+  const fs::path out_dir = dir / "published";
+  const fs::path out = out_dir / "model-q4_0.gguf", report_path = dir / "report.json";
+  fs::create_directory(out_dir);
+  auto run = run_ok("run " + example("report-and-model-card.yaml") + " --set inputs=" + quote(model) +
+                    " --set output.path=" + quote(out) + " --set output.report=" + quote(report_path));
+  BOOST_CHECK_NE(run.out.find("totals: 21 tensors (7 f32, 14 q4_0)"), std::string::npos);
+  BOOST_CHECK_NE(run.out.find("model card: " + (out_dir / "README.md").string()), std::string::npos);
+
+  std::ifstream report_file(report_path);
+  const json report = json::parse(report_file);
+  BOOST_REQUIRE_EQUAL(report["tensors"].size(), 21u);
+  BOOST_CHECK_EQUAL(report["totals"]["by_target_type"]["q4_0"].get<size_t>(), 14u);
+  BOOST_CHECK_EQUAL(report["totals"]["by_target_type"]["f32"].get<size_t>(), 7u);
+  uint64_t target_bytes = 0;
+  for (const auto& t : report["tensors"]) {
+    target_bytes += t["target_bytes"].get<uint64_t>();
+    if (t["target_type"] == "q4_0") {
+      // Gaussian weights: Q4_0's measured relative RMSE is 0.082 (docs/codecs.md).
+      BOOST_CHECK_MESSAGE(t["rel_rmse"].get<double>() > 0.05 && t["rel_rmse"].get<double>() < 0.12, t.dump());
+      BOOST_CHECK_GT(t["max_abs_error"].get<double>(), 0.0);
+    } else {
+      BOOST_CHECK(!t.contains("rel_rmse"));  // copied tensors are not measured
+    }
+  }
+  BOOST_CHECK_EQUAL(report["totals"]["target_bytes"].get<uint64_t>(), target_bytes);
+  const double ratio = report["totals"]["compression_ratio"].get<double>();
+  BOOST_CHECK_CLOSE(
+      ratio, report["totals"]["source_bytes"].get<double>() / report["totals"]["target_bytes"].get<double>(), 1e-9);
+
+  std::ifstream card_file(out_dir / "README.md");
+  const std::string card((std::istreambuf_iterator<char>(card_file)), std::istreambuf_iterator<char>());
+  BOOST_CHECK_EQUAL(card.substr(0, 48), "---\ntags:\n- quantflow\n- gguf\n- llama\n- q4_0\n---\n");
+  BOOST_CHECK_NE(card.find("| architecture | llama |\n"), std::string::npos);
+  BOOST_CHECK_NE(card.find("| quantization | q4_0 |\n"), std::string::npos);
+  BOOST_CHECK_NE(card.find("| tensor encodings | f32 (7), q4_0 (14) |\n"), std::string::npos);
+  BOOST_CHECK_NE(card.find(fmt::format("({} bytes) |\n", fs::file_size(out))), std::string::npos);
+  BOOST_CHECK_NE(card.find("| tensors | 21 |\n"), std::string::npos);
+  BOOST_CHECK_NE(card.find("| container | gguf v3 |\n"), std::string::npos);
+  uint64_t parameters = 0;
+  auto reader = qf_test::plugins().open_reader(out.string());
+  BOOST_REQUIRE(reader.ok());
+  for (const auto& t : (*reader)->tensors()) parameters += quantflow::element_count(t.shape);
+  BOOST_CHECK_NE(card.find(fmt::format("({}) |\n", parameters)), std::string::npos);
+
+  // --json carries the same report in its final event.
+  auto json_run = run_ok("run " + example("report-and-model-card.yaml") + " --json --set inputs=" + quote(model) +
+                         " --set output.path=" + quote(dir / "again.gguf") + " --set output.model_card=false" +
+                         " --set output.report=" + quote(dir / "again.json"));
+  const std::string last = json_run.out.substr(json_run.out.rfind('\n', json_run.out.size() - 2) + 1);
+  const json done = json::parse(last);
+  BOOST_CHECK_EQUAL(done["event"], "done");
+  BOOST_CHECK_EQUAL(done["report"]["tensors"].size(), 21u);
+  BOOST_CHECK(done["model_card"].is_null());
+  BOOST_CHECK(!fs::exists(dir / "README.md"));
+
+  // The card never replaces an input, and the report path may not be the output.
+  auto clash = cli("run " + example("report-and-model-card.yaml") + " --set inputs=" + quote(model) +
+                   " --set output.path=" + quote(dir / "x.gguf") + " --set output.report=" + quote(dir / "x.gguf"));
+  BOOST_CHECK_EQUAL(clash.exit_code, 2);
+  BOOST_CHECK_NE(clash.err.find("two output files are both '" + (dir / "x.gguf").string() + "'"), std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(merged_inputs_and_collisions) {

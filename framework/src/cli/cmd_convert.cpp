@@ -6,6 +6,8 @@
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "core/atomic_output.hpp"
+#include "pipeline/model_card.hpp"
 #include "core/units.hpp"
 #include "pipeline/convert.hpp"
 
@@ -18,6 +20,7 @@ int run_convert(int argc, char** argv) {
   std::vector<std::string> writer_options;
   std::string report_path;
   bool quiet = false;
+  bool model_card = false;
   po::options_description options("options");
   options.add_options()("input", po::value(&request.input)->required(), "the model file to read")(
       "output", po::value(&request.output)->required(), "the file to write (never the input)")(
@@ -36,6 +39,7 @@ int run_convert(int argc, char** argv) {
       "measure every re-encoded tensor's round-trip error and write a JSON report to this file (- for stdout); "
       "a table is printed too unless --quiet")("option", po::value(&writer_options)->composing(),
                                                "container writer option KEY=VALUE (repeatable)")(
+      "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   common.add_to(options);
   po::positional_options_description positional;
@@ -72,12 +76,17 @@ int run_convert(int argc, char** argv) {
     if (report_path == "-") {
       std::cout << json;
     } else {
-      std::ofstream out(report_path, std::ios::trunc);
-      out << json;
-      if (!out.good()) return report_error(io_error("cannot write the report").with_file(report_path));
+      if (Status s = core::write_file_atomically(report_path, json, {request.input}); !s.ok()) return report_error(s);
       if (!quiet) pipeline::print_report(std::cout, summary->report);
     }
   }
+  std::string card_path;
+  if (model_card) {
+    auto written = pipeline::write_model_card(*registry, {{request.output}, request.type, {request.input}});
+    if (!written.ok()) return report_error(written.status());
+    card_path = *written;
+  }
+  if (!quiet && !card_path.empty()) std::cout << fmt::format("model card: {}\n", card_path);
   if (!quiet)
     std::cout << fmt::format("wrote {}: {} tensors ({} re-encoded), {} -> {} of tensor data in {:.2f}s\n",
                              request.output, summary->tensors, summary->reencoded,

@@ -12,6 +12,7 @@
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "pipeline/model_card.hpp"
 #include "core/units.hpp"
 #include "pipeline/convert.hpp"
 #include "pipeline/preset.hpp"
@@ -104,7 +105,7 @@ int run_quantize(int argc, char** argv) {
   std::string imatrix_path;
   pipeline::PresetOptions preset_options;
   int threads = 0;
-  bool dry_run = false, quiet = false;
+  bool dry_run = false, quiet = false, model_card = false;
   po::options_description options("options");
   options.add_options()("args", po::value(&positionals)->composing(), "IN [OUT] TYPE [NTHREADS]")(
       "imatrix", po::value(&imatrix_path), "importance matrix (GGUF or legacy .dat) from llama.cpp's imatrix tool")(
@@ -121,6 +122,7 @@ int run_quantize(int argc, char** argv) {
       "re-encode tensors that are already quantized")("threads", po::value(&threads)->default_value(0),
                                                       "worker threads (0: all cores; NTHREADS also sets it)")(
       "dry-run", po::bool_switch(&dry_run), "print every tensor's planned type and size; write nothing")(
+      "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   common.add_to(options);
   po::positional_options_description positional;
@@ -195,6 +197,11 @@ int run_quantize(int argc, char** argv) {
   if (Status s = pipeline::write_plan(*registry, **reader, plan, **container, args->output, {args->input}, execute);
       !s.ok())
     return report_error(s);
+  if (model_card) {
+    auto written = pipeline::write_model_card(*registry, {{args->output}, preset->name, {args->input}});
+    if (!written.ok()) return report_error(written.status());
+    if (!quiet) std::cout << fmt::format("model card: {}\n", *written);
+  }
   if (!quiet) {
     uint64_t input_bytes = 0, output_bytes = 0;
     for (const auto& job : plan.jobs) {

@@ -10,7 +10,10 @@
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "core/units.hpp"
+#include "core/atomic_output.hpp"
+#include "pipeline/model_card.hpp"
 #include "pipeline/recipe_plan.hpp"
+#include "pipeline/report.hpp"
 
 namespace quantflow::cli {
 
@@ -22,6 +25,8 @@ struct RecipeCommandOptions {
   int threads = -1;  // -1: the recipe's value
   std::string memory_limit;
   bool json = false;
+  std::string report;
+  bool model_card = false;
 };
 
 void add_recipe_options(po::options_description& options, RecipeCommandOptions& o) {
@@ -31,7 +36,11 @@ void add_recipe_options(po::options_description& options, RecipeCommandOptions& 
       "output.path=x.gguf, default_type=q8_0, inputs=[a.gguf,b.gguf] (repeatable)")(
       "threads", po::value(&o.threads), "worker threads, overriding the recipe (0: all cores)")(
       "memory-limit", po::value(&o.memory_limit), "budget for tensor data in flight, e.g. 2G, overriding the recipe")(
-      "json", po::bool_switch(&o.json), "machine-readable output: one JSON object per line on stdout");
+      "json", po::bool_switch(&o.json), "machine-readable output: one JSON object per line on stdout")(
+      "report", po::value(&o.report),
+      "measure every re-encoded tensor's round-trip error and write the JSON report to this file (overrides "
+      "output.report)")("model-card", po::bool_switch(&o.model_card),
+                        "write a README.md model card beside the output (as output.model_card: true)");
 }
 
 void print_warning(const std::string& message, bool json) {
@@ -49,6 +58,8 @@ Result<pipeline::RecipePlan> plan_from(const core::Registry& registry, const Rec
     overrides.push_back(std::move(override_value));
   }
   QF_ASSIGN_OR_RETURN(auto recipe, pipeline::load_recipe(o.recipe, overrides));
+  if (!o.report.empty()) recipe.output.report = {o.report, {"--report", 0, 0}};
+  if (o.model_card) recipe.output.model_card = {true, {"--model-card", 0, 0}};
   QF_ASSIGN_OR_RETURN(auto plan, pipeline::plan_recipe(registry, recipe));
   if (o.threads >= 0) plan.threads = o.threads;
   if (!o.memory_limit.empty()) {
@@ -175,7 +186,25 @@ int run_run(int argc, char** argv) {
     return kExitOk;
   }
   auto progress = o.json ? json_progress() : quiet ? nullptr : terminal_progress();
-  if (Status s = pipeline::execute_recipe(*registry, *plan, progress); !s.ok()) return report_error(s);
+  const bool measure = o.json || !plan->report_path.empty();
+  std::vector<pipeline::TensorStats> stats;
+  if (Status s = pipeline::execute_recipe(*registry, *plan, progress, measure ? &stats : nullptr); !s.ok())
+    return report_error(s);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const pipeline::Report report = pipeline::make_report(plan->plan, stats, seconds);
+  if (!plan->report_path.empty())
+    if (Status s = core::write_file_atomically(plan->report_path, pipeline::report_to_json(report).dump(2) + "\n",
+                                               plan->source->input_paths());
+        !s.ok())
+      return report_error(s);
+  std::string card_path;
+  if (plan->model_card) {
+    pipeline::ModelCardRequest card{{}, plan->quantization, plan->source->input_paths()};
+    for (const auto& shard : plan->shards) card.files.push_back(shard.path);
+    auto written = pipeline::write_model_card(*registry, card);
+    if (!written.ok()) return report_error(written.status());
+    card_path = *written;
+  }
 
   std::vector<std::pair<std::string, uint64_t>> files;
   uint64_t file_bytes = 0;
@@ -188,7 +217,6 @@ int run_run(int argc, char** argv) {
     reencoded += job.is_copy() ? 0 : 1;
     tensor_bytes += job.target.n_bytes;
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (o.json) {
     std::cout << nlohmann::json{{"event", "done"},
                                 {"files", files_json(files)},
@@ -197,7 +225,9 @@ int run_run(int argc, char** argv) {
                                 {"skipped", plan->skipped.size()},
                                 {"bytes", file_bytes},
                                 {"tensor_bytes", tensor_bytes},
-                                {"seconds", seconds}}
+                                {"seconds", seconds},
+                                {"model_card", card_path.empty() ? nlohmann::json() : nlohmann::json(card_path)},
+                                {"report", pipeline::report_to_json(report)}}
                      .dump()
               << std::endl;
   } else if (!quiet) {
@@ -205,6 +235,8 @@ int run_run(int argc, char** argv) {
                              files.size() > 1 ? fmt::format(" and {} more", files.size() - 1) : "",
                              plan->plan.jobs.size(), reencoded, plan->skipped.size(), core::format_size(file_bytes),
                              seconds);
+    if (!plan->report_path.empty()) pipeline::print_report(std::cout, report);
+    if (!card_path.empty()) std::cout << fmt::format("model card: {}\n", card_path);
   }
   return kExitOk;
 }

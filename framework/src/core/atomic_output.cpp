@@ -156,4 +156,10 @@ Status AtomicFileSink::commit() {
   return {};
 }
 
+Status write_file_atomically(const std::string& target, std::string_view text, const std::vector<std::string>& inputs) {
+  QF_ASSIGN_OR_RETURN(auto sink, AtomicFileSink::create(target, inputs));
+  QF_RETURN_IF_ERROR(sink->write({reinterpret_cast<const std::byte*>(text.data()), text.size()}));
+  return sink->commit();
+}
+
 }  // namespace quantflow::core

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "quantflow/container.hpp"
@@ -36,6 +37,10 @@ class AtomicFileSink final : public OutputSink {
   std::vector<std::byte> buffer_;
   bool committed_ = false;
 };
+
+// A whole small file (a report, an index, a model card) through an AtomicFileSink.
+Status write_file_atomically(const std::string& target, std::string_view text,
+                             const std::vector<std::string>& inputs = {});
 
 // True when both paths name the same existing file (same device and inode).
 bool same_file(const std::string& a, const std::string& b);

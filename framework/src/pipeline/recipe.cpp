@@ -68,7 +68,7 @@ Status parse_output(const Cursor& at, RecipeOutput& output) {
     QF_ASSIGN_OR_RETURN(output.path, path_at(at));
     return {};
   }
-  QF_RETURN_IF_ERROR(at.require_map({"path", "format", "split_size", "options"}));
+  QF_RETURN_IF_ERROR(at.require_map({"path", "format", "split_size", "options", "report", "model_card"}));
   if (!at.node()["path"]) return recipe_error(at.mark(), "'output' needs a 'path'");
   return for_each_key(at, [&](const std::string& key, const Cursor& value, const Cursor&) -> Status {
     if (key == "path") {
@@ -78,6 +78,11 @@ Status parse_output(const Cursor& at, RecipeOutput& output) {
     } else if (key == "split_size") {
       QF_ASSIGN_OR_RETURN(uint64_t bytes, value.as_size());
       output.split_size = marked(bytes, value);
+    } else if (key == "report") {
+      QF_ASSIGN_OR_RETURN(output.report, path_at(value));
+    } else if (key == "model_card") {
+      QF_ASSIGN_OR_RETURN(bool wanted, value.as_bool());
+      output.model_card = marked(wanted, value);
     } else {
       if (!value.node().IsMap()) return recipe_error(value.mark(), "'output.options' must be a map of KEY: VALUE");
       return for_each_key(value, [&](const std::string& k, const Cursor& v, const Cursor& key_at) -> Status {

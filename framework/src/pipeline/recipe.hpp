@@ -39,6 +39,8 @@ struct RecipeOutput {
   Marked<std::string> format;   // container name; empty: from the path's extension
   Marked<uint64_t> split_size;  // bytes of tensor data per shard; 0: one file
   std::vector<std::pair<Marked<std::string>, std::string>> writer_options;
+  Marked<std::string> report;  // JSON report with each tensor's round-trip error; empty: none
+  Marked<bool> model_card;     // README.md beside the output
 };
 
 struct MetadataAssignment {

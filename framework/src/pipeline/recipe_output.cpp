@@ -100,6 +100,27 @@ uint64_t working_set(const TensorJob& job, int threads) {
   return bytes;
 }
 
+// Every file the recipe writes must differ from the inputs and from each other.
+Status check_output_paths(const Recipe& recipe, const RecipePlan& out) {
+  const std::string& path = recipe.output.path.value;
+  std::vector<std::string> written;
+  for (const auto& s : out.shards) written.push_back(s.path);
+  if (!out.index_path.empty()) written.push_back(out.index_path);
+  if (recipe.output.model_card.value)
+    written.push_back((std::filesystem::path(path).parent_path() / "README.md").lexically_normal().string());
+  if (!recipe.output.report.value.empty()) written.push_back(recipe.output.report.value);
+  for (size_t i = 0; i < written.size(); ++i) {
+    for (const auto& input : recipe.inputs)
+      if (same_path(written[i], input.value))
+        return recipe_error(recipe.output.path.mark,
+                            fmt::format("output file '{}' is also an input ({})", written[i], input.mark.to_string()));
+    for (size_t j = 0; j < i; ++j)
+      if (written[i] == written[j])
+        return recipe_error(recipe.output.path.mark, fmt::format("two output files are both '{}'", written[i]));
+  }
+  return {};
+}
+
 }  // namespace
 
 Status plan_output_files(const Recipe& recipe, RecipePlan& out) {
@@ -109,7 +130,7 @@ Status plan_output_files(const Recipe& recipe, RecipePlan& out) {
   const uint64_t split = recipe.output.split_size.value;
   if (split == 0) {
     out.shards.push_back({path, out.plan});
-    return {};
+    return check_output_paths(recipe, out);
   }
   if (convention == nullptr)
     return recipe_error(recipe.output.split_size.mark,
@@ -145,19 +166,7 @@ Status plan_output_files(const Recipe& recipe, RecipePlan& out) {
   }
   if (convention->index_suffix != nullptr) out.index_path = path + convention->index_suffix;
 
-  std::vector<std::string> written;
-  for (const auto& s : out.shards) written.push_back(s.path);
-  if (!out.index_path.empty()) written.push_back(out.index_path);
-  for (size_t i = 0; i < written.size(); ++i) {
-    for (const auto& input : recipe.inputs)
-      if (same_path(written[i], input.value))
-        return recipe_error(recipe.output.path.mark,
-                            fmt::format("output file '{}' is also an input ({})", written[i], input.mark.to_string()));
-    for (size_t j = 0; j < i; ++j)
-      if (written[i] == written[j])
-        return recipe_error(recipe.output.path.mark, fmt::format("two output files are both '{}'", written[i]));
-  }
-  return {};
+  return check_output_paths(recipe, out);
 }
 
 std::string shard_index_text(const RecipePlan& plan) {
@@ -202,7 +211,7 @@ Result<OutputEstimate> estimate_output(const core::Registry& registry, const Rec
 }
 
 Status execute_recipe(const core::Registry& registry, const RecipePlan& plan,
-                      const std::function<void(const Progress&)>& on_progress) {
+                      const std::function<void(const Progress&)>& on_progress, std::vector<TensorStats>* stats) {
   std::optional<ImportanceMatrix> imatrix;
   if (!plan.imatrix.empty()) {
     QF_ASSIGN_OR_RETURN(imatrix, load_imatrix(registry, plan.imatrix));
@@ -233,14 +242,16 @@ Status execute_recipe(const core::Registry& registry, const RecipePlan& plan,
       overall.last = p.last;
       if (on_progress) on_progress(overall);
     };
+    std::vector<TensorStats> shard_stats;
+    if (stats != nullptr) options.stats = &shard_stats;
     QF_RETURN_IF_ERROR(write_plan(registry, *plan.source, shard.plan, *plan.container, shard.path,
                                   plan.source->input_paths(), options));
+    // Shards hold consecutive runs of the plan's jobs, so their statistics concatenate.
+    if (stats != nullptr) stats->insert(stats->end(), shard_stats.begin(), shard_stats.end());
   }
   if (!plan.index_path.empty()) {
-    const std::string text = shard_index_text(plan);
-    QF_ASSIGN_OR_RETURN(auto sink, core::AtomicFileSink::create(plan.index_path, plan.source->input_paths()));
-    QF_RETURN_IF_ERROR(sink->write({reinterpret_cast<const std::byte*>(text.data()), text.size()}));
-    QF_RETURN_IF_ERROR(sink->commit());
+    QF_RETURN_IF_ERROR(
+        core::write_file_atomically(plan.index_path, shard_index_text(plan), plan.source->input_paths()));
   }
   return {};
 }

@@ -155,6 +155,9 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   out.imatrix = recipe.imatrix.value;
   out.threads = recipe.threads.value;
   out.memory_budget = recipe.memory_limit.value;
+  out.report_path = recipe.output.report.value;
+  out.model_card = recipe.output.model_card.value;
+  out.quantization = recipe.preset.value.empty() ? recipe.default_type.value : recipe.preset.value;
 
   std::vector<std::optional<std::string>> names;
   QF_RETURN_IF_ERROR(assign_names(recipe, *out.source, names, out));

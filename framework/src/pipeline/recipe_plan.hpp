@@ -40,6 +40,9 @@ struct RecipePlan {
   std::string imatrix;
   int threads = 0;
   uint64_t memory_budget = 0;  // 0: default_memory_budget()
+  std::string report_path;     // JSON report with per-tensor round-trip errors; empty: none
+  bool model_card = false;     // README.md beside the output
+  std::string quantization;    // the preset or default_type, for the model card
 };
 
 // Structural and registry checks that need no input file: encodings, regexes, output
@@ -60,7 +63,9 @@ struct OutputEstimate {
 Result<OutputEstimate> estimate_output(const core::Registry& registry, const RecipePlan& plan);
 
 // Writes every shard (each atomically) and the shard index. Progress counts over all shards.
+// With `stats`, every re-encoded tensor is measured; entry i describes plan.plan.jobs[i].
 Status execute_recipe(const core::Registry& registry, const RecipePlan& plan,
-                      const std::function<void(const Progress&)>& on_progress);
+                      const std::function<void(const Progress&)>& on_progress,
+                      std::vector<TensorStats>* stats = nullptr);
 
 }  // namespace quantflow::pipeline
