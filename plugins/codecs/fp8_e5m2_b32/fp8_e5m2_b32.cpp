@@ -8,12 +8,14 @@
 #include "quantflow/numeric/env_type_id.hpp"
 #include "quantflow/numeric/fp16.hpp"
 #include "quantflow/numeric/fp8.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-using quantflow::numeric::fp16_to_fp32;
-using quantflow::numeric::fp32_to_fp16;
+namespace qn = quantflow::numeric;
 
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 34;
@@ -23,56 +25,38 @@ constexpr float kFp16Max = 65504.0f;
 uint8_t to_code(float v) { return quantflow::numeric::fp32_to_fp8_e5m2(v); }
 float from_code(uint8_t c) { return quantflow::numeric::fp8_e5m2_to_fp32(c); }
 
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
-
 // scale = H(min(amax / FMT_MAX, 65504)), raised to the smallest fp16 subnormal (0x0001)
 // when it would underflow to 0 for a non-zero block. Elements are encoded as
 // fp8(x * (1 / F(scale))): the inverse of the stored, rounded scale, so that decoding
 // multiplies by exactly the value the codes were divided by. fp8 rounding is RNE with
 // saturation to +-FMT_MAX. A block with amax == 0 is 34 zero bytes.
 void encode_block(const float* x, uint8_t* y) {
-  float amax = 0.0f;
-  for (int j = 0; j < kQK; ++j) {
-    const float a = std::fabs(x[j]);
-    amax = amax > a ? amax : a;
-  }
+  const float amax = qn::abs_max(x, kQK);
   if (amax == 0.0f) {
     std::memset(y, 0, kBlockBytes);
     return;
   }
   const float d = amax / kFmtMax;
-  uint16_t h = fp32_to_fp16(d < kFp16Max ? d : kFp16Max);
+  uint16_t h = qn::fp32_to_fp16(d < kFp16Max ? d : kFp16Max);
   if (h == 0) h = 1;
-  const float inv = 1.0f / fp16_to_fp32(h);
+  const float inv = 1.0f / qn::fp16_to_fp32(h);
   y[0] = static_cast<uint8_t>(h & 0xFF);
   y[1] = static_cast<uint8_t>(h >> 8);
   for (int j = 0; j < kQK; ++j) y[2 + j] = to_code(x[j] * inv);
 }
 
 // The importance matrix is ignored: there is no weighted search.
-int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) encode_block(src + ib * kQK, out + ib * kBlockBytes);
-  return QF_CODEC_OK;
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = qn::get_half(b);
+  for (int j = 0; j < kQK; ++j) y[j] = from_code(b[2 + j]) * d;
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) {
-    const uint8_t* b = in + ib * kBlockBytes;
-    const float d = fp16_to_fp32(static_cast<uint16_t>(b[0] | (b[1] << 8)));
-    for (int j = 0; j < kQK; ++j) dst[ib * kQK + j] = from_code(b[2 + j]) * d;
-  }
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 // Filled once, from the environment, by the entry function before anyone reads it.

@@ -3,22 +3,15 @@
 #include <cstdint>
 
 #include "quantflow/numeric/fp4.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-using quantflow::numeric::best_fp4_index;
-using quantflow::numeric::e8m0_to_fp32_half;
-using quantflow::numeric::kvalues_fp4;
+namespace qn = quantflow::numeric;
 
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 17;
-
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
 
 // quantize_row_mxfp4_ref. The exponent puts amax's binade at E2M1's top binade (4..6), so
 // values can round up to 6 but not overflow. glibc's log2f decides the binade, as in ggml.
@@ -30,39 +23,30 @@ void encode_block(const float* x, uint8_t* y) {
   // then to the low byte, which going through int32 reproduces for tiny amax too.
   const uint8_t e =
       amax > 0.0f ? static_cast<uint8_t>(static_cast<int32_t>(std::floor(std::log2(amax)) - 2.0f + 127.0f)) : 0;
-  const float d = e8m0_to_fp32_half(e);
+  const float d = qn::e8m0_to_fp32_half(e);
   y[0] = e;
   for (int j = 0; j < kQK / 2; ++j) {
-    const uint8_t lo = best_fp4_index(x[j], d);
-    const uint8_t hi = best_fp4_index(x[j + kQK / 2], d);
+    const uint8_t lo = qn::best_fp4_index(x[j], d);
+    const uint8_t hi = qn::best_fp4_index(x[j + kQK / 2], d);
     y[1 + j] = static_cast<uint8_t>(lo | (hi << 4));
   }
 }
 
 // The importance matrix is ignored, as in ggml.
-int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) encode_block(src + ib * kQK, out + ib * kBlockBytes);
-  return QF_CODEC_OK;
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = qn::e8m0_to_fp32_half(b[0]);
+  for (int j = 0; j < kQK / 2; ++j) {
+    y[j] = static_cast<float>(qn::kvalues_fp4[b[1 + j] & 0x0F]) * d;
+    y[j + kQK / 2] = static_cast<float>(qn::kvalues_fp4[b[1 + j] >> 4]) * d;
+  }
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) {
-    const uint8_t* b = in + ib * kBlockBytes;
-    float* y = dst + ib * kQK;
-    const float d = e8m0_to_fp32_half(b[0]);
-    for (int j = 0; j < kQK / 2; ++j) {
-      y[j] = static_cast<float>(kvalues_fp4[b[1 + j] & 0x0F]) * d;
-      y[j + kQK / 2] = static_cast<float>(kvalues_fp4[b[1 + j] >> 4]) * d;
-    }
-  }
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 // llama has no MOSTLY_MXFP4 file type; MXFP4_MOE is the one that names it.

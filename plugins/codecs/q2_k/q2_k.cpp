@@ -6,6 +6,8 @@
 
 #include "quantflow/numeric/fp16.hpp"
 #include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -20,25 +22,11 @@ constexpr int kBlockBytes = 84;
 // Byte offsets inside a block.
 constexpr int kScales = 0, kQs = 16, kD = 80, kDmin = 82;
 
-void put_half(uint8_t* p, float f) {
-  const uint16_t h = qn::fp32_to_fp16(f);
-  p[0] = static_cast<uint8_t>(h & 0xFF);
-  p[1] = static_cast<uint8_t>(h >> 8);
-}
-
-float get_half(const uint8_t* p) { return qn::fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
-
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
-
 // Codes are recomputed against the fp16-rounded scales the decoder will see; a sub-block whose
 // scale is zero keeps the search's codes.
 void requantize_and_pack(const float* x, uint8_t* L, uint8_t* y) {
-  const float d = get_half(y + kD);
-  const float dmin = get_half(y + kDmin);
+  const float d = qn::get_half(y + kD);
+  const float dmin = qn::get_half(y + kDmin);
   const uint8_t* sc = y + kScales;
   for (int j = 0; j < kNSub; ++j) {
     const float dq = d * (sc[j] & 0xF);
@@ -75,12 +63,12 @@ void encode_block_ref(const float* x, uint8_t* y) {
     const float iscale = 15.f / max_scale;
     for (int j = 0; j < kNSub; ++j) sc[j] = static_cast<uint8_t>(qn::nearest_int(iscale * scales[j]));
   }
-  put_half(y + kD, max_scale > 0 ? max_scale / 15.f : 0.f);
+  qn::put_half(y + kD, max_scale > 0 ? max_scale / 15.f : 0.f);
   if (max_min > 0) {
     const float iscale = 15.f / max_min;
     for (int j = 0; j < kNSub; ++j) sc[j] |= static_cast<uint8_t>(qn::nearest_int(iscale * mins[j]) << 4);
   }
-  put_half(y + kDmin, max_min > 0 ? max_min / 15.f : 0.f);
+  qn::put_half(y + kDmin, max_min > 0 ? max_min / 15.f : 0.f);
   requantize_and_pack(x, L, y);
 }
 
@@ -101,15 +89,15 @@ void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
   }
   const float dm = qn::make_qp_quants(kNSub, 15, scales, ls, sw);
   const float mm = qn::make_qp_quants(kNSub, 15, mins, lm, sw);
-  put_half(y + kD, dm);
-  put_half(y + kDmin, mm);
+  qn::put_half(y + kD, dm);
+  qn::put_half(y + kDmin, mm);
   for (int j = 0; j < kNSub; ++j) y[kScales + j] = static_cast<uint8_t>(ls[j] | (lm[j] << 4));
   requantize_and_pack(x, L, y);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = get_half(b + kD);
-  const float dmin = get_half(b + kDmin);
+  const float d = qn::get_half(b + kD);
+  const float dmin = qn::get_half(b + kDmin);
   const uint8_t* sc = b + kScales;
   for (int e = 0; e < kQK; ++e) {
     const int n = e / 128, j = (e % 128) / 32, m = e % 32;
@@ -121,31 +109,21 @@ void decode_block(const uint8_t* b, float* y) {
   }
 }
 
-int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < n_rows; ++r) {
-    for (int64_t ib = 0; ib < nb; ++ib) {
-      const float* x = src + r * n_per_row + ib * kQK;
-      uint8_t* y = out + (r * nb + ib) * kBlockBytes;
-      if (imatrix != nullptr) {
-        encode_block_weighted(x, imatrix + ib * kQK, y);
-      } else {
-        encode_block_ref(x, y);
-      }
-    }
+// An imatrix switches ggml to its weighted (_impl) search.
+void encode_block(const float* x, const float* qw, uint8_t* y) {
+  if (qw != nullptr) {
+    encode_block_weighted(x, qw, y);
+  } else {
+    encode_block_ref(x, y);
   }
-  return QF_CODEC_OK;
+}
+
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "10"}, {"gguf.file_type", "10"}};

@@ -6,6 +6,8 @@
 
 #include "quantflow/numeric/fp16.hpp"
 #include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -19,20 +21,6 @@ constexpr int kBlockBytes = 110;
 
 // Byte offsets inside a block.
 constexpr int kHmask = 0, kQs = 32, kScales = 96, kD = 108;
-
-void put_half(uint8_t* p, float f) {
-  const uint16_t h = qn::fp32_to_fp16(f);
-  p[0] = static_cast<uint8_t>(h & 0xFF);
-  p[1] = static_cast<uint8_t>(h >> 8);
-}
-
-float get_half(const uint8_t* p) { return qn::fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
-
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
 
 // Stored 6-bit value u (0..63) of sub-block j; the signed scale is u - 32.
 int get_scale(const uint8_t* s, int j) {
@@ -54,7 +42,7 @@ void put_scale(uint8_t* s, int j, int u) {
 // Codes are recomputed against the stored scales; a sub-block whose scale is zero keeps the
 // search's codes. Then the third bit moves to hmask and the low two bits to qs.
 void requantize_and_pack(const float* x, int8_t* L, uint8_t* y) {
-  const float d_all = get_half(y + kD);
+  const float d_all = qn::get_half(y + kD);
   for (int j = 0; j < kNSub; ++j) {
     const float dq = d_all * (get_scale(y + kScales, j) - 32);
     if (dq == 0) continue;
@@ -97,9 +85,9 @@ void encode_block_ref(const float* x, uint8_t* y) {
       const int l = static_cast<int8_t>(qn::nearest_int(iscale * scales[j]));
       put_scale(y + kScales, j, (l < -32 ? -32 : (l > 31 ? 31 : l)) + 32);
     }
-    put_half(y + kD, 1 / iscale);
+    qn::put_half(y + kD, 1 / iscale);
   } else {
-    put_half(y + kD, 0.f);
+    qn::put_half(y + kD, 0.f);
   }
   requantize_and_pack(x, L, y);
 }
@@ -122,12 +110,12 @@ void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
   std::memset(y + kScales, 0, 12);
   const float d_block = qn::make_qx_quants(kNSub, 32, scales, ls, 1, sw);
   for (int j = 0; j < kNSub; ++j) put_scale(y + kScales, j, ls[j]);
-  put_half(y + kD, d_block);
+  qn::put_half(y + kD, d_block);
   requantize_and_pack(x, L, y);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d_all = get_half(b + kD);
+  const float d_all = qn::get_half(b + kD);
   for (int e = 0; e < kQK; ++e) {
     const int n = e / 128, j = (e % 128) / 32, m = e % 32;
     const int q = (b[kQs + 32 * n + m] >> (2 * j)) & 3;
@@ -137,31 +125,21 @@ void decode_block(const uint8_t* b, float* y) {
   }
 }
 
-int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < n_rows; ++r) {
-    for (int64_t ib = 0; ib < nb; ++ib) {
-      const float* x = src + r * n_per_row + ib * kQK;
-      uint8_t* y = out + (r * nb + ib) * kBlockBytes;
-      if (imatrix != nullptr) {
-        encode_block_weighted(x, imatrix + ib * kQK, y);
-      } else {
-        encode_block_ref(x, y);
-      }
-    }
+// An imatrix switches ggml to its weighted (_impl) search.
+void encode_block(const float* x, const float* qw, uint8_t* y) {
+  if (qw != nullptr) {
+    encode_block_weighted(x, qw, y);
+  } else {
+    encode_block_ref(x, y);
   }
-  return QF_CODEC_OK;
+}
+
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "11"}, {"gguf.file_type", "12"}};

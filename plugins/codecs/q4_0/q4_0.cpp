@@ -2,106 +2,53 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
-#include "quantflow/numeric/fp16.hpp"
 #include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
+#include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-using quantflow::numeric::fp16_to_fp32;
-using quantflow::numeric::fp32_to_fp16;
+namespace qn = quantflow::numeric;
 
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 18;
 
-void put_half(uint8_t* p, float f) {
-  const uint16_t h = fp32_to_fp16(f);
-  p[0] = static_cast<uint8_t>(h & 0xFF);
-  p[1] = static_cast<uint8_t>(h >> 8);
-}
-
-float get_half(const uint8_t* p) { return fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
-
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
-
 // quantize_row_q4_0_ref. The scale is the signed extreme over -8, so the extreme itself maps
 // to code 0 and the all-zero block gets d = -0.0 (stored 0x8000).
 void encode_block(const float* x, uint8_t* y) {
-  float amax = 0.0f;
-  float max = 0.0f;
-  for (int j = 0; j < kQK; ++j) {
-    const float v = x[j];
-    if (amax < std::fabs(v)) {
-      amax = std::fabs(v);
-      max = v;
-    }
-  }
-  const float d = max / -8.0f;
+  float amax;
+  const float d = qn::signed_absmax(kQK, x, &amax) / -8.0f;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  put_half(y, d);
-  for (int j = 0; j < kQK / 2; ++j) {
-    const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
-    const int hi = std::min(15, static_cast<int>(static_cast<int8_t>(x[j + kQK / 2] * id + 8.5f)));
-    y[2 + j] = static_cast<uint8_t>(lo | (hi << 4));
-  }
+  qn::put_half(y, d);
+  int q[kQK];
+  for (int j = 0; j < kQK; ++j) q[j] = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
+  qn::pack_nibbles(q, y + 2);
 }
 
-// quantize_row_q4_0_impl: weights mix the imatrix with the row's energy, so the scale comes
-// from a weighted search instead of the extreme.
-void encode_row_weighted(const float* x, uint8_t* y, int64_t n, const float* qw) {
-  float sum_x2 = 0.0f;
-  for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
-  const float sigma2 = sum_x2 / static_cast<float>(n);
-  float weight[kQK];
+// quantize_row_q4_0_impl: the scale comes from a weighted search instead of the extreme.
+void encode_block_weighted(const float* xb, const float* weight, uint8_t* yb) {
   int8_t L[kQK];
-  for (int64_t ib = 0; ib < n / kQK; ++ib) {
-    const float* xb = x + ib * kQK;
-    const float* qwb = qw + ib * kQK;
-    for (int j = 0; j < kQK; ++j) weight[j] = qwb[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
-    const float d = quantflow::numeric::make_qx_quants(kQK, 8, xb, L, 1, weight);
-    uint8_t* yb = y + ib * kBlockBytes;
-    put_half(yb, d);
-    for (int j = 0; j < kQK / 2; ++j) yb[2 + j] = static_cast<uint8_t>(L[j] | (L[j + kQK / 2] << 4));
-  }
+  qn::put_half(yb, qn::make_qx_quants(kQK, 8, xb, L, 1, weight));
+  qn::pack_nibbles(L, yb + 2);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t row_bytes = n_per_row / kQK * kBlockBytes;
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const float* x = src + r * n_per_row;
-    uint8_t* y = out + r * row_bytes;
-    if (imatrix != nullptr) {
-      encode_row_weighted(x, y, n_per_row, imatrix);
-    } else {
-      for (int64_t ib = 0; ib < n_per_row / kQK; ++ib) encode_block(x + ib * kQK, y + ib * kBlockBytes);
-    }
-  }
-  return QF_CODEC_OK;
+  return qn::encode_legacy_rows<kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block, encode_block_weighted);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = qn::get_half(b);
+  int q[kQK];
+  qn::unpack_nibbles(b + 2, q);
+  for (int j = 0; j < kQK; ++j) y[j] = static_cast<float>(q[j] - 8) * d;
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) {
-    const uint8_t* b = in + ib * kBlockBytes;
-    float* y = dst + ib * kQK;
-    const float d = get_half(b);
-    for (int j = 0; j < kQK / 2; ++j) {
-      y[j] = static_cast<float>((b[2 + j] & 0x0F) - 8) * d;
-      y[j + kQK / 2] = static_cast<float>((b[2 + j] >> 4) - 8) * d;
-    }
-  }
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "2"}, {"gguf.file_type", "2"}};

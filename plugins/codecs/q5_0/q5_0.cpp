@@ -3,120 +3,55 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
-#include "quantflow/numeric/fp16.hpp"
 #include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
+#include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-using quantflow::numeric::fp16_to_fp32;
-using quantflow::numeric::fp32_to_fp16;
+namespace qn = quantflow::numeric;
 
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 22;
 
-void put_half(uint8_t* p, float f) {
-  const uint16_t h = fp32_to_fp16(f);
-  p[0] = static_cast<uint8_t>(h & 0xFF);
-  p[1] = static_cast<uint8_t>(h >> 8);
-}
-
-float get_half(const uint8_t* p) { return fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
-
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
-
-// Codes 0..31 in element order -> nibbles plus the little-endian fifth-bit mask.
-void pack(const int* q, uint8_t* y) {
-  uint32_t qh = 0;
-  for (int j = 0; j < kQK / 2; ++j) {
-    y[6 + j] = static_cast<uint8_t>((q[j] & 0x0F) | ((q[j + kQK / 2] & 0x0F) << 4));
-    qh |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
-    qh |= static_cast<uint32_t>((q[j + kQK / 2] >> 4) & 1) << (j + kQK / 2);
-  }
-  for (int k = 0; k < 4; ++k) y[2 + k] = static_cast<uint8_t>(qh >> (8 * k));
-}
-
 // quantize_row_q5_0_ref: like Q4_0, the signed extreme maps to code 0 and an all-zero
 // block stores d = -0.0.
 void encode_block(const float* x, uint8_t* y) {
-  float amax = 0.0f;
-  float max = 0.0f;
-  for (int j = 0; j < kQK; ++j) {
-    const float v = x[j];
-    if (amax < std::fabs(v)) {
-      amax = std::fabs(v);
-      max = v;
-    }
-  }
-  const float d = max / -16.0f;
+  float amax;
+  const float d = qn::signed_absmax(kQK, x, &amax) / -16.0f;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  put_half(y, d);
+  qn::put_half(y, d);
   int q[kQK];
   for (int j = 0; j < kQK; ++j) q[j] = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
-  pack(q, y);
+  qn::pack_q5(q, y + 2, y + 6);
 }
 
 // quantize_row_q5_0_impl: weighted symmetric scale search.
-void encode_row_weighted(const float* x, uint8_t* y, int64_t n, const float* qw) {
-  float sum_x2 = 0.0f;
-  for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
-  const float sigma2 = sum_x2 / static_cast<float>(n);
-  float weight[kQK];
+void encode_block_weighted(const float* xb, const float* weight, uint8_t* yb) {
   int8_t L[kQK];
   int q[kQK];
-  for (int64_t ib = 0; ib < n / kQK; ++ib) {
-    const float* xb = x + ib * kQK;
-    const float* qwb = qw + ib * kQK;
-    for (int j = 0; j < kQK; ++j) weight[j] = qwb[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
-    const float d = quantflow::numeric::make_qx_quants(kQK, 16, xb, L, 1, weight);
-    uint8_t* yb = y + ib * kBlockBytes;
-    put_half(yb, d);
-    for (int j = 0; j < kQK; ++j) q[j] = L[j];
-    pack(q, yb);
-  }
+  qn::put_half(yb, qn::make_qx_quants(kQK, 16, xb, L, 1, weight));
+  for (int j = 0; j < kQK; ++j) q[j] = L[j];
+  qn::pack_q5(q, yb + 2, yb + 6);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t row_bytes = n_per_row / kQK * kBlockBytes;
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const float* x = src + r * n_per_row;
-    uint8_t* y = out + r * row_bytes;
-    if (imatrix != nullptr) {
-      encode_row_weighted(x, y, n_per_row, imatrix);
-    } else {
-      for (int64_t ib = 0; ib < n_per_row / kQK; ++ib) encode_block(x + ib * kQK, y + ib * kBlockBytes);
-    }
-  }
-  return QF_CODEC_OK;
+  return qn::encode_legacy_rows<kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block, encode_block_weighted);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = qn::get_half(b);
+  int q[kQK];
+  qn::unpack_q5(b + 2, b + 6, q);
+  for (int j = 0; j < kQK; ++j) y[j] = static_cast<float>(q[j] - 16) * d;
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) {
-    const uint8_t* b = in + ib * kBlockBytes;
-    float* y = dst + ib * kQK;
-    const float d = get_half(b);
-    const uint32_t qh = static_cast<uint32_t>(b[2]) | (static_cast<uint32_t>(b[3]) << 8) |
-                        (static_cast<uint32_t>(b[4]) << 16) | (static_cast<uint32_t>(b[5]) << 24);
-    for (int j = 0; j < kQK / 2; ++j) {
-      const int lo = (b[6 + j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
-      const int hi = (b[6 + j] >> 4) | static_cast<int>(((qh >> (j + kQK / 2)) & 1u) << 4);
-      y[j] = static_cast<float>(lo - 16) * d;
-      y[j + kQK / 2] = static_cast<float>(hi - 16) * d;
-    }
-  }
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "6"}, {"gguf.file_type", "8"}};

@@ -5,6 +5,8 @@
 
 #include "quantflow/numeric/fp16.hpp"
 #include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -19,20 +21,6 @@ constexpr int kNmax = 31;
 
 // Byte offsets inside a block.
 constexpr int kD = 0, kDmin = 2, kScales = 4, kQh = 16, kQs = 48;
-
-void put_half(uint8_t* p, float f) {
-  const uint16_t h = qn::fp32_to_fp16(f);
-  p[0] = static_cast<uint8_t>(h & 0xFF);
-  p[1] = static_cast<uint8_t>(h >> 8);
-}
-
-float get_half(const uint8_t* p) { return qn::fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
-
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
 
 void get_scale_min(int j, const uint8_t* s, uint8_t* sc, uint8_t* m) {
   if (j < 4) {
@@ -61,8 +49,8 @@ void pack_scales(const uint8_t* ls, const uint8_t* lm, uint8_t* s) {
 // Codes are recomputed against the fp16-rounded scales the decoder will see; a sub-block whose
 // scale rounds to zero keeps the search's codes.
 void requantize_and_pack(const float* x, uint8_t* L, uint8_t* y) {
-  const float d = get_half(y + kD);
-  const float dmin = get_half(y + kDmin);
+  const float d = qn::get_half(y + kD);
+  const float dmin = qn::get_half(y + kDmin);
   for (int j = 0; j < kNSub; ++j) {
     uint8_t sc, m;
     get_scale_min(j, y + kScales, &sc, &m);
@@ -118,8 +106,8 @@ void encode_block_ref(const float* x, uint8_t* y) {
     lm[j] = b < 63 ? b : 63;
   }
   pack_scales(ls, lm, y + kScales);
-  put_half(y + kD, max_scale / 63.f);
-  put_half(y + kDmin, max_min / 63.f);
+  qn::put_half(y + kD, max_scale / 63.f);
+  qn::put_half(y + kDmin, max_min / 63.f);
   requantize_and_pack(x, L, y);
 }
 
@@ -141,14 +129,14 @@ void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
   const float d_block = qn::make_qp_quants(kNSub, 63, scales, ls, sw);
   const float m_block = qn::make_qp_quants(kNSub, 63, mins, lm, sw);
   pack_scales(ls, lm, y + kScales);
-  put_half(y + kD, d_block);
-  put_half(y + kDmin, m_block);
+  qn::put_half(y + kD, d_block);
+  qn::put_half(y + kDmin, m_block);
   requantize_and_pack(x, L, y);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = get_half(b + kD);
-  const float dmin = get_half(b + kDmin);
+  const float d = qn::get_half(b + kD);
+  const float dmin = qn::get_half(b + kDmin);
   const uint8_t* q = b + kQs;
   const uint8_t* qh = b + kQh;
   for (int j = 0; j < kQK / 64; ++j, q += 32) {
@@ -163,31 +151,21 @@ void decode_block(const uint8_t* b, float* y) {
   }
 }
 
-int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < n_rows; ++r) {
-    for (int64_t ib = 0; ib < nb; ++ib) {
-      const float* x = src + r * n_per_row + ib * kQK;
-      uint8_t* y = out + (r * nb + ib) * kBlockBytes;
-      if (imatrix != nullptr) {
-        encode_block_weighted(x, imatrix + ib * kQK, y);
-      } else {
-        encode_block_ref(x, y);
-      }
-    }
+// An imatrix switches ggml to its weighted (_impl) search.
+void encode_block(const float* x, const float* qw, uint8_t* y) {
+  if (qw != nullptr) {
+    encode_block_weighted(x, qw, y);
+  } else {
+    encode_block_ref(x, y);
   }
-  return QF_CODEC_OK;
+}
+
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "13"}, {"gguf.file_type", "17"}};

@@ -6,6 +6,8 @@
 
 #include "quantflow/numeric/fp16.hpp"
 #include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -19,20 +21,6 @@ constexpr int kBlockBytes = 210;
 
 // Byte offsets inside a block.
 constexpr int kQl = 0, kQh = 128, kScales = 192, kD = 208;
-
-void put_half(uint8_t* p, float f) {
-  const uint16_t h = qn::fp32_to_fp16(f);
-  p[0] = static_cast<uint8_t>(h & 0xFF);
-  p[1] = static_cast<uint8_t>(h >> 8);
-}
-
-float get_half(const uint8_t* p) { return qn::fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
-
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
 
 // quantize_row_q6_K_ref, or quantize_row_q6_K_impl when qw (the raw imatrix slice) is given:
 // the two differ only in the weights of the per-sub-block search.
@@ -51,7 +39,7 @@ void encode_block(const float* x, const float* qw, uint8_t* y) {
   std::memset(y, 0, kBlockBytes);
   if (max_abs_scale < qn::kGroupMaxEps) return;  // all-zero block: every byte 0, d = +0
   const float iscale = -128.f / max_scale;
-  put_half(y + kD, 1 / iscale);
+  qn::put_half(y + kD, 1 / iscale);
   auto* sc = reinterpret_cast<int8_t*>(y + kScales);
   for (int ib = 0; ib < kNSub; ++ib) {
     const int l = qn::nearest_int(iscale * scales[ib]);
@@ -59,7 +47,7 @@ void encode_block(const float* x, const float* qw, uint8_t* y) {
   }
   // Codes are recomputed against the stored scales; a sub-block whose scale is zero keeps the
   // search's codes.
-  const float d = get_half(y + kD);
+  const float d = qn::get_half(y + kD);
   for (int j = 0; j < kNSub; ++j) {
     const float dq = d * sc[j];
     if (dq == 0) continue;
@@ -81,7 +69,7 @@ void encode_block(const float* x, const float* qw, uint8_t* y) {
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = get_half(b + kD);
+  const float d = qn::get_half(b + kD);
   const uint8_t* ql = b + kQl;
   const uint8_t* qh = b + kQh;
   const auto* sc = reinterpret_cast<const int8_t*>(b + kScales);
@@ -101,23 +89,11 @@ void decode_block(const uint8_t* b, float* y) {
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t nb = n_per_row / kQK;
-  for (int64_t r = 0; r < n_rows; ++r)
-    for (int64_t ib = 0; ib < nb; ++ib)
-      encode_block(src + r * n_per_row + ib * kQK, imatrix ? imatrix + ib * kQK : nullptr,
-                   out + (r * nb + ib) * kBlockBytes);
-  return QF_CODEC_OK;
+  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) decode_block(in + ib * kBlockBytes, dst + ib * kQK);
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "14"}, {"gguf.file_type", "18"}};

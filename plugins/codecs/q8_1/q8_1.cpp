@@ -4,67 +4,44 @@
 #include <cstdint>
 
 #include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-using quantflow::numeric::fp16_to_fp32;
-using quantflow::numeric::fp32_to_fp16;
+namespace qn = quantflow::numeric;
 
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 36;
 
-void put_half(uint8_t* p, float f) {
-  const uint16_t h = fp32_to_fp16(f);
-  p[0] = static_cast<uint8_t>(h & 0xFF);
-  p[1] = static_cast<uint8_t>(h >> 8);
-}
-
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
-
 // quantize_row_q8_1_ref. The sum uses the float d, not the fp16-rounded one.
 void encode_block(const float* x, uint8_t* y) {
-  float amax = 0.0f;
-  for (int j = 0; j < kQK; ++j) {
-    const float a = std::fabs(x[j]);
-    amax = amax > a ? amax : a;
-  }
-  const float d = amax / 127.0f;
+  const float d = qn::abs_max(x, kQK) / 127.0f;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  put_half(y, d);
+  qn::put_half(y, d);
   int sum = 0;
   for (int j = 0; j < kQK; ++j) {
     const int8_t q = static_cast<int8_t>(std::round(x[j] * id));
     y[4 + j] = static_cast<uint8_t>(q);
     sum += q;
   }
-  put_half(y + 2, static_cast<float>(sum) * d);
+  qn::put_half(y + 2, static_cast<float>(sum) * d);
 }
 
-int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) encode_block(src + ib * kQK, out + ib * kBlockBytes);
-  return QF_CODEC_OK;
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 // s is redundant for reconstruction; only d and the codes matter.
+void decode_block(const uint8_t* b, float* y) {
+  const float d = qn::get_half(b);
+  for (int j = 0; j < kQK; ++j) y[j] = static_cast<float>(static_cast<int8_t>(b[4 + j])) * d;
+}
+
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) {
-    const uint8_t* b = in + ib * kBlockBytes;
-    const float d = fp16_to_fp32(static_cast<uint16_t>(b[0] | (b[1] << 8)));
-    for (int j = 0; j < kQK; ++j) dst[ib * kQK + j] = static_cast<float>(static_cast<int8_t>(b[4 + j])) * d;
-  }
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "9"}};

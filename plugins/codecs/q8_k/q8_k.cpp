@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -16,12 +17,6 @@ constexpr int kBlockBytes = 292;
 
 // Byte offsets inside a block.
 constexpr int kD = 0, kQs = 4, kBsums = 260;
-
-bool all_finite(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
 
 void put_f32(uint8_t* p, float f) {
   uint32_t u;
@@ -64,26 +59,18 @@ void encode_block(const float* x, uint8_t* y) {
   put_f32(y + kD, 1 / iscale);
 }
 
-int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float*) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) encode_block(src + ib * kQK, out + ib * kBlockBytes);
-  return QF_CODEC_OK;
+int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
+  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+}
+
+void decode_block(const uint8_t* b, float* y) {
+  const float d = get_f32(b + kD);
+  const auto* qs = reinterpret_cast<const int8_t*>(b + kQs);
+  for (int j = 0; j < kQK; ++j) y[j] = d * qs[j];
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_rows < 0 || n_per_row < 0 || n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t n_blocks = n_rows * (n_per_row / kQK);
-  for (int64_t ib = 0; ib < n_blocks; ++ib) {
-    const uint8_t* b = in + ib * kBlockBytes;
-    const float d = get_f32(b + kD);
-    const auto* qs = reinterpret_cast<const int8_t*>(b + kQs);
-    for (int j = 0; j < kQK; ++j) dst[ib * kQK + j] = d * qs[j];
-  }
-  return QF_CODEC_OK;
+  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "15"}};

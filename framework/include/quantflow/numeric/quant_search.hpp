@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "quantflow/numeric/block_extremes.hpp"
+
 namespace quantflow::numeric {
 
 // Minimum magnitude treated as a non-zero group (ggml's GROUP_MAX_EPS).
@@ -31,21 +33,6 @@ inline float qx_weight(const float* qw, int i, float x, int rmse_type) {
   if (rmse_type == 2) return 1.0f;
   if (rmse_type == 3) return std::fabs(x);
   return std::sqrt(std::fabs(x));
-}
-
-// Signed value with the largest magnitude; the first one wins ties.
-inline float signed_absmax(int n, const float* x, float* amax_out) {
-  float amax = 0.0f;
-  float max = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  *amax_out = amax;
-  return max;
 }
 
 // make_qkx2_quants and make_qkx3_quants differ only in the default weights and in the
@@ -123,7 +110,7 @@ inline float qkx_search(int n, int nmax, const float* x, const float* weights, u
 inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
   using detail::clamp_int;
   float amax;
-  const float max = detail::signed_absmax(n, x, &amax);
+  const float max = signed_absmax(n, x, &amax);
   if (amax < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.f;
@@ -181,7 +168,7 @@ inline float make_qx_quants(int n, int nmax, const float* x, uint8_t* L, int rms
 inline float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse) {
   using detail::clamp_int;
   float amax;
-  const float max = detail::signed_absmax(n, x, &amax);
+  const float max = signed_absmax(n, x, &amax);
   if (amax < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.f;

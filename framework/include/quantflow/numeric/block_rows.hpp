@@ -1,0 +1,79 @@
+// The walk over rows and blocks that every block codec's entry points share. Blocks are laid
+// out row after row with no padding, and the importance matrix holds one weight per column, so
+// block ib of any row sees the same imatrix slice.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "quantflow/codec.hpp"
+#include "quantflow/numeric/finite.hpp"
+
+namespace quantflow::numeric {
+
+inline bool splits_into_blocks(int64_t n_rows, int64_t n_per_row, int64_t block_elems) {
+  return n_rows >= 0 && n_per_row >= 0 && n_per_row % block_elems == 0;
+}
+
+// Calls `block` once per block in storage order, as block(x, y) when the codec has no weighted
+// path, as block(x, qw, y) with qw the block's imatrix slice (null without an imatrix), or as
+// block(x, qw, y, ib) with ib the block's index inside its row, for codecs whose search carries
+// state from one block to the next and must restart it on every row.
+template <int64_t Elems, int64_t Bytes, class Block>
+void for_each_block(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix,
+                    Block&& block) {
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t nb = n_per_row / Elems;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t ib = 0; ib < nb; ++ib) {
+      const float* x = src + r * n_per_row + ib * Elems;
+      uint8_t* y = out + (r * nb + ib) * Bytes;
+      if constexpr (std::is_invocable_v<Block&, const float*, uint8_t*>) {
+        block(x, y);
+      } else if constexpr (std::is_invocable_v<Block&, const float*, const float*, uint8_t*>) {
+        block(x, imatrix ? imatrix + ib * Elems : nullptr, y);
+      } else {
+        block(x, imatrix ? imatrix + ib * Elems : nullptr, y, ib);
+      }
+    }
+  }
+}
+
+// Calls block(b, y) for each of the n_rows * n_per_row / Elems blocks.
+template <int64_t Elems, int64_t Bytes, class Block>
+void for_each_decoded_block(const void* src, float* dst, int64_t n_rows, int64_t n_per_row, Block&& block) {
+  const auto* in = static_cast<const uint8_t*>(src);
+  const int64_t n_blocks = n_rows * (n_per_row / Elems);
+  for (int64_t ib = 0; ib < n_blocks; ++ib) block(in + ib * Bytes, dst + ib * Elems);
+}
+
+// A complete encode entry point for codecs whose blocks cannot carry NaN or infinity.
+template <int64_t Elems, int64_t Bytes, class Block>
+int32_t encode_blocks(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix,
+                      Block&& block) {
+  if (!splits_into_blocks(n_rows, n_per_row, Elems)) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  for_each_block<Elems, Bytes>(src, dst, n_rows, n_per_row, imatrix, block);
+  return QF_CODEC_OK;
+}
+
+template <int64_t Elems, int64_t Bytes, class Block>
+int32_t decode_blocks(const void* src, float* dst, int64_t n_rows, int64_t n_per_row, Block&& block) {
+  if (!splits_into_blocks(n_rows, n_per_row, Elems)) return QF_CODEC_BAD_ROW_LENGTH;
+  for_each_decoded_block<Elems, Bytes>(src, dst, n_rows, n_per_row, block);
+  return QF_CODEC_OK;
+}
+
+// The IQ search tables are built on first use; a failed allocation must become a result code
+// rather than an exception crossing the plugin's C boundary.
+template <class Fn>
+int32_t encode_with_tables(Fn&& fn) {
+  try {
+    fn();
+  } catch (...) {
+    return QF_CODEC_UNSUPPORTED;
+  }
+  return QF_CODEC_OK;
+}
+
+}  // namespace quantflow::numeric

@@ -1,0 +1,80 @@
+// Pieces shared by ggml's 32-element "legacy" formats Q4_0, Q4_1, Q5_0 and Q5_1: the nibble
+// and fifth-bit layouts, and the imatrix path, which weighs every block by the energy of its
+// whole row and therefore has to walk rows rather than independent blocks.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "quantflow/codec.hpp"
+#include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/finite.hpp"
+
+namespace quantflow::numeric {
+
+inline constexpr int kLegacyQK = 32;
+
+// Element j and element j + 16 share byte j, the first in the low nibble.
+template <class Code>
+inline void pack_nibbles(const Code* q, uint8_t* qs) {
+  for (int j = 0; j < kLegacyQK / 2; ++j) qs[j] = static_cast<uint8_t>(q[j] | (q[j + kLegacyQK / 2] << 4));
+}
+
+inline void unpack_nibbles(const uint8_t* qs, int* q) {
+  for (int j = 0; j < kLegacyQK / 2; ++j) {
+    q[j] = qs[j] & 0x0F;
+    q[j + kLegacyQK / 2] = qs[j] >> 4;
+  }
+}
+
+// Codes 0..31: the low four bits as nibbles, the fifth bit of element j at bit j of a
+// little-endian u32.
+inline void pack_q5(const int* q, uint8_t* qh, uint8_t* qs) {
+  uint32_t bits = 0;
+  for (int j = 0; j < kLegacyQK / 2; ++j) {
+    qs[j] = static_cast<uint8_t>((q[j] & 0x0F) | ((q[j + kLegacyQK / 2] & 0x0F) << 4));
+    bits |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
+    bits |= static_cast<uint32_t>((q[j + kLegacyQK / 2] >> 4) & 1) << (j + kLegacyQK / 2);
+  }
+  for (int k = 0; k < 4; ++k) qh[k] = static_cast<uint8_t>(bits >> (8 * k));
+}
+
+inline void unpack_q5(const uint8_t* qh, const uint8_t* qs, int* q) {
+  const uint32_t bits = static_cast<uint32_t>(qh[0]) | (static_cast<uint32_t>(qh[1]) << 8) |
+                        (static_cast<uint32_t>(qh[2]) << 16) | (static_cast<uint32_t>(qh[3]) << 24);
+  unpack_nibbles(qs, q);
+  for (int j = 0; j < kLegacyQK; ++j) q[j] |= static_cast<int>(((bits >> j) & 1u) << 4);
+}
+
+// quantize_row_q*_impl: each block's weights are imatrix * sqrt(sigma2 + x^2) with sigma2 the
+// mean square of the whole row; weighted(xb, weight, yb) encodes one block with them.
+template <int64_t Bytes, class Weighted>
+void encode_row_weighted(const float* x, uint8_t* y, int64_t n, const float* qw, Weighted&& weighted) {
+  float sum_x2 = 0.0f;
+  for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
+  const float sigma2 = sum_x2 / static_cast<float>(n);
+  float weight[kLegacyQK];
+  for (int64_t ib = 0; ib < n / kLegacyQK; ++ib) {
+    const float* xb = x + ib * kLegacyQK;
+    const float* qwb = qw + ib * kLegacyQK;
+    for (int j = 0; j < kLegacyQK; ++j) weight[j] = qwb[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+    weighted(xb, weight, y + ib * Bytes);
+  }
+}
+
+// The encode entry point of a legacy format: ref(x, y) without an imatrix, the row-weighted
+// search with one.
+template <int64_t Bytes, class Ref, class Weighted>
+int32_t encode_legacy_rows(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix,
+                           Ref&& ref, Weighted&& weighted) {
+  if (imatrix == nullptr) return encode_blocks<kLegacyQK, Bytes>(src, dst, n_rows, n_per_row, nullptr, ref);
+  if (!splits_into_blocks(n_rows, n_per_row, kLegacyQK)) return QF_CODEC_BAD_ROW_LENGTH;
+  if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
+  auto* out = static_cast<uint8_t*>(dst);
+  const int64_t row_bytes = n_per_row / kLegacyQK * Bytes;
+  for (int64_t r = 0; r < n_rows; ++r)
+    encode_row_weighted<Bytes>(src + r * n_per_row, out + r * row_bytes, n_per_row, imatrix, weighted);
+  return QF_CODEC_OK;
+}
+
+}  // namespace quantflow::numeric
