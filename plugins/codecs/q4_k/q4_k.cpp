@@ -1,146 +1,37 @@
 // Q4_K: 256-weight super-blocks of eight 32-weight sub-blocks, each with a 6-bit scale and a
 // 6-bit min under two fp16 super-scales; value = d*sc*q - dmin*m with 4-bit q.
-#include <cmath>
 #include <cstdint>
-#include <cstring>
 
-#include "quantflow/numeric/fp16.hpp"
-#include "quantflow/numeric/quant_search.hpp"
-#include "quantflow/numeric/block_fields.hpp"
 #include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/kquant_scale_min.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
 namespace qn = quantflow::numeric;
 
-constexpr int kQK = 256;
-constexpr int kSub = 32;
-constexpr int kNSub = kQK / kSub;
+constexpr int kQK = qn::kScaleMinQK;
 constexpr int kBlockBytes = 144;
 constexpr int kNmax = 15;
+constexpr int kQs = qn::kScaleMinHeadBytes;
 
-// Byte offsets inside a block.
-constexpr int kD = 0, kDmin = 2, kScales = 4, kQs = 16;
-
-void get_scale_min(int j, const uint8_t* s, uint8_t* sc, uint8_t* m) {
-  if (j < 4) {
-    *sc = s[j] & 63;
-    *m = s[j + 4] & 63;
-  } else {
-    *sc = static_cast<uint8_t>((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4));
-    *m = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
-  }
-}
-
-// j = 0..3 assign whole bytes before j = 4..7 OR in their top bits, so the order matters.
-void pack_scales(const uint8_t* ls, const uint8_t* lm, uint8_t* s) {
-  for (int j = 0; j < kNSub; ++j) {
-    if (j < 4) {
-      s[j] = ls[j];
-      s[j + 4] = lm[j];
-    } else {
-      s[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
-      s[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
-      s[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
-    }
-  }
-}
-
-// Codes are recomputed against the fp16-rounded scales the decoder will see; a sub-block whose
-// scale rounds to zero keeps the search's codes.
-void requantize_and_pack(const float* x, uint8_t* L, uint8_t* y) {
-  const float d = qn::get_half(y + kD);
-  const float dmin = qn::get_half(y + kDmin);
-  for (int j = 0; j < kNSub; ++j) {
-    uint8_t sc, m;
-    get_scale_min(j, y + kScales, &sc, &m);
-    const float dq = d * sc;
-    if (dq == 0) continue;
-    const float dm = dmin * m;
-    for (int i = 0; i < kSub; ++i) {
-      const int l = qn::nearest_int((x[kSub * j + i] + dm) / dq);
-      L[kSub * j + i] = static_cast<uint8_t>(l < 0 ? 0 : (l > kNmax ? kNmax : l));
-    }
-  }
+// quantize_row_q4_K_ref / _impl, then the codes two per byte: 64-element chunks, the first 32
+// in low nibbles.
+void encode_block(const float* x, const float* qw, uint8_t* y) {
+  uint8_t L[kQK];
+  qn::encode_scale_min_head(x, qw, kNmax, -1.f, 20, L, y);
   uint8_t* q = y + kQs;
   for (int j = 0; j < kQK; j += 64, q += 32)
     for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
 }
 
-// quantize_row_q4_K_ref.
-void encode_block_ref(const float* x, uint8_t* y) {
-  uint8_t L[kQK], Laux[kSub], ls[kNSub], lm[kNSub];
-  float weights[kSub], scales[kNSub], mins[kNSub];
-  float max_scale = 0, max_min = 0;
-  for (int j = 0; j < kNSub; ++j) {
-    const float* xs = x + kSub * j;
-    float sum_x2 = 0;
-    for (int l = 0; l < kSub; ++l) sum_x2 += xs[l] * xs[l];
-    const float av_x = std::sqrt(sum_x2 / 32);
-    for (int l = 0; l < kSub; ++l) weights[l] = av_x + std::fabs(xs[l]);
-    scales[j] = qn::make_qkx2_quants(kSub, kNmax, xs, weights, L + kSub * j, &mins[j], Laux, -1.f, 0.1f, 20, false);
-    if (scales[j] > max_scale) max_scale = scales[j];
-    if (mins[j] > max_min) max_min = mins[j];
-  }
-  const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
-  const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
-  for (int j = 0; j < kNSub; ++j) {
-    const uint8_t a = static_cast<uint8_t>(qn::nearest_int(inv_scale * scales[j]));
-    const uint8_t b = static_cast<uint8_t>(qn::nearest_int(inv_min * mins[j]));
-    ls[j] = a < 63 ? a : 63;
-    lm[j] = b < 63 ? b : 63;
-  }
-  pack_scales(ls, lm, y + kScales);
-  qn::put_half(y + kD, max_scale / 63.f);
-  qn::put_half(y + kDmin, max_min / 63.f);
-  requantize_and_pack(x, L, y);
-}
-
-// quantize_row_q4_K_impl: imatrix-weighted searches for the codes and for the 6-bit scales.
-void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
-  uint8_t L[kQK], Laux[kSub], ls[kNSub], lm[kNSub];
-  float weights[kSub], scales[kNSub], mins[kNSub], sw[kNSub];
-  float sum_x2 = 0;
-  for (int l = 0; l < kQK; ++l) sum_x2 += x[l] * x[l];
-  const float sigma2 = 2 * sum_x2 / kQK;
-  for (int j = 0; j < kNSub; ++j) {
-    const float* xs = x + kSub * j;
-    for (int l = 0; l < kSub; ++l) weights[l] = qw[kSub * j + l] * std::sqrt(sigma2 + xs[l] * xs[l]);
-    float sumw = 0;
-    for (int l = 0; l < kSub; ++l) sumw += weights[l];
-    sw[j] = sumw;
-    scales[j] = qn::make_qkx3_quants(kSub, kNmax, xs, weights, L + kSub * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
-  }
-  const float d_block = qn::make_qp_quants(kNSub, 63, scales, ls, sw);
-  const float m_block = qn::make_qp_quants(kNSub, 63, mins, lm, sw);
-  pack_scales(ls, lm, y + kScales);
-  qn::put_half(y + kD, d_block);
-  qn::put_half(y + kDmin, m_block);
-  requantize_and_pack(x, L, y);
-}
-
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b + kD);
-  const float dmin = qn::get_half(b + kDmin);
+  float dl[qn::kScaleMinNSub], ml[qn::kScaleMinNSub];
+  qn::scale_min_multipliers(b, dl, ml);
   const uint8_t* q = b + kQs;
   for (int j = 0; j < kQK / 64; ++j, q += 32) {
-    uint8_t sc, m;
-    get_scale_min(2 * j, b + kScales, &sc, &m);
-    const float d1 = d * sc, m1 = dmin * m;
-    get_scale_min(2 * j + 1, b + kScales, &sc, &m);
-    const float d2 = d * sc, m2 = dmin * m;
-    for (int l = 0; l < 32; ++l) *y++ = d1 * (q[l] & 0xF) - m1;
-    for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
-  }
-}
-
-// An imatrix switches ggml to its weighted (_impl) search.
-void encode_block(const float* x, const float* qw, uint8_t* y) {
-  if (qw != nullptr) {
-    encode_block_weighted(x, qw, y);
-  } else {
-    encode_block_ref(x, y);
+    for (int l = 0; l < 32; ++l) *y++ = dl[2 * j] * (q[l] & 0xF) - ml[2 * j];
+    for (int l = 0; l < 32; ++l) *y++ = dl[2 * j + 1] * (q[l] >> 4) - ml[2 * j + 1];
   }
 }
 
