@@ -7,8 +7,11 @@
 #include <cstring>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/iq2_grids.hpp"
+#include "quantflow/numeric/iq2_scale_search.hpp"
+#include "quantflow/numeric/iq_sub_block.hpp"
 #include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
@@ -18,42 +21,10 @@ namespace qn = quantflow::numeric;
 
 constexpr int kQK = 256;
 constexpr int kBlockBytes = 66;
-constexpr int kMaxQ = 3;
-
-inline float max_f(float a, float b) { return a > b ? a : b; }
-
-inline void put_u32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-inline uint32_t get_u32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
-         static_cast<uint32_t>(p[3]) << 24;
-}
-
-// Packs the levels of group k (elements 8k..8k+7) two bits each.
-inline uint32_t pack_levels(const int8_t* L) {
-  uint32_t u = 0;
-  for (int i = 0; i < 8; ++i) u |= static_cast<uint32_t>(L[i]) << (2 * i);
-  return u;
-}
-
-// Levels of xval at inverse scale id, rounded and clamped to 0..kMaxQ-1, snapped to the grid.
-// Returns the grid index; L receives the levels of that grid entry.
-int snap_group(const qn::IqLattice& lat, const float* xval, const float* waux, float id, float scale, int8_t* L) {
-  for (int i = 0; i < 8; ++i) {
-    const int l = qn::nearest_int(0.5f * (id * xval[i] - 1));
-    L[i] = static_cast<int8_t>(l < 0 ? 0 : (l > kMaxQ - 1 ? kMaxQ - 1 : l));
-  }
-  const uint32_t u = pack_levels(L);
-  const int g = lat.lookup(u);
-  if (g >= 0) return g;
-  return qn::iq2_find_best_neighbour(lat, u, xval, waux, scale, L);
-}
+constexpr int kMaxQ = qn::kIq2MaxQ;
 
 void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* qwbl, uint8_t* out) {
-  float sumx2 = 0;
-  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
-  const float sigma2 = sumx2 / kQK;
+  const float sigma2 = qn::sum_squares(xbl, kQK) / kQK;
 
   uint32_t q2[16] = {};
   float scales[8];
@@ -61,48 +32,18 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
 
   for (int ib = 0; ib < 8; ++ib) {
     const float* xb = xbl + 32 * ib;
-    const float* qw = qwbl + 32 * ib;
     float weight[32], waux[32], xval[32];
     uint8_t signs[4];
-    for (int i = 0; i < 32; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
-    for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
-    // Work on magnitudes; an odd count of negatives is made even by flipping the element that
-    // costs least (smallest weight * x^2), since the eighth sign is implied by parity.
-    for (int k = 0; k < 4; ++k) {
-      int negatives = 0;
-      uint8_t s = 0;
-      for (int i = 0; i < 8; ++i) {
-        const float v = xb[8 * k + i];
-        if (v >= 0) {
-          xval[8 * k + i] = v;
-        } else {
-          xval[8 * k + i] = -v;
-          ++negatives;
-          s |= static_cast<uint8_t>(1u << i);
-        }
-      }
-      if (negatives % 2) {
-        int imin = 0;
-        float cmin = weight[8 * k] * xb[8 * k] * xb[8 * k];
-        for (int i = 1; i < 8; ++i) {
-          const float c = weight[8 * k + i] * xb[8 * k + i] * xb[8 * k + i];
-          if (c < cmin) {
-            cmin = c;
-            imin = i;
-          }
-        }
-        xval[8 * k + imin] = -xval[8 * k + imin];
-        s ^= static_cast<uint8_t>(1u << imin);
-      }
-      signs[k] = s & 127;
-    }
-    float vmax = xval[0];
-    for (int i = 1; i < 32; ++i) vmax = max_f(vmax, xval[i]);
+    qn::imatrix_weights(xb, qwbl + 32 * ib, sigma2, 32, weight);
+    qn::sqrt_weights(weight, 32, waux);
+    for (int k = 0; k < 4; ++k) signs[k] = qn::even_parity_signs8(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+    const float vmax = qn::max_magnitude(xval, 32);
     if (vmax < qn::kGroupMaxEps) {
       scales[ib] = 0;
       continue;
     }
 
+    // Unlike IQ2_XS/S, trial scales start from make_qp_quants and every group is refitted.
     int8_t L[32], Laux[32];
     uint8_t Lqp[32];
     float scale = qn::make_qp_quants(32, kMaxQ + 1, xval, Lqp, weight);
@@ -112,14 +53,9 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     for (int is = -6; is <= 6; ++is) {
       const float id = (2 * kMaxQ - 1 + is * 0.1f) / eff_max;
       const float this_scale = 1 / id;
-      for (int k = 0; k < 4; ++k) snap_group(lat, xval + 8 * k, waux + 8 * k, id, this_scale, Laux + 8 * k);
-      float sumqx = 0, sumq2 = 0;
-      for (int i = 0; i < 32; ++i) {
-        const float w = weight[i];
-        const float q = 2 * Laux[i] + 1;
-        sumqx += w * xval[i] * q;
-        sumq2 += w * q * q;
-      }
+      for (int k = 0; k < 4; ++k) qn::iq2_snap_group(lat, xval + 8 * k, waux + 8 * k, id, this_scale, Laux + 8 * k);
+      float sumqx, sumq2;
+      qn::lattice_fit(weight, xval, Laux, 32, &sumqx, &sumq2);
       if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
         scale = sumqx / sumq2;
         best = scale * sumqx;
@@ -128,14 +64,9 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     }
     if (scale > 0) {
       const float id = 1 / scale;
-      for (int k = 0; k < 4; ++k) snap_group(lat, xval + 8 * k, waux + 8 * k, id, scale, L + 8 * k);
-      float sumqx = 0, sumq2 = 0;
-      for (int i = 0; i < 32; ++i) {
-        const float w = weight[i];
-        const float q = 2 * L[i] + 1;
-        sumqx += w * xval[i] * q;
-        sumq2 += w * q * q;
-      }
+      for (int k = 0; k < 4; ++k) qn::iq2_snap_group(lat, xval + 8 * k, waux + 8 * k, id, scale, L + 8 * k);
+      float sumqx, sumq2;
+      qn::lattice_fit(weight, xval, L, 32, &sumqx, &sumq2);
       if (sumq2 > 0) scale = sumqx / sumq2;
     }
     if (scale < 0) {
@@ -143,13 +74,13 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
       for (int k = 0; k < 4; ++k) signs[k] = static_cast<uint8_t>(~signs[k] & 127);
     }
     for (int k = 0; k < 4; ++k) {
-      int g = lat.lookup(pack_levels(L + 8 * k));
+      int g = lat.lookup(qn::pack_lattice_levels(L + 8 * k));
       if (g < 0) g = 0;  // unreachable: L always comes from a grid entry here
       q2[2 * ib] |= static_cast<uint32_t>(g) << (8 * k);
       q2[2 * ib + 1] |= static_cast<uint32_t>(signs[k]) << (7 * k);
     }
     scales[ib] = scale;
-    max_scale = max_f(max_scale, scale);
+    max_scale = max_scale > scale ? max_scale : scale;
   }
 
   if (!max_scale) {
@@ -157,61 +88,31 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     return;
   }
   const float d = max_scale / 31;
-  const uint16_t dh = qn::fp32_to_fp16(d);
   const float id = 1 / d;
-  for (int ib = 0; ib < 8; ++ib) {
-    int l = qn::nearest_int(0.5f * (id * scales[ib] - 1));
-    l = l < 0 ? 0 : (l > 15 ? 15 : l);
-    q2[2 * ib + 1] |= static_cast<uint32_t>(l) << 28;
-  }
-  out[0] = static_cast<uint8_t>(dh);
-  out[1] = static_cast<uint8_t>(dh >> 8);
-  for (int i = 0; i < 16; ++i) put_u32(out + 2 + 4 * i, q2[i]);
+  for (int ib = 0; ib < 8; ++ib) q2[2 * ib + 1] |= static_cast<uint32_t>(qn::sub_scale_code(id, scales[ib], 15)) << 28;
+  qn::put_u16(out, qn::fp32_to_fp16(d));
+  for (int i = 0; i < 16; ++i) qn::put_u32(out + 2 + 4 * i, q2[i]);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!imatrix) return QF_CODEC_NEEDS_IMATRIX;
-  for (int64_t i = 0; i < n_rows * n_per_row; ++i)
-    if (!std::isfinite(src[i])) return QF_CODEC_NON_FINITE;
-  try {
-    const qn::IqLattice& lat = qn::iq2xxs_lattice();
-    auto* out = static_cast<uint8_t*>(dst);
-    const int64_t nbl = n_per_row / kQK;
-    for (int64_t r = 0; r < n_rows; ++r) {
-      for (int64_t b = 0; b < nbl; ++b) {
-        encode_superblock(lat, src + r * n_per_row + b * kQK, imatrix + b * kQK, out);
-        out += kBlockBytes;
-      }
-    }
-  } catch (...) {
-    return QF_CODEC_UNSUPPORTED;  // the search tables could not be allocated
+  return qn::encode_iq_blocks<kQK, kBlockBytes>(
+      src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = true, .finite_required = true},
+      [](const float* x, const float* qw, uint8_t* y) { encode_superblock(qn::iq2xxs_lattice(), x, qw, y); });
+}
+
+void decode_block(const uint8_t* in, float* y) {
+  const float d = qn::get_half(in);
+  for (int ib = 0; ib < 8; ++ib) {
+    const uint8_t* q = in + 2 + 8 * ib;
+    const uint32_t aux = qn::get_u32(q + 4);
+    const float db = d * (0.5f + (aux >> 28)) * 0.25f;
+    for (int l = 0; l < 4; ++l, y += 8)
+      qn::iq2_decode_group(qn::iq2xxs_grid[q[l]], qn::ksigns_iq2xs[(aux >> (7 * l)) & 127], db, y);
   }
-  return QF_CODEC_OK;
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t nblocks = n_rows * (n_per_row / kQK);
-  float* y = dst;
-  for (int64_t b = 0; b < nblocks; ++b, in += kBlockBytes) {
-    const float d = qn::fp16_to_fp32(static_cast<uint16_t>(in[0] | in[1] << 8));
-    for (int ib = 0; ib < 8; ++ib) {
-      const uint8_t* q = in + 2 + 8 * ib;
-      const uint32_t aux = get_u32(q + 4);
-      const float db = d * (0.5f + (aux >> 28)) * 0.25f;
-      for (int l = 0; l < 4; ++l) {
-        const uint64_t grid = qn::iq2xxs_grid[q[l]];
-        const uint8_t signs = qn::ksigns_iq2xs[(aux >> (7 * l)) & 127];
-        for (int j = 0; j < 8; ++j) {
-          const float g = static_cast<float>((grid >> (8 * j)) & 0xFF);
-          *y++ = db * g * (signs & qn::kmask_iq2xs[j] ? -1.f : 1.f);
-        }
-      }
-    }
-  }
-  return QF_CODEC_OK;
+  return qn::decode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "16"}, {"gguf.file_type", "19"}};

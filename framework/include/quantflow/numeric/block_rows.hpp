@@ -64,15 +64,34 @@ int32_t decode_blocks(const void* src, float* dst, int64_t n_rows, int64_t n_per
   return QF_CODEC_OK;
 }
 
-// The IQ search tables are built on first use; a failed allocation must become a result code
-// rather than an exception crossing the plugin's C boundary.
-template <class Fn>
-int32_t encode_with_tables(Fn&& fn) {
+// The IQ codecs' argument checks, which predate encode_blocks and keep their own result codes:
+// only the row length is validated (a negative row count encodes nothing), finiteness only
+// where asked, and the imatrix before it where the type is undefined without one.
+struct IqChecks {
+  bool imatrix_required;
+  bool finite_required;
+};
+
+// The IQ search tables are built on first use, so a failed allocation is reported as a result
+// code instead of an exception crossing the plugin's C boundary.
+template <int64_t Elems, int64_t Bytes, class Block>
+int32_t encode_iq_blocks(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix,
+                         IqChecks checks, Block&& block) {
+  if (n_per_row % Elems != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  if (checks.imatrix_required && imatrix == nullptr) return QF_CODEC_NEEDS_IMATRIX;
+  if (checks.finite_required && !all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
   try {
-    fn();
+    for_each_block<Elems, Bytes>(src, dst, n_rows, n_per_row, imatrix, block);
   } catch (...) {
     return QF_CODEC_UNSUPPORTED;
   }
+  return QF_CODEC_OK;
+}
+
+template <int64_t Elems, int64_t Bytes, class Block>
+int32_t decode_iq_blocks(const void* src, float* dst, int64_t n_rows, int64_t n_per_row, Block&& block) {
+  if (n_per_row % Elems != 0) return QF_CODEC_BAD_ROW_LENGTH;
+  for_each_decoded_block<Elems, Bytes>(src, dst, n_rows, n_per_row, block);
   return QF_CODEC_OK;
 }
 

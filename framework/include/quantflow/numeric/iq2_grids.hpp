@@ -14,6 +14,14 @@ namespace quantflow::numeric {
 
 inline constexpr uint8_t kmask_iq2xs[8] = {1, 2, 4, 8, 16, 32, 64, 128};
 
+// One decoded group: byte j of the grid entry times db, negated where sign bit j is set.
+inline void iq2_decode_group(uint64_t grid, uint8_t signs, float db, float* y) {
+  for (int j = 0; j < 8; ++j) {
+    const float g = static_cast<float>((grid >> (8 * j)) & 0xFF);
+    y[j] = db * g * (signs & kmask_iq2xs[j] ? -1.f : 1.f);
+  }
+}
+
 // ksigns_iq2xs[i] = i with bit 7 set when popcount(i) is odd: the eighth sign keeps the
 // number of negative signs in a group of eight even.
 inline constexpr std::array<uint8_t, 128> ksigns_iq2xs = [] {
