@@ -6,9 +6,11 @@
 #include <cstring>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/iq3_grids.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "quantflow/numeric/iq3_scale_search.hpp"
+#include "quantflow/numeric/iq_sub_block.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -17,25 +19,12 @@ namespace qn = quantflow::numeric;
 
 constexpr int64_t kBlockElems = 256;
 constexpr int64_t kBlockBytes = 110;
-constexpr int kMaxQ = 8;
 
 // Block layout offsets.
 constexpr int kOffQs = 2;
 constexpr int kOffQh = 66;
 constexpr int kOffSigns = 74;
 constexpr int kOffScales = 106;
-
-int clamp_level(int l) { return l < 0 ? 0 : (l > kMaxQ - 1 ? kMaxQ - 1 : l); }
-
-uint16_t levels_at(const float* xval, float id, int8_t* L) {
-  uint16_t u = 0;
-  for (int i = 0; i < 4; ++i) {
-    const int l = clamp_level(qn::nearest_int(0.5f * (id * xval[i] - 1.0f)));
-    L[i] = static_cast<int8_t>(l);
-    u = static_cast<uint16_t>(u | (l << (3 * i)));
-  }
-  return u;
-}
 
 void encode_super_block(const qn::Iq3Search& s, const float* x, const float* qw, uint8_t* out) {
   std::memset(out, 0, static_cast<size_t>(kBlockBytes));
@@ -46,99 +35,34 @@ void encode_super_block(const qn::Iq3Search& s, const float* x, const float* qw,
   int signs_pos = 0;
   float scales[8];
   float weight[32], waux[32], xval[32];
-  int8_t L[32] = {}, Laux[32];
-  bool on_grid[8], on_grid_aux[8];
+  int8_t L[32] = {};  // deliberately outside the loop: see iq3_search_scale
   uint8_t block_signs[4];
 
-  float sumx2 = 0.0f;
-  for (int i = 0; i < 256; ++i) sumx2 += x[i] * x[i];
-  const float sigma2 = 2.0f * sumx2 / 256.0f;
+  const float sigma2 = 2.0f * qn::sum_squares(x, 256) / 256.0f;
 
   float max_scale = 0.0f;
   for (int ib = 0; ib < 8; ++ib) {
     const float* xb = x + 32 * ib;
     if (qw) {
-      const float* w = qw + 32 * ib;
-      for (int i = 0; i < 32; ++i) weight[i] = w[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+      qn::imatrix_weights(xb, qw + 32 * ib, sigma2, 32, weight);
     } else {
       for (int i = 0; i < 32; ++i) weight[i] = xb[i] * xb[i];
     }
-    for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
-    for (int k = 0; k < 4; ++k) {
-      unsigned sgn = 0;
-      for (int i = 0; i < 8; ++i) {
-        const float v = xb[8 * k + i];
-        if (v >= 0.0f) {
-          xval[8 * k + i] = v;
-        } else {
-          xval[8 * k + i] = -v;
-          sgn |= 1u << i;
-        }
-      }
-      block_signs[k] = static_cast<uint8_t>(sgn);
-    }
-    float max = xval[0];
-    for (int i = 1; i < 32; ++i) max = max > xval[i] ? max : xval[i];
+    qn::sqrt_weights(weight, 32, waux);
+    for (int k = 0; k < 4; ++k) block_signs[k] = qn::split_signs8(xb + 8 * k, xval + 8 * k);
+    const float max = qn::max_magnitude(xval, 32);
     if (max == 0.0f) {
       scales[ib] = 0.0f;
       continue;
     }
-    float best = 0.0f;
-    float scale = max / static_cast<float>(2 * kMaxQ - 1);
-    for (int k = 0; k < 8; ++k) on_grid[k] = false;
-    for (int is = -9; is <= 9; ++is) {
-      const float id = (static_cast<float>(2 * kMaxQ - 1) + static_cast<float>(is) * 0.2f) / max;
-      const float this_scale = 1.0f / id;
-      for (int k = 0; k < 8; ++k) {
-        const uint16_t u = levels_at(xval + 4 * k, id, Laux + 4 * k);
-        const int g = s.map[u];
-        on_grid_aux[k] = g >= 0;
-        if (g < 0) qn::iq3_best_neighbour(s, s.neighbours_of(g), xval + 4 * k, waux + 4 * k, this_scale, Laux + 4 * k);
-      }
-      float sumqx = 0.0f, sumq2 = 0.0f;
-      for (int i = 0; i < 32; ++i) {
-        const float w = weight[i];
-        const float q = static_cast<float>(2 * Laux[i] + 1);
-        sumqx += w * xval[i] * q;
-        sumq2 += w * q * q;
-      }
-      if (sumq2 > 0.0f && sumqx * sumqx > best * sumq2) {
-        scale = sumqx / sumq2;
-        best = scale * sumqx;
-        std::memcpy(L, Laux, sizeof(L));
-        std::memcpy(on_grid, on_grid_aux, sizeof(on_grid));
-      }
-    }
-    int n_off = 0;
-    for (int k = 0; k < 8; ++k) n_off += on_grid[k] ? 0 : 1;
-    if (n_off > 0 && scale > 0.0f) {
-      // Unlike IQ3_XXS, every group is re-fitted here, on the grid or not.
-      const float id = 1.0f / scale;
-      for (int k = 0; k < 8; ++k) {
-        int8_t tmp[4];
-        const uint16_t u = levels_at(xval + 4 * k, id, tmp);
-        int g = s.map[u];
-        if (g < 0) g = qn::iq3_best_neighbour(s, s.neighbours_of(g), xval + 4 * k, waux + 4 * k, scale, L + 4 * k);
-        for (int i = 0; i < 4; ++i) L[4 * k + i] = static_cast<int8_t>(s.level(g, i));
-      }
-      float sumqx = 0.0f, sumq2 = 0.0f;
-      for (int i = 0; i < 32; ++i) {
-        const float w = weight[i];
-        const float q = static_cast<float>(2 * L[i] + 1);
-        sumqx += w * xval[i] * q;
-        sumq2 += w * q * q;
-      }
-      if (sumq2 > 0.0f) scale = sumqx / sumq2;
-    }
+    // Unlike IQ3_XXS, every group is re-fitted, on the grid or not.
+    float scale = qn::iq3_search_scale(s, xval, weight, waux, max, 9, /*refit_all=*/true, L);
     if (scale < 0.0f) {
       scale = -scale;
       for (int k = 0; k < 4; ++k) block_signs[k] = static_cast<uint8_t>(~block_signs[k]);
     }
     for (int k = 0; k < 8; ++k) {
-      uint16_t u = 0;
-      for (int i = 0; i < 4; ++i) u = static_cast<uint16_t>(u | (L[4 * k + i] << (3 * i)));
-      int g = s.map[u];
-      if (g < 0) g = 0;  // unreachable: L always holds grid points here
+      const int g = qn::iq3_grid_index(s, L + 4 * k);
       out[kOffQs + qs_pos + k] = static_cast<uint8_t>(g & 255);
       const int bit = ib * 8 + k;
       qh[bit / 8] = static_cast<uint8_t>(qh[bit / 8] | ((g >> 8) << (bit % 8)));
@@ -153,21 +77,17 @@ void encode_super_block(const qn::Iq3Search& s, const float* x, const float* qw,
   if (max_scale == 0.0f) return;
 
   const float d = max_scale / 31.0f;
-  const uint16_t h = qn::fp32_to_fp16(d * 1.033f);
-  out[0] = static_cast<uint8_t>(h & 0xFF);
-  out[1] = static_cast<uint8_t>(h >> 8);
+  qn::put_u16(out, qn::fp32_to_fp16(d * 1.033f));
   const float id = 1.0f / d;
   for (int ib = 0; ib < 8; ib += 2) {
-    int l1 = qn::nearest_int(0.5f * (id * scales[ib] - 1.0f));
-    l1 = l1 < 0 ? 0 : (l1 > 15 ? 15 : l1);
-    int l2 = qn::nearest_int(0.5f * (id * scales[ib + 1] - 1.0f));
-    l2 = l2 < 0 ? 0 : (l2 > 15 ? 15 : l2);
+    const int l1 = qn::sub_scale_code(id, scales[ib], 15);
+    const int l2 = qn::sub_scale_code(id, scales[ib + 1], 15);
     out[kOffScales + ib / 2] = static_cast<uint8_t>(l1 | (l2 << 4));
   }
 }
 
 void decode_super_block(const uint8_t* in, float* y) {
-  const float d = qn::fp16_to_fp32(static_cast<uint16_t>(in[0] | (in[1] << 8)));
+  const float d = qn::get_half(in);
   const uint8_t* qs = in + kOffQs;
   const uint8_t* qh = in + kOffQh;
   const uint8_t* signs = in + kOffSigns;
@@ -178,42 +98,19 @@ void decode_super_block(const uint8_t* in, float* y) {
     for (int l = 0; l < 4; ++l) {
       const int i1 = qs[8 * ib + 2 * l] | (((qh[ib] >> (2 * l)) & 1) << 8);
       const int i2 = qs[8 * ib + 2 * l + 1] | (((qh[ib] >> (2 * l + 1)) & 1) << 8);
-      const uint32_t g1 = qn::iq3s_grid[i1];
-      const uint32_t g2 = qn::iq3s_grid[i2];
-      const uint8_t sg = signs[4 * ib + l];
-      float* yy = y + 32 * ib + 8 * l;
-      for (int j = 0; j < 4; ++j) {
-        yy[j] = db * static_cast<float>((g1 >> (8 * j)) & 0xFF) * ((sg >> j) & 1 ? -1.0f : 1.0f);
-        yy[j + 4] = db * static_cast<float>((g2 >> (8 * j)) & 0xFF) * ((sg >> (j + 4)) & 1 ? -1.0f : 1.0f);
-      }
+      qn::iq3_decode_group(qn::iq3s_grid[i1], qn::iq3s_grid[i2], signs[4 * ib + l], db, y + 32 * ib + 8 * l);
     }
   }
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_per_row % kBlockElems != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  try {
-    const auto& s = qn::iq3_search(512);
-    const int64_t nb = n_per_row / kBlockElems;
-    auto* out = static_cast<uint8_t*>(dst);
-    for (int64_t r = 0; r < n_rows; ++r) {
-      for (int64_t b = 0; b < nb; ++b) {
-        encode_super_block(s, src + r * n_per_row + b * kBlockElems, imatrix ? imatrix + b * kBlockElems : nullptr,
-                           out + (r * nb + b) * kBlockBytes);
-      }
-    }
-  } catch (...) {
-    return QF_CODEC_UNSUPPORTED;  // only reachable if building the search tables fails to allocate
-  }
-  return QF_CODEC_OK;
+  return qn::encode_iq_blocks<kBlockElems, kBlockBytes>(
+      src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = false, .finite_required = false},
+      [](const float* x, const float* qw, uint8_t* y) { encode_super_block(qn::iq3_search(512), x, qw, y); });
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_per_row % kBlockElems != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const int64_t n_blocks = n_rows * (n_per_row / kBlockElems);
-  const auto* in = static_cast<const uint8_t*>(src);
-  for (int64_t b = 0; b < n_blocks; ++b) decode_super_block(in + b * kBlockBytes, dst + b * kBlockElems);
-  return QF_CODEC_OK;
+  return qn::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, decode_super_block);
 }
 
 constexpr QfContainerId kIds[] = {{"gguf", "21"}, {"gguf.file_type", "26"}};

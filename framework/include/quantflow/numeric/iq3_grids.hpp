@@ -115,6 +115,15 @@ inline constexpr uint8_t iq3_ksigns(unsigned i) {
   return static_cast<uint8_t>((i & 127u) | ((ones & 1u) << 7));
 }
 
+// One decoded group of eight: the four bytes of grid entries g1 then g2, times db, negated
+// where sign bit j is set.
+inline void iq3_decode_group(uint32_t g1, uint32_t g2, uint8_t signs, float db, float* y) {
+  for (int j = 0; j < 4; ++j) {
+    y[j] = db * static_cast<float>((g1 >> (8 * j)) & 0xFF) * ((signs >> j) & 1 ? -1.0f : 1.0f);
+    y[j + 4] = db * static_cast<float>((g2 >> (8 * j)) & 0xFF) * ((signs >> (j + 4)) & 1 ? -1.0f : 1.0f);
+  }
+}
+
 // The search side of an IQ3 grid: levels l in 0..7 stand for the odd values 2l+1.
 struct Iq3Search {
   int grid_size = 0;
