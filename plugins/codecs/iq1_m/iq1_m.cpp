@@ -9,8 +9,12 @@
 #include <cstring>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/iq1_grids.hpp"
+#include "quantflow/numeric/iq1_scale_search.hpp"
+#include "quantflow/numeric/iq_sub_block.hpp"
 #include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
@@ -27,17 +31,9 @@ constexpr float kGroupMaxEpsIq1m = 1e-7f;
 // qh bits marking a negative shift: none, second group, first group, both.
 constexpr uint8_t kShiftMasks[4] = {0x00, 0x80, 0x08, 0x88};
 
-inline float max_f(float a, float b) { return a > b ? a : b; }
-
-inline uint32_t pack_levels(const int8_t* L) {
-  uint32_t u = 0;
-  for (int i = 0; i < 8; ++i) u |= static_cast<uint32_t>(L[i]) << (2 * i);
-  return u;
-}
-
 void block_weights(const float* xb, const float* qw, float sigma2, float* weight) {
   if (qw) {
-    for (int i = 0; i < kBlock; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+    qn::imatrix_weights(xb, qw, sigma2, kBlock, weight);
   } else {
     for (int i = 0; i < kBlock; ++i) weight[i] = xb[i] * xb[i];
   }
@@ -57,9 +53,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
   uint8_t* qs = out;
   uint8_t* qh = out + 32;
 
-  float sumx2 = 0;
-  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
-  const float sigma2 = 2 * sumx2 / kQK;
+  const float sigma2 = 2 * qn::sum_squares(xbl, kQK) / kQK;
 
   float scales[kNumBlocks];
   float max_scale = 0;
@@ -67,8 +61,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
   for (int ib = 0; ib < kNumBlocks; ++ib) {
     const float* xb = xbl + kBlock * ib;
     block_weights(xb, qwbl ? qwbl + kBlock * ib : nullptr, sigma2, weight);
-    float vmax = std::fabs(xb[0]);
-    for (int i = 1; i < kBlock; ++i) vmax = max_f(vmax, std::fabs(xb[i]));
+    const float vmax = qn::abs_max(xb, kBlock);
     if (vmax < kGroupMaxEpsIq1m) {
       scales[ib] = 0;
       continue;
@@ -76,8 +69,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     // Exhaustive search over the two split points of the sorted elements and the four shift
     // combinations of the two halves.
     int idx[kBlock];
-    for (int j = 0; j < kBlock; ++j) idx[j] = j;
-    std::stable_sort(idx, idx + kBlock, [&](int a, int b) { return xb[a] < xb[b]; });
+    qn::iq1_sorted_order(xb, kBlock, idx);
     float best_score = -FLT_MIN, scale = vmax;
     int besti1 = -1, besti2 = -1, best_k = -1;
     for (int i1 = 0; i1 <= kBlock; ++i1) {
@@ -109,45 +101,22 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
       continue;
     }
     int8_t L[kBlock];
-    for (int j = 0; j < besti1; ++j) L[idx[j]] = 0;
-    for (int j = besti1; j < besti2; ++j) L[idx[j]] = 1;
-    for (int j = besti2; j < kBlock; ++j) L[idx[j]] = 2;
+    qn::iq1_levels_from_split(idx, kBlock, besti1, besti2, L);
     if (scale < 0) {
-      for (int j = 0; j < kBlock; ++j) L[j] = static_cast<int8_t>(2 - L[j]);
+      qn::iq1_mirror_levels(L, kBlock);
       scale = -scale;
       best_k = 3 - best_k;
     }
-    bool all_on_grid = true;
+    const float* const xx[2] = {values_for(0, best_k), values_for(1, best_k)};
     int index[2];
-    for (int k = 0; k < 2; ++k) {
-      const float* xx = values_for(k, best_k);
-      const uint32_t u = pack_levels(L + 8 * k);
-      int g = lat.lookup(u);
-      if (g < 0) {
-        all_on_grid = false;
-        g = qn::iq1_find_best_neighbour(lat, u, xb + 8 * k, weight + 8 * k, scale, xx, L + 8 * k);
-      }
-      index[k] = g;
-    }
-    if (!all_on_grid) {
-      float sumqx = 0, sumq2 = 0;
-      for (int k = 0; k < 2; ++k) {
-        const float* xx = values_for(k, best_k);
-        for (int j = 0; j < 8; ++j) {
-          const float w = weight[8 * k + j];
-          const float q = xx[lat.level(index[k], j)];
-          sumqx += w * q * xb[8 * k + j];
-          sumq2 += w * q * q;
-        }
-      }
-      if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
-    }
+    if (!qn::iq1_snap_groups(lat, xb, weight, scale, xx, 2, L, index))
+      scale = qn::iq1_refit_scale(lat, xb, weight, xx, 2, index, scale);
     qs[2 * ib] = static_cast<uint8_t>(index[0] & 255);
     qs[2 * ib + 1] = static_cast<uint8_t>(index[1] & 255);
     qh[ib] = static_cast<uint8_t>((index[0] >> 8) | ((index[1] >> 8) << 4));
     scales[ib] = scale;
     shifts[ib] = static_cast<int8_t>(best_k);
-    max_scale = max_f(max_scale, scale);
+    max_scale = max_scale > scale ? max_scale : scale;
   }
 
   if (!max_scale) return;
@@ -158,8 +127,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
   const float id = 1 / d;
   float sumqx = 0, sumq2 = 0;
   for (int ib = 0; ib < kNumBlocks; ++ib) {
-    int l = qn::nearest_int(0.5f * (id * scales[ib] - 1));
-    l = l < 0 ? 0 : (l > 7 ? 7 : l);
+    const int l = qn::sub_scale_code(id, scales[ib], 7);
     sc[ib / 4] |= static_cast<uint16_t>(l << (3 * (ib % 4)));
     qh[ib] |= kShiftMasks[shifts[ib]];
     const float* xb = xbl + kBlock * ib;
@@ -181,63 +149,43 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
   sc[1] |= static_cast<uint16_t>((s & 0x00f0) << 8);
   sc[2] |= static_cast<uint16_t>((s & 0x0f00) << 4);
   sc[3] |= static_cast<uint16_t>(s & 0xf000);
-  for (int i = 0; i < 4; ++i) {
-    out[48 + 2 * i] = static_cast<uint8_t>(sc[i]);
-    out[49 + 2 * i] = static_cast<uint8_t>(sc[i] >> 8);
-  }
+  for (int i = 0; i < 4; ++i) qn::put_u16(out + 48 + 2 * i, sc[i]);
 }
 
+// Each row starts with all-positive shifts, so that rows encode independently.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  for (int64_t i = 0; i < n_rows * n_per_row; ++i)
-    if (!std::isfinite(src[i])) return QF_CODEC_NON_FINITE;
-  try {
-    const qn::IqLattice& lat = qn::iq1s_lattice();
-    auto* out = static_cast<uint8_t*>(dst);
-    const int64_t nbl = n_per_row / kQK;
-    for (int64_t r = 0; r < n_rows; ++r) {
-      int8_t shifts[kNumBlocks] = {};  // per row, so that rows encode independently
-      for (int64_t b = 0; b < nbl; ++b) {
-        encode_superblock(lat, src + r * n_per_row + b * kQK, imatrix ? imatrix + b * kQK : nullptr, out, shifts);
-        out += kBlockBytes;
-      }
+  int8_t shifts[kNumBlocks] = {};
+  return qn::encode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix,
+                                                {.imatrix_required = false, .finite_required = true},
+                                                [&](const float* x, const float* qw, uint8_t* y, int64_t ib) {
+                                                  if (ib == 0) std::fill(shifts, shifts + kNumBlocks, int8_t{0});
+                                                  encode_superblock(qn::iq1s_lattice(), x, qw, y, shifts);
+                                                });
+}
+
+void decode_block(const uint8_t* in, float* y) {
+  uint16_t sc[4];
+  for (int i = 0; i < 4; ++i) sc[i] = qn::get_u16(in + 48 + 2 * i);
+  const uint16_t dbits =
+      static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
+  const float d = qn::fp16_to_fp32(dbits);
+  const uint8_t* qs = in;
+  const uint8_t* qh = in + 32;
+  for (int ib = 0; ib < 8; ++ib) {
+    const float dl[2] = {d * (2 * ((sc[ib / 2] >> (6 * (ib % 2))) & 0x7) + 1),
+                         d * (2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3)) & 0x7) + 1)};
+    for (int l = 0; l < 4; ++l, y += 8) {
+      const uint8_t h = qh[2 * ib + l / 2];
+      const int shift = (l % 2) * 4;
+      const int index = qs[4 * ib + l] | (((h >> shift) & 7) << 8);
+      const float delta = (h >> shift) & 0x08 ? -qn::kIq1mDelta : qn::kIq1mDelta;
+      qn::iq1_decode_group(qn::iq1s_grid[index], dl[l / 2], delta, y);
     }
-  } catch (...) {
-    return QF_CODEC_UNSUPPORTED;  // the search tables could not be allocated
   }
-  return QF_CODEC_OK;
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t nblocks = n_rows * (n_per_row / kQK);
-  float* y = dst;
-  for (int64_t b = 0; b < nblocks; ++b, in += kBlockBytes) {
-    uint16_t sc[4];
-    for (int i = 0; i < 4; ++i) sc[i] = static_cast<uint16_t>(in[48 + 2 * i] | in[49 + 2 * i] << 8);
-    const uint16_t dbits =
-        static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
-    const float d = qn::fp16_to_fp32(dbits);
-    const uint8_t* qs = in;
-    const uint8_t* qh = in + 32;
-    for (int ib = 0; ib < 8; ++ib) {
-      const float dl[2] = {d * (2 * ((sc[ib / 2] >> (6 * (ib % 2))) & 0x7) + 1),
-                           d * (2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3)) & 0x7) + 1)};
-      for (int l = 0; l < 4; ++l) {
-        const uint8_t h = qh[2 * ib + l / 2];
-        const int shift = (l % 2) * 4;
-        const int index = qs[4 * ib + l] | (((h >> shift) & 7) << 8);
-        const float delta = (h >> shift) & 0x08 ? -qn::kIq1mDelta : qn::kIq1mDelta;
-        const uint64_t grid = qn::iq1s_grid[index];
-        for (int j = 0; j < 8; ++j) {
-          const int8_t g = static_cast<int8_t>((grid >> (8 * j)) & 0xFF);
-          *y++ = dl[l / 2] * (g + delta);
-        }
-      }
-    }
-  }
-  return QF_CODEC_OK;
+  return qn::decode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "29"}, {"gguf.file_type", "31"}};

@@ -9,8 +9,12 @@
 #include <cstring>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
+#include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/iq1_grids.hpp"
+#include "quantflow/numeric/iq1_scale_search.hpp"
+#include "quantflow/numeric/iq_sub_block.hpp"
 #include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
@@ -24,14 +28,6 @@ constexpr int kBlock = 32;  // elements sharing one scale and one shift
 // ggml's GROUP_MAX_EPS_IQ1_S.
 constexpr float kGroupMaxEpsIq1s = 1e-12f;
 
-inline float max_f(float a, float b) { return a > b ? a : b; }
-
-inline uint32_t pack_levels(const int8_t* L) {
-  uint32_t u = 0;
-  for (int i = 0; i < 8; ++i) u |= static_cast<uint32_t>(L[i]) << (2 * i);
-  return u;
-}
-
 // shifts[ib] is the shift sign (+1 / -1) chosen for sub-block ib; it carries over from the
 // previous super-block of the row for sub-blocks that are all zero, as ggml's does.
 void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* qwbl, uint8_t* out, int8_t* shifts) {
@@ -42,19 +38,15 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
   uint8_t* qs = out + 2;
   uint16_t qh[8] = {};
 
-  float sumx2 = 0;
-  for (int i = 0; i < kQK; ++i) sumx2 += xbl[i] * xbl[i];
-  const float sigma2 = 2 * sumx2 / kQK;
+  const float sigma2 = 2 * qn::sum_squares(xbl, kQK) / kQK;
 
   float scales[8];
   float max_scale = 0;
   for (int ib = 0; ib < kQK / kBlock; ++ib) {
     const float* xb = xbl + kBlock * ib;
-    const float* qw = qwbl + kBlock * ib;
     float weight[kBlock];
-    for (int i = 0; i < kBlock; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
-    float vmax = std::fabs(xb[0]);
-    for (int i = 1; i < kBlock; ++i) vmax = max_f(vmax, std::fabs(xb[i]));
+    qn::imatrix_weights(xb, qwbl + kBlock * ib, sigma2, kBlock, weight);
+    const float vmax = qn::abs_max(xb, kBlock);
     if (vmax < kGroupMaxEpsIq1s) {
       scales[ib] = 0;
       continue;
@@ -62,8 +54,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     // The three values -1, 0, +1 split the sorted elements at two boundaries; with prefix sums
     // over the sorted order every split is scored exactly, for both shift signs.
     int idx[kBlock];
-    for (int j = 0; j < kBlock; ++j) idx[j] = j;
-    std::stable_sort(idx, idx + kBlock, [&](int a, int b) { return xb[a] < xb[b]; });
+    qn::iq1_sorted_order(xb, kBlock, idx);
     float sumx[kBlock + 1], sumw[kBlock + 1];
     sumx[0] = sumw[0] = 0;
     for (int j = 0; j < kBlock; ++j) {
@@ -96,38 +87,17 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
       continue;
     }
     int8_t L[kBlock];
-    for (int j = 0; j < besti1; ++j) L[idx[j]] = 0;
-    for (int j = besti1; j < besti2; ++j) L[idx[j]] = 1;
-    for (int j = besti2; j < kBlock; ++j) L[idx[j]] = 2;
+    qn::iq1_levels_from_split(idx, kBlock, besti1, besti2, L);
     if (scale < 0) {
-      for (int j = 0; j < kBlock; ++j) L[j] = static_cast<int8_t>(2 - L[j]);
+      qn::iq1_mirror_levels(L, kBlock);
       scale = -scale;
       best_shift = -best_shift;
     }
-    const float* xx = best_shift == 1 ? x_p : x_m;
-    bool all_on_grid = true;
+    const float* xv = best_shift == 1 ? x_p : x_m;
+    const float* const xx[kBlock / 8] = {xv, xv, xv, xv};
     int index[kBlock / 8];
-    for (int k = 0; k < kBlock / 8; ++k) {
-      const uint32_t u = pack_levels(L + 8 * k);
-      int g = lat.lookup(u);
-      if (g < 0) {
-        all_on_grid = false;
-        g = qn::iq1_find_best_neighbour(lat, u, xb + 8 * k, weight + 8 * k, scale, xx, L + 8 * k);
-      }
-      index[k] = g;
-    }
-    if (!all_on_grid) {
-      float sumqx = 0, sumq2 = 0;
-      for (int k = 0; k < kBlock / 8; ++k) {
-        for (int j = 0; j < 8; ++j) {
-          const float w = weight[8 * k + j];
-          const float q = xx[lat.level(index[k], j)];
-          sumqx += w * q * xb[8 * k + j];
-          sumq2 += w * q * q;
-        }
-      }
-      if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
-    }
+    if (!qn::iq1_snap_groups(lat, xb, weight, scale, xx, kBlock / 8, L, index))
+      scale = qn::iq1_refit_scale(lat, xb, weight, xx, kBlock / 8, index, scale);
     uint16_t h = 0;
     for (int k = 0; k < kBlock / 8; ++k) {
       qs[(kBlock / 8) * ib + k] = static_cast<uint8_t>(index[k] & 255);
@@ -136,7 +106,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     qh[ib] = h;
     scales[ib] = scale;
     shifts[ib] = static_cast<int8_t>(best_shift);
-    max_scale = max_f(max_scale, scale);
+    max_scale = max_scale > scale ? max_scale : scale;
   }
 
   if (!max_scale) return;
@@ -145,63 +115,39 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
   const uint16_t dh = qn::fp32_to_fp16(d * 1.125f);
   const float id = 1 / d;
   for (int ib = 0; ib < kQK / kBlock; ++ib) {
-    int l = qn::nearest_int(0.5f * (id * scales[ib] - 1));
-    l = l < 0 ? 0 : (l > 7 ? 7 : l);
+    int l = qn::sub_scale_code(id, scales[ib], 7);
     if (shifts[ib] == -1) l |= 8;
     qh[ib] |= static_cast<uint16_t>(l << 12);
   }
-  out[0] = static_cast<uint8_t>(dh);
-  out[1] = static_cast<uint8_t>(dh >> 8);
-  for (int ib = 0; ib < 8; ++ib) {
-    out[34 + 2 * ib] = static_cast<uint8_t>(qh[ib]);
-    out[35 + 2 * ib] = static_cast<uint8_t>(qh[ib] >> 8);
-  }
+  qn::put_u16(out, dh);
+  for (int ib = 0; ib < 8; ++ib) qn::put_u16(out + 34 + 2 * ib, qh[ib]);
 }
 
+// Each row starts with all-positive shifts, so that rows encode independently.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  if (n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  if (!imatrix) return QF_CODEC_NEEDS_IMATRIX;
-  for (int64_t i = 0; i < n_rows * n_per_row; ++i)
-    if (!std::isfinite(src[i])) return QF_CODEC_NON_FINITE;
-  try {
-    const qn::IqLattice& lat = qn::iq1s_lattice();
-    auto* out = static_cast<uint8_t*>(dst);
-    const int64_t nbl = n_per_row / kQK;
-    for (int64_t r = 0; r < n_rows; ++r) {
-      int8_t shifts[kQK / kBlock] = {};  // per row, so that rows encode independently
-      for (int64_t b = 0; b < nbl; ++b) {
-        encode_superblock(lat, src + r * n_per_row + b * kQK, imatrix + b * kQK, out, shifts);
-        out += kBlockBytes;
-      }
-    }
-  } catch (...) {
-    return QF_CODEC_UNSUPPORTED;  // the search tables could not be allocated
+  int8_t shifts[kQK / kBlock] = {};
+  return qn::encode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix,
+                                                {.imatrix_required = true, .finite_required = true},
+                                                [&](const float* x, const float* qw, uint8_t* y, int64_t ib) {
+                                                  if (ib == 0) std::fill(shifts, shifts + kQK / kBlock, int8_t{0});
+                                                  encode_superblock(qn::iq1s_lattice(), x, qw, y, shifts);
+                                                });
+}
+
+void decode_block(const uint8_t* in, float* y) {
+  const float d = qn::get_half(in);
+  const uint8_t* qs = in + 2;
+  for (int ib = 0; ib < 8; ++ib) {
+    const uint16_t qh = qn::get_u16(in + 34 + 2 * ib);
+    const float dl = d * (2 * ((qh >> 12) & 7) + 1);
+    const float delta = qh & 0x8000 ? -qn::kIq1sDelta : qn::kIq1sDelta;
+    for (int l = 0; l < 4; ++l, y += 8)
+      qn::iq1_decode_group(qn::iq1s_grid[qs[4 * ib + l] | (((qh >> (3 * l)) & 7) << 8)], dl, delta, y);
   }
-  return QF_CODEC_OK;
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  if (n_per_row % kQK != 0) return QF_CODEC_BAD_ROW_LENGTH;
-  const auto* in = static_cast<const uint8_t*>(src);
-  const int64_t nblocks = n_rows * (n_per_row / kQK);
-  float* y = dst;
-  for (int64_t b = 0; b < nblocks; ++b, in += kBlockBytes) {
-    const float d = qn::fp16_to_fp32(static_cast<uint16_t>(in[0] | in[1] << 8));
-    const uint8_t* qs = in + 2;
-    for (int ib = 0; ib < 8; ++ib) {
-      const uint16_t qh = static_cast<uint16_t>(in[34 + 2 * ib] | in[35 + 2 * ib] << 8);
-      const float dl = d * (2 * ((qh >> 12) & 7) + 1);
-      const float delta = qh & 0x8000 ? -qn::kIq1sDelta : qn::kIq1sDelta;
-      for (int l = 0; l < 4; ++l) {
-        const uint64_t grid = qn::iq1s_grid[qs[4 * ib + l] | (((qh >> (3 * l)) & 7) << 8)];
-        for (int j = 0; j < 8; ++j) {
-          const int8_t g = static_cast<int8_t>((grid >> (8 * j)) & 0xFF);
-          *y++ = dl * (g + delta);
-        }
-      }
-    }
-  }
-  return QF_CODEC_OK;
+  return qn::decode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "19"}, {"gguf.file_type", "24"}};

@@ -440,4 +440,12 @@ inline const IqLattice& iq1s_lattice() {
   return lattice;
 }
 
+// One decoded group of eight: the grid entry's -1/0/+1 values shifted by delta, times dl.
+inline void iq1_decode_group(uint64_t grid, float dl, float delta, float* y) {
+  for (int j = 0; j < 8; ++j) {
+    const int8_t g = static_cast<int8_t>((grid >> (8 * j)) & 0xFF);
+    y[j] = dl * (g + delta);
+  }
+}
+
 }  // namespace quantflow::numeric

@@ -1,0 +1,65 @@
+// The pieces of ggml's IQ1_S / IQ1_M sub-block search that the two types share. Levels 0, 1, 2
+// stand for -1, 0, +1 shifted by +-delta, so the best split of the sorted elements into three
+// runs is found exhaustively, then snapped to the grid a group of eight at a time.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "quantflow/numeric/iq2_scale_search.hpp"
+#include "quantflow/numeric/iq_grid_search.hpp"
+
+namespace quantflow::numeric {
+
+// Element indices ordered by value; stable, so equal values keep their order as in ggml.
+inline void iq1_sorted_order(const float* xb, int n, int* idx) {
+  for (int j = 0; j < n; ++j) idx[j] = j;
+  std::stable_sort(idx, idx + n, [&](int a, int b) { return xb[a] < xb[b]; });
+}
+
+// The levels of the split: sorted elements before i1 get 0, before i2 get 1, the rest 2.
+inline void iq1_levels_from_split(const int* idx, int n, int i1, int i2, int8_t* L) {
+  for (int j = 0; j < i1; ++j) L[idx[j]] = 0;
+  for (int j = i1; j < i2; ++j) L[idx[j]] = 1;
+  for (int j = i2; j < n; ++j) L[idx[j]] = 2;
+}
+
+// A negative scale is folded into the levels (l -> 2 - l), which the caller pairs with the
+// opposite shift sign.
+inline void iq1_mirror_levels(int8_t* L, int n) {
+  for (int j = 0; j < n; ++j) L[j] = static_cast<int8_t>(2 - L[j]);
+}
+
+// Snaps n_groups groups of eight to the grid, group k valued by xx[k]; index receives the grid
+// entries. Returns whether every group was already on the grid.
+inline bool iq1_snap_groups(const IqLattice& lat, const float* xb, const float* weight, float scale,
+                            const float* const* xx, int n_groups, int8_t* L, int* index) {
+  bool all_on_grid = true;
+  for (int k = 0; k < n_groups; ++k) {
+    const uint32_t u = pack_lattice_levels(L + 8 * k);
+    int g = lat.lookup(u);
+    if (g < 0) {
+      all_on_grid = false;
+      g = iq1_find_best_neighbour(lat, u, xb + 8 * k, weight + 8 * k, scale, xx[k], L + 8 * k);
+    }
+    index[k] = g;
+  }
+  return all_on_grid;
+}
+
+// The least-squares scale of the snapped groups; scale is kept when the fit is not positive.
+inline float iq1_refit_scale(const IqLattice& lat, const float* xb, const float* weight, const float* const* xx,
+                             int n_groups, const int* index, float scale) {
+  float sumqx = 0, sumq2 = 0;
+  for (int k = 0; k < n_groups; ++k) {
+    for (int j = 0; j < 8; ++j) {
+      const float w = weight[8 * k + j];
+      const float q = xx[k][lat.level(index[k], j)];
+      sumqx += w * q * xb[8 * k + j];
+      sumq2 += w * q * q;
+    }
+  }
+  return sumqx > 0 && sumq2 > 0 ? sumqx / sumq2 : scale;
+}
+
+}  // namespace quantflow::numeric
