@@ -11,8 +11,8 @@
 namespace quantflow::pipeline {
 
 struct ModelCardRequest {
-  std::vector<std::string> files;  // the written model files (shards in order); index files excluded
-  std::string quantization;        // e.g. "Q4_K_M" or "q8_0"; empty: the encoding holding the most bytes
+  std::vector<std::string> files;    // the written model files (shards in order); index files excluded
+  std::string quantization;          // e.g. "Q4_K_M" or "q8_0"; empty: the encoding holding the most bytes
   std::vector<std::string> sources;  // input files, named in the card
 };
 
