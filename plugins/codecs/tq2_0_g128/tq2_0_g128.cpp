@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/env_type_id.hpp"
+#include "quantflow/numeric/env_id_plugin.hpp"
 #include "quantflow/numeric/fp16.hpp"
 #include "quantflow/numeric/block_fields.hpp"
 #include "quantflow/numeric/block_rows.hpp"
@@ -73,14 +73,6 @@ const QfCodecDescriptor kCodec = {
     encode,
     decode};
 
-const QfCodecDescriptor* const kCodecs[] = {&kCodec};
-const QfPluginDescriptor kPlugin = {
-    QUANTFLOW_ABI_VERSION, "codec-tq2_0_g128", "1.0.0", kCodec.description, kCodecs, 1, nullptr, 0};
-
 }  // namespace
 
-extern "C" QUANTFLOW_PLUGIN_VISIBLE const QfPluginDescriptor* quantflow_plugin_descriptor() {
-  static const bool filled = quantflow::numeric::read_env_type_id("QUANTFLOW_GGUF_ID_TQ2_0_G128", g_gguf_id);
-  (void)filled;
-  return &kPlugin;
-}
+QUANTFLOW_ENV_ID_CODEC_PLUGIN("codec-tq2_0_g128", "1.0.0", kCodec, "QUANTFLOW_GGUF_ID_TQ2_0_G128", g_gguf_id)
