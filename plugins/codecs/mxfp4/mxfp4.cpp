@@ -4,6 +4,7 @@
 
 #include "quantflow/numeric/fp4.hpp"
 #include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -16,9 +17,7 @@ constexpr int kBlockBytes = 17;
 // quantize_row_mxfp4_ref. The exponent puts amax's binade at E2M1's top binade (4..6), so
 // values can round up to 6 but not overflow. glibc's log2f decides the binade, as in ggml.
 void encode_block(const float* x, uint8_t* y) {
-  float amax = 0.0f;
-  for (int j = 0; j < kQK; ++j)
-    if (amax < std::fabs(x[j])) amax = std::fabs(x[j]);
+  const float amax = qn::abs_max(x, kQK);
   // ggml converts the float straight to uint8_t; on x86 that is a truncation to int32 and
   // then to the low byte, which going through int32 reproduces for tiny amax too.
   const uint8_t e =

@@ -4,6 +4,7 @@
 
 #include "quantflow/numeric/fp4.hpp"
 #include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -19,10 +20,7 @@ constexpr int kBlockBytes = 36;
 void encode_block(const float* x, uint8_t* y) {
   for (int s = 0; s < kQK / kSub; ++s) {
     const float* xs = x + s * kSub;
-    float amax = 0.0f;
-    for (int j = 0; j < kSub; ++j)
-      if (amax < std::fabs(xs[j])) amax = std::fabs(xs[j]);
-    const uint8_t u = qn::fp32_to_ue4m3(amax / 6.0f);
+    const uint8_t u = qn::fp32_to_ue4m3(qn::abs_max(xs, kSub) / 6.0f);
     const float d = qn::ue4m3_to_fp32_half(u);
     y[s] = u;
     for (int j = 0; j < kSub / 2; ++j) {

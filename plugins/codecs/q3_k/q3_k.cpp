@@ -125,17 +125,9 @@ void decode_block(const uint8_t* b, float* y) {
   }
 }
 
-// An imatrix switches ggml to its weighted (_impl) search.
-void encode_block(const float* x, const float* qw, uint8_t* y) {
-  if (qw != nullptr) {
-    encode_block_weighted(x, qw, y);
-  } else {
-    encode_block_ref(x, y);
-  }
-}
-
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block_ref,
+                                             encode_block_weighted);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {

@@ -17,22 +17,18 @@ namespace qn = quantflow::numeric;
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 18;
 
-// quantize_row_q4_0_ref. The scale is the signed extreme over -8, so the extreme itself maps
-// to code 0 and the all-zero block gets d = -0.0 (stored 0x8000).
+// quantize_row_q4_0_ref.
 void encode_block(const float* x, uint8_t* y) {
-  float amax;
-  const float d = qn::signed_absmax(kQK, x, &amax) / -8.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  qn::put_half(y, d);
+  const float id = qn::put_symmetric_scale(x, -8.0f, y);
   int q[kQK];
   for (int j = 0; j < kQK; ++j) q[j] = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
   qn::pack_nibbles(q, y + 2);
 }
 
-// quantize_row_q4_0_impl: the scale comes from a weighted search instead of the extreme.
+// quantize_row_q4_0_impl.
 void encode_block_weighted(const float* xb, const float* weight, uint8_t* yb) {
   int8_t L[kQK];
-  qn::put_half(yb, qn::make_qx_quants(kQK, 8, xb, L, 1, weight));
+  qn::put_symmetric_search(xb, weight, 8, L, yb);
   qn::pack_nibbles(L, yb + 2);
 }
 
@@ -41,10 +37,9 @@ int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, c
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b);
   int q[kQK];
   qn::unpack_nibbles(b + 2, q);
-  for (int j = 0; j < kQK; ++j) y[j] = static_cast<float>(q[j] - 8) * d;
+  qn::dequantize_symmetric(q, 8, qn::get_half(b), y);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {

@@ -18,23 +18,19 @@ namespace qn = quantflow::numeric;
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 22;
 
-// quantize_row_q5_0_ref: like Q4_0, the signed extreme maps to code 0 and an all-zero
-// block stores d = -0.0.
+// quantize_row_q5_0_ref.
 void encode_block(const float* x, uint8_t* y) {
-  float amax;
-  const float d = qn::signed_absmax(kQK, x, &amax) / -16.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  qn::put_half(y, d);
+  const float id = qn::put_symmetric_scale(x, -16.0f, y);
   int q[kQK];
   for (int j = 0; j < kQK; ++j) q[j] = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
   qn::pack_q5(q, y + 2, y + 6);
 }
 
-// quantize_row_q5_0_impl: weighted symmetric scale search.
+// quantize_row_q5_0_impl.
 void encode_block_weighted(const float* xb, const float* weight, uint8_t* yb) {
   int8_t L[kQK];
   int q[kQK];
-  qn::put_half(yb, qn::make_qx_quants(kQK, 16, xb, L, 1, weight));
+  qn::put_symmetric_search(xb, weight, 16, L, yb);
   for (int j = 0; j < kQK; ++j) q[j] = L[j];
   qn::pack_q5(q, yb + 2, yb + 6);
 }
@@ -44,10 +40,9 @@ int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, c
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b);
   int q[kQK];
   qn::unpack_q5(b + 2, b + 6, q);
-  for (int j = 0; j < kQK; ++j) y[j] = static_cast<float>(q[j] - 16) * d;
+  qn::dequantize_symmetric(q, 16, qn::get_half(b), y);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {

@@ -1,11 +1,14 @@
 // Q8_K: 256 int8 codes under one fp32 scale plus per-16 code sums; ggml's dot-product
 // intermediate, provided so blocks can be produced and inspected.
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
+#include "quantflow/numeric/block_fields.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -18,30 +21,12 @@ constexpr int kBlockBytes = 292;
 // Byte offsets inside a block.
 constexpr int kD = 0, kQs = 4, kBsums = 260;
 
-void put_f32(uint8_t* p, float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(u >> (8 * i));
-}
-
-float get_f32(const uint8_t* p) {
-  const uint32_t u = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
 // quantize_row_q8_K_ref. The reference leaves bsums unwritten for an all-zero block; zeros are
 // what a correct dot product needs, so write those.
 void encode_block(const float* x, uint8_t* y) {
   std::memset(y, 0, kBlockBytes);
-  float max = 0, amax = 0;
-  for (int j = 0; j < kQK; ++j) {
-    if (std::fabs(x[j]) > amax) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
+  float amax;
+  const float max = qn::signed_absmax(kQK, x, &amax);
   if (amax == 0) return;
   const float iscale = -127.f / max;
   auto* qs = reinterpret_cast<int8_t*>(y + kQs);
@@ -52,11 +37,9 @@ void encode_block(const float* x, uint8_t* y) {
   for (int j = 0; j < kQK / 16; ++j) {
     int sum = 0;
     for (int i = 0; i < 16; ++i) sum += qs[16 * j + i];
-    const auto s = static_cast<uint16_t>(static_cast<int16_t>(sum));
-    y[kBsums + 2 * j] = static_cast<uint8_t>(s & 0xFF);
-    y[kBsums + 2 * j + 1] = static_cast<uint8_t>(s >> 8);
+    qn::put_u16(y + kBsums + 2 * j, static_cast<uint16_t>(static_cast<int16_t>(sum)));
   }
-  put_f32(y + kD, 1 / iscale);
+  qn::put_u32(y + kD, std::bit_cast<uint32_t>(1 / iscale));
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
@@ -64,7 +47,7 @@ int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, c
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = get_f32(b + kD);
+  const float d = std::bit_cast<float>(qn::get_u32(b + kD));
   const auto* qs = reinterpret_cast<const int8_t*>(b + kQs);
   for (int j = 0; j < kQK; ++j) y[j] = d * qs[j];
 }

@@ -57,6 +57,21 @@ int32_t encode_blocks(const float* src, void* dst, int64_t n_rows, int64_t n_per
   return QF_CODEC_OK;
 }
 
+// For types with a reference search and an imatrix-weighted one (ggml's _ref and _impl): the
+// weighted one runs whenever an imatrix is given.
+template <int64_t Elems, int64_t Bytes, class Ref, class Weighted>
+int32_t encode_blocks(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix, Ref&& ref,
+                      Weighted&& weighted) {
+  return encode_blocks<Elems, Bytes>(src, dst, n_rows, n_per_row, imatrix,
+                                     [&](const float* x, const float* qw, uint8_t* y) {
+                                       if (qw != nullptr) {
+                                         weighted(x, qw, y);
+                                       } else {
+                                         ref(x, y);
+                                       }
+                                     });
+}
+
 template <int64_t Elems, int64_t Bytes, class Block>
 int32_t decode_blocks(const void* src, float* dst, int64_t n_rows, int64_t n_per_row, Block&& block) {
   if (!splits_into_blocks(n_rows, n_per_row, Elems)) return QF_CODEC_BAD_ROW_LENGTH;

@@ -7,8 +7,11 @@
 #include <cstdint>
 
 #include "quantflow/codec.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
+#include "quantflow/numeric/block_fields.hpp"
 #include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/finite.hpp"
+#include "quantflow/numeric/quant_search.hpp"
 
 namespace quantflow::numeric {
 
@@ -44,6 +47,48 @@ inline void unpack_q5(const uint8_t* qh, const uint8_t* qs, int* q) {
                         (static_cast<uint32_t>(qh[2]) << 16) | (static_cast<uint32_t>(qh[3]) << 24);
   unpack_nibbles(qs, q);
   for (int j = 0; j < kLegacyQK; ++j) q[j] |= static_cast<int>(((bits >> j) & 1u) << 4);
+}
+
+// Q4_0 / Q5_0 reference scale: the signed extreme over `divisor` (-8 or -16), so the extreme
+// maps to code 0 and an all-zero block stores d = -0.0. Writes d, returns its inverse.
+inline float put_symmetric_scale(const float* x, float divisor, uint8_t* y) {
+  float amax;
+  const float d = signed_absmax(kLegacyQK, x, &amax) / divisor;
+  put_half(y, d);
+  return d != 0.0f ? 1.0f / d : 0.0f;
+}
+
+// Q4_1 / Q5_1 reference scale: (max - min) / nmax. Writes d and the unrounded min (codes are
+// computed against the float min, not the stored one); returns the inverse of d.
+inline float put_affine_scale(const float* x, float nmax, uint8_t* y, float* min) {
+  float max;
+  min_max(x, kLegacyQK, min, &max);
+  const float d = (max - *min) / nmax;
+  put_half(y, d);
+  put_half(y + 2, *min);
+  return d != 0.0f ? 1.0f / d : 0.0f;
+}
+
+// The weighted searches of Q4_0 / Q5_0 (symmetric, codes offset by nmax) and Q4_1 / Q5_1
+// (scale and min, codes 0..nmax); each writes the block's fp16 fields and leaves codes in L.
+inline void put_symmetric_search(const float* xb, const float* weight, int nmax, int8_t* L, uint8_t* y) {
+  put_half(y, make_qx_quants(kLegacyQK, nmax, xb, L, 1, weight));
+}
+
+inline void put_affine_search(const float* xb, const float* weight, int nmax, uint8_t* L, uint8_t* y) {
+  uint8_t Laux[kLegacyQK];
+  float the_min = 0.0f;
+  const float d = make_qkx3_quants(kLegacyQK, nmax, xb, weight, L, &the_min, Laux, -0.9f, 0.05f, 36, false);
+  put_half(y, d);
+  put_half(y + 2, -the_min);
+}
+
+inline void dequantize_symmetric(const int* q, int offset, float d, float* y) {
+  for (int j = 0; j < kLegacyQK; ++j) y[j] = static_cast<float>(q[j] - offset) * d;
+}
+
+inline void dequantize_affine(const int* q, float d, float m, float* y) {
+  for (int j = 0; j < kLegacyQK; ++j) y[j] = static_cast<float>(q[j]) * d + m;
 }
 
 // quantize_row_q*_impl: each block's weights are imatrix * sqrt(sigma2 + x^2) with sigma2 the
