@@ -70,8 +70,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     // combinations of the two halves.
     int idx[kBlock];
     qn::iq1_sorted_order(xb, kBlock, idx);
-    float best_score = -FLT_MIN, scale = vmax;
-    int besti1 = -1, besti2 = -1, best_k = -1;
+    qn::Iq1SplitChoice best(vmax);
     for (int i1 = 0; i1 <= kBlock; ++i1) {
       for (int i2 = i1; i2 <= kBlock; ++i2) {
         float sumqx[4] = {}, sumq2[4] = {};
@@ -86,27 +85,17 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
           }
         }
         for (int k = 0; k < 4; ++k) {
-          if (sumq2[k] > 0 && sumqx[k] * sumqx[k] > best_score * sumq2[k]) {
-            scale = sumqx[k] / sumq2[k];
-            best_score = scale * sumqx[k];
-            besti1 = i1;
-            besti2 = i2;
-            best_k = k;
-          }
+          best.offer(sumqx[k], sumq2[k], i1, i2, k);
         }
       }
     }
-    if (besti1 < 0) {  // unreachable for finite input
+    if (!best.found()) {  // unreachable for finite input
       scales[ib] = 0;
       continue;
     }
     int8_t L[kBlock];
-    qn::iq1_levels_from_split(idx, kBlock, besti1, besti2, L);
-    if (scale < 0) {
-      qn::iq1_mirror_levels(L, kBlock);
-      scale = -scale;
-      best_k = 3 - best_k;
-    }
+    const int best_k = best.take_levels(idx, kBlock, L) ? 3 - best.shift : best.shift;
+    float scale = best.scale;
     const float* const xx[2] = {values_for(0, best_k), values_for(1, best_k)};
     int index[2];
     if (!qn::iq1_snap_groups(lat, xb, weight, scale, xx, 2, L, index))

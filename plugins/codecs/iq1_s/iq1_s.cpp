@@ -62,8 +62,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
       sumx[j + 1] = sumx[j] + weight[i] * xb[i];
       sumw[j + 1] = sumw[j] + weight[i];
     }
-    float best_score = -FLT_MIN, scale = vmax;
-    int besti1 = -1, besti2 = -1, best_shift = 0;
+    qn::Iq1SplitChoice best(vmax);
     for (int i1 = 0; i1 <= kBlock; ++i1) {
       for (int i2 = i1; i2 <= kBlock; ++i2) {
         for (int shift : {1, -1}) {
@@ -72,27 +71,17 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
               (sumx[i1] - sumx[0]) * xv[0] + (sumx[i2] - sumx[i1]) * xv[1] + (sumx[kBlock] - sumx[i2]) * xv[2];
           const float sumq2 = (sumw[i1] - sumw[0]) * xv[0] * xv[0] + (sumw[i2] - sumw[i1]) * xv[1] * xv[1] +
                               (sumw[kBlock] - sumw[i2]) * xv[2] * xv[2];
-          if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-            scale = sumqx / sumq2;
-            best_score = scale * sumqx;
-            besti1 = i1;
-            besti2 = i2;
-            best_shift = shift;
-          }
+          best.offer(sumqx, sumq2, i1, i2, shift);
         }
       }
     }
-    if (besti1 < 0) {  // unreachable for finite input
+    if (!best.found()) {  // unreachable for finite input
       scales[ib] = 0;
       continue;
     }
     int8_t L[kBlock];
-    qn::iq1_levels_from_split(idx, kBlock, besti1, besti2, L);
-    if (scale < 0) {
-      qn::iq1_mirror_levels(L, kBlock);
-      scale = -scale;
-      best_shift = -best_shift;
-    }
+    const int best_shift = best.take_levels(idx, kBlock, L) ? -best.shift : best.shift;
+    float scale = best.scale;
     const float* xv = best_shift == 1 ? x_p : x_m;
     const float* const xx[kBlock / 8] = {xv, xv, xv, xv};
     int index[kBlock / 8];

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cfloat>
 #include <cstdint>
 
 #include "quantflow/numeric/iq2_scale_search.hpp"
@@ -17,18 +18,40 @@ inline void iq1_sorted_order(const float* xb, int n, int* idx) {
   std::stable_sort(idx, idx + n, [&](int a, int b) { return xb[a] < xb[b]; });
 }
 
-// The levels of the split: sorted elements before i1 get 0, before i2 get 1, the rest 2.
-inline void iq1_levels_from_split(const int* idx, int n, int i1, int i2, int8_t* L) {
-  for (int j = 0; j < i1; ++j) L[idx[j]] = 0;
-  for (int j = i1; j < i2; ++j) L[idx[j]] = 1;
-  for (int j = i2; j < n; ++j) L[idx[j]] = 2;
-}
+// The best split seen so far. Candidates are offered in ggml's order and the first one whose
+// sumqx^2 / sumq2 beats the previous best is kept; `shift` is the caller's shift choice.
+struct Iq1SplitChoice {
+  float score = -FLT_MIN;
+  float scale;
+  int i1 = -1, i2 = -1, shift = 0;
 
-// A negative scale is folded into the levels (l -> 2 - l), which the caller pairs with the
-// opposite shift sign.
-inline void iq1_mirror_levels(int8_t* L, int n) {
-  for (int j = 0; j < n; ++j) L[j] = static_cast<int8_t>(2 - L[j]);
-}
+  explicit Iq1SplitChoice(float initial_scale) : scale(initial_scale) {}
+
+  bool found() const { return i1 >= 0; }
+
+  void offer(float sumqx, float sumq2, int c_i1, int c_i2, int c_shift) {
+    if (sumq2 > 0 && sumqx * sumqx > score * sumq2) {
+      scale = sumqx / sumq2;
+      score = scale * sumqx;
+      i1 = c_i1;
+      i2 = c_i2;
+      shift = c_shift;
+    }
+  }
+
+  // The levels of the split: sorted elements before i1 get 0, before i2 get 1, the rest 2. A
+  // negative scale is folded into the levels (l -> 2 - l) and made positive; returns whether
+  // that happened, since the caller must then take the opposite shift signs.
+  bool take_levels(const int* idx, int n, int8_t* L) {
+    for (int j = 0; j < i1; ++j) L[idx[j]] = 0;
+    for (int j = i1; j < i2; ++j) L[idx[j]] = 1;
+    for (int j = i2; j < n; ++j) L[idx[j]] = 2;
+    if (scale >= 0) return false;
+    for (int j = 0; j < n; ++j) L[j] = static_cast<int8_t>(2 - L[j]);
+    scale = -scale;
+    return true;
+  }
+};
 
 // Snaps n_groups groups of eight to the grid, group k valued by xx[k]; index receives the grid
 // entries. Returns whether every group was already on the grid.
