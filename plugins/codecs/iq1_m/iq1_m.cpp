@@ -3,8 +3,6 @@
 // sign of the +-0.125 shift, then four LE u16 packing a 3-bit scale per 16 elements with the
 // fp16 super-scale spread over their top nibbles. An importance matrix is optional.
 #include <algorithm>
-#include <cfloat>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 

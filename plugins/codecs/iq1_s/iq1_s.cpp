@@ -3,8 +3,6 @@
 // LE u16 holding the high index bits (3 per group of 8), a 3-bit scale and the sign of the
 // +-0.125 shift. ggml defines the encoding only with an importance matrix.
 #include <algorithm>
-#include <cfloat>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 

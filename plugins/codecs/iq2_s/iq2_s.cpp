@@ -2,7 +2,6 @@
 // 32 bytes of low grid-index bits (iq2s_grid, 1024 entries), 32 explicit sign bytes, 8 bytes
 // of high index bits (two per group of 8), then 8 bytes of 4-bit scales, one per 16 elements.
 // An importance matrix is optional.
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 

@@ -2,7 +2,6 @@
 // 32 LE u16 (per 8 elements: bits 0-8 index into iq2xs_grid, bits 9-15 a ksigns_iq2xs index),
 // then 8 bytes of 4-bit scales, one per 16 elements. ggml defines the encoding only with an
 // importance matrix.
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 

@@ -2,7 +2,6 @@
 // then per 32 elements two LE u32, the first holding four 8-bit grid indices (iq2xxs_grid),
 // the second four 7-bit sign indices (ksigns_iq2xs) and a 4-bit sub-scale in bits 28..31.
 // ggml defines the encoding only with an importance matrix.
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 

@@ -1,7 +1,6 @@
 // IQ3_S: 256 weights as 3-bit lattice points (4 per 9-bit grid index), explicit sign bits
 // and a 4-bit scale per 32, under one fp16 super-scale (110 bytes), bit-exact with ggml's
 // quantize_iq3_s / dequantize_row_iq3_s (quant-blocks.md §4.5, §4.8).
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 

@@ -1,7 +1,6 @@
 // IQ3_XXS: 256 weights as 3-bit lattice points (4 per grid index) with even-parity signs and
 // a 4-bit scale per 32, under one fp16 super-scale (98 bytes), bit-exact with ggml's
 // quantize_iq3_xxs / dequantize_row_iq3_xxs (quant-blocks.md §4.4, §4.8).
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 

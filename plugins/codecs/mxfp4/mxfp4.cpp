@@ -2,9 +2,9 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/fp4.hpp"
-#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/block_extremes.hpp"
+#include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/fp4.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {

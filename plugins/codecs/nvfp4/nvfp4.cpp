@@ -1,10 +1,9 @@
 // NVFP4: 64 elements as four 16-element sub-blocks of E2M1 codes, each with a UE4M3 scale.
-#include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/fp4.hpp"
-#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/block_extremes.hpp"
+#include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/fp4.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {

@@ -4,10 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/fp16.hpp"
-#include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/numeric/block_fields.hpp"
 #include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {

@@ -1,11 +1,8 @@
 // Q4_0: 32 elements, one fp16 scale and sixteen bytes of 4-bit codes, value = (q - 8) * d.
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"

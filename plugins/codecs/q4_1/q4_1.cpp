@@ -1,11 +1,8 @@
 // Q4_1: 32 elements, fp16 scale and fp16 minimum, 4-bit codes, value = q * d + m.
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"

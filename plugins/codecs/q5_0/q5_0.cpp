@@ -1,12 +1,9 @@
 // Q5_0: 32 elements, fp16 scale, 5-bit codes split into nibbles and a 32-bit mask of fifth
 // bits, value = (q - 16) * d.
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"

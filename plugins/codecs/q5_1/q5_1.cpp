@@ -1,11 +1,8 @@
 // Q5_1: 32 elements, fp16 scale and minimum, 5-bit codes (nibbles plus a fifth-bit mask),
 // value = q * d + m.
-#include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"

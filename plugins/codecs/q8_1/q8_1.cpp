@@ -3,10 +3,9 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/numeric/block_fields.hpp"
 #include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {

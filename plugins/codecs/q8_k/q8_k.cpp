@@ -1,14 +1,13 @@
 // Q8_K: 256 int8 codes under one fp32 scale plus per-16 code sums; ggml's dot-product
 // intermediate, provided so blocks can be produced and inspected.
 #include <bit>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/quant_search.hpp"
-#include "quantflow/numeric/block_rows.hpp"
 #include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/numeric/block_fields.hpp"
+#include "quantflow/numeric/block_rows.hpp"
+#include "quantflow/numeric/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {

@@ -5,11 +5,11 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/env_id_plugin.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "quantflow/numeric/block_extremes.hpp"
 #include "quantflow/numeric/block_fields.hpp"
 #include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/block_extremes.hpp"
+#include "quantflow/numeric/env_id_plugin.hpp"
+#include "quantflow/numeric/fp16.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
