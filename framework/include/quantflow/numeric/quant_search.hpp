@@ -35,6 +35,16 @@ inline float qx_weight(const float* qw, int i, float x, int rmse_type) {
   return std::sqrt(std::fabs(x));
 }
 
+// The symmetric searches start from the signed extreme; a group whose magnitude is below
+// kGroupMaxEps gets all-zero codes and scale 0 instead (returns false).
+inline bool signed_extreme_or_zero(int n, const float* x, int8_t* L, float* max) {
+  float amax;
+  *max = signed_absmax(n, x, &amax);
+  if (amax >= kGroupMaxEps) return true;
+  for (int i = 0; i < n; ++i) L[i] = 0;
+  return false;
+}
+
 // make_qkx2_quants and make_qkx3_quants differ only in the default weights and in the
 // degenerate-range test, so both share this body.
 inline float qkx_search(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
@@ -109,12 +119,8 @@ inline float qkx_search(int n, int nmax, const float* x, const float* weights, u
 // Symmetric scale search; L gets signed codes offset by nmax (0..2*nmax-1). qw null -> x^2 weights.
 inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
   using detail::clamp_int;
-  float amax;
-  const float max = signed_absmax(n, x, &amax);
-  if (amax < kGroupMaxEps) {
-    for (int i = 0; i < n; ++i) L[i] = 0;
-    return 0.f;
-  }
+  float max;
+  if (!detail::signed_extreme_or_zero(n, x, L, &max)) return 0.f;
   float iscale = -nmax / max;
   if (rmse_type == 0) {
     for (int i = 0; i < n; ++i)
@@ -167,12 +173,8 @@ inline float make_qx_quants(int n, int nmax, const float* x, uint8_t* L, int rms
 // except an all-zero group leaves L = 0 un-offset (as ggml does).
 inline float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse) {
   using detail::clamp_int;
-  float amax;
-  const float max = signed_absmax(n, x, &amax);
-  if (amax < kGroupMaxEps) {
-    for (int i = 0; i < n; ++i) L[i] = 0;
-    return 0.f;
-  }
+  float max;
+  if (!detail::signed_extreme_or_zero(n, x, L, &max)) return 0.f;
   const float iscale = -nmax / max;
   if (!do_rmse) {
     for (int i = 0; i < n; ++i)
