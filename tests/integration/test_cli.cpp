@@ -11,32 +11,13 @@
 
 using qf_test::cli;
 namespace fs = std::filesystem;
+using qf_test::metadata_of;
 using qf_test::quote;
+using qf_test::tensors_of;
 
 namespace {
 
 const fs::path kReference = qf_test::shared_testdata() / "reference";
-
-// name -> (dtype, bytes) for every tensor of a file, read through the plugins.
-std::map<std::string, std::pair<std::string, std::vector<uint8_t>>> tensors_of(const fs::path& path) {
-  auto reader = qf_test::plugins().open_reader(path.string());
-  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().to_string());
-  std::map<std::string, std::pair<std::string, std::vector<uint8_t>>> out;
-  for (size_t i = 0; i < (*reader)->tensors().size(); ++i) {
-    const auto& t = (*reader)->tensors()[i];
-    auto data = (*reader)->read(i);
-    BOOST_REQUIRE(data.ok());
-    const auto* p = reinterpret_cast<const uint8_t*>(data->bytes.data());
-    out[t.name] = {t.dtype.name, std::vector<uint8_t>(p, p + data->bytes.size())};
-  }
-  return out;
-}
-
-quantflow::Metadata metadata_of(const fs::path& path) {
-  auto reader = qf_test::plugins().open_reader(path.string());
-  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().to_string());
-  return (*reader)->metadata();
-}
 
 size_t count_lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 
@@ -155,10 +136,10 @@ BOOST_AUTO_TEST_CASE(convert_type_matches_llama_quantize_tensors,
     const auto theirs = tensors_of(kReference / reference);
     size_t compared = 0;
     for (const auto& [name, t] : theirs) {
-      if (t.first != type) continue;
+      if (t.type != type) continue;
       BOOST_REQUIRE_MESSAGE(ours.count(name), name);
-      BOOST_CHECK_EQUAL(ours.at(name).first, type);
-      BOOST_CHECK_MESSAGE(ours.at(name).second == t.second, type << " " << name << " differs from llama-quantize");
+      BOOST_CHECK_EQUAL(ours.at(name).type, type);
+      BOOST_CHECK_MESSAGE(ours.at(name).bytes == t.bytes, type << " " << name << " differs from llama-quantize");
       ++compared;
     }
     BOOST_TEST_MESSAGE(type << ": " << compared << " tensors byte-identical to " << reference);
@@ -212,9 +193,9 @@ BOOST_AUTO_TEST_CASE(fallback_type_takes_rows_that_do_not_fit) {
   auto r = cli("convert -q --type q4_k --fallback q8_0 " + quote(model) + " " + quote(out));
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   const auto t = tensors_of(out);
-  BOOST_CHECK_EQUAL(t.at("blk.0.ffn_down.weight").first, "q8_0");  // rows of 96
-  BOOST_CHECK_EQUAL(t.at("blk.0.ffn_up.weight").first, "q4_k");    // rows of 256
-  BOOST_CHECK_EQUAL(t.at("blk.0.attn_norm.weight").first, "f32");  // vectors stay
+  BOOST_CHECK_EQUAL(t.at("blk.0.ffn_down.weight").type, "q8_0");  // rows of 96
+  BOOST_CHECK_EQUAL(t.at("blk.0.ffn_up.weight").type, "q4_k");    // rows of 256
+  BOOST_CHECK_EQUAL(t.at("blk.0.attn_norm.weight").type, "f32");  // vectors stay
   auto bad = cli("convert --type q4_k --fallback q4_k " + quote(model) + " " + quote(out));
   BOOST_CHECK_EQUAL(bad.exit_code, 2);
   BOOST_CHECK_NE(bad.err.find("row length 96 is not a multiple of q4_k's block size 256"), std::string::npos);

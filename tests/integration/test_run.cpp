@@ -12,38 +12,15 @@
 #include "support/test_support.hpp"
 
 using qf_test::cli;
+using qf_test::metadata_of;
 using qf_test::quote;
+using qf_test::tensors_of;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
 
 const fs::path kExamples = qf_test::repo_dir() / "configs" / "examples";
-
-struct TensorSummary {
-  std::string type;
-  std::vector<uint8_t> bytes;
-};
-
-std::map<std::string, TensorSummary> tensors_of(const fs::path& path) {
-  auto reader = qf_test::plugins().open_reader(path.string());
-  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().to_string());
-  std::map<std::string, TensorSummary> out;
-  for (size_t i = 0; i < (*reader)->tensors().size(); ++i) {
-    const auto& t = (*reader)->tensors()[i];
-    auto data = (*reader)->read(i);
-    BOOST_REQUIRE(data.ok());
-    const auto* p = reinterpret_cast<const uint8_t*>(data->bytes.data());
-    out[t.name] = {t.dtype.name, std::vector<uint8_t>(p, p + data->bytes.size())};
-  }
-  return out;
-}
-
-quantflow::Metadata metadata_of(const fs::path& path) {
-  auto reader = qf_test::plugins().open_reader(path.string());
-  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().to_string());
-  return (*reader)->metadata();
-}
 
 // A synthetic llama-shaped model in `dir`.
 fs::path synth(const qf_test::TempDir& dir, const std::string& name, const std::string& shape) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <random>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,33 @@ inline quantflow::core::Registry& plugins() {
     return r;
   }();
   return *registry;
+}
+
+struct StoredTensor {
+  std::string type;
+  std::vector<uint8_t> bytes;
+  bool operator==(const StoredTensor&) const = default;
+};
+
+// name -> (encoding, stored bytes) for every tensor of a file, read through the plugins.
+inline std::map<std::string, StoredTensor> tensors_of(const fs::path& path) {
+  auto reader = plugins().open_reader(path.string());
+  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().to_string());
+  std::map<std::string, StoredTensor> out;
+  for (size_t i = 0; i < (*reader)->tensors().size(); ++i) {
+    const auto& t = (*reader)->tensors()[i];
+    auto data = (*reader)->read(i);
+    BOOST_REQUIRE(data.ok());
+    const auto* p = reinterpret_cast<const uint8_t*>(data->bytes.data());
+    out[t.name] = {t.dtype.name, std::vector<uint8_t>(p, p + data->bytes.size())};
+  }
+  return out;
+}
+
+inline quantflow::Metadata metadata_of(const fs::path& path) {
+  auto reader = plugins().open_reader(path.string());
+  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().to_string());
+  return (*reader)->metadata();
 }
 
 }  // namespace qf_test

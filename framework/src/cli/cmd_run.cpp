@@ -43,6 +43,16 @@ void add_recipe_options(po::options_description& options, RecipeCommandOptions& 
                         "write a README.md model card beside the output (as output.model_card: true)");
 }
 
+// The recipe is the one positional argument of both recipe commands.
+bool parse_recipe_command(int argc, char** argv, const std::string& usage, po::options_description& options,
+                          CommonOptions& common, int& exit_code) {
+  common.add_to(options);
+  po::positional_options_description positional;
+  positional.add("recipe", 1);
+  po::variables_map vm;
+  return parse_command_line(argc, argv, usage, options, positional, vm, exit_code);
+}
+
 void print_warning(const std::string& message, bool json) {
   if (json)
     std::cout << nlohmann::json{{"event", "warning"}, {"message", message}}.dump() << std::endl;
@@ -163,16 +173,12 @@ int run_run(int argc, char** argv) {
   options.add_options()("dry-run,n", po::bool_switch(&dry_run),
                         "validate and print the plan (every tensor, output size, memory) without writing")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
-  common.add_to(options);
-  po::positional_options_description positional;
-  positional.add("recipe", 1);
-  po::variables_map vm;
   int exit_code = 0;
-  if (!parse_command_line(argc, argv,
-                          "usage: quantflow run RECIPE.yaml [--set KEY=VALUE]... [--dry-run] [--json]\n\n"
-                          "Validates the recipe (errors name FILE:LINE:COLUMN), plans every tensor's output name\n"
-                          "and encoding, then writes the output atomically. See docs/recipes.md.",
-                          options, positional, vm, exit_code))
+  if (!parse_recipe_command(argc, argv,
+                            "usage: quantflow run RECIPE.yaml [--set KEY=VALUE]... [--dry-run] [--json]\n\n"
+                            "Validates the recipe (errors name FILE:LINE:COLUMN), plans every tensor's output name\n"
+                            "and encoding, then writes the output atomically. See docs/recipes.md.",
+                            options, common, exit_code))
     return exit_code;
 
   const auto start = std::chrono::steady_clock::now();
@@ -246,16 +252,12 @@ int run_estimate(int argc, char** argv) {
   RecipeCommandOptions o;
   po::options_description options("options");
   add_recipe_options(options, o);
-  common.add_to(options);
-  po::positional_options_description positional;
-  positional.add("recipe", 1);
-  po::variables_map vm;
   int exit_code = 0;
-  if (!parse_command_line(argc, argv,
-                          "usage: quantflow estimate RECIPE.yaml [--set KEY=VALUE]... [--json]\n\n"
-                          "Prints the exact size of the files the recipe would write (headers included) and the\n"
-                          "tensor data per encoding, without reading or writing any tensor data.",
-                          options, positional, vm, exit_code))
+  if (!parse_recipe_command(argc, argv,
+                            "usage: quantflow estimate RECIPE.yaml [--set KEY=VALUE]... [--json]\n\n"
+                            "Prints the exact size of the files the recipe would write (headers included) and the\n"
+                            "tensor data per encoding, without reading or writing any tensor data.",
+                            options, common, exit_code))
     return exit_code;
   auto registry = common.load_registry();
   auto plan = plan_from(*registry, o);
