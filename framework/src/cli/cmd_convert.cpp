@@ -68,6 +68,8 @@ int run_convert(int argc, char** argv) {
   if (!quiet) request.on_progress = terminal_progress();
   request.measure_error = !report_path.empty();
 
+  if (model_card)
+    if (Status s = pipeline::check_model_card_target(request.output); !s.ok()) return report_error(s);
   auto registry = common.load_registry();
   auto summary = pipeline::convert(*registry, request);
   if (!summary.ok()) return report_error(summary.status());

@@ -153,6 +153,8 @@ int run_quantize(int argc, char** argv) {
     preset_options.override_kv.push_back(*pair);
   }
 
+  if (model_card)
+    if (Status s = pipeline::check_model_card_target(args->output); !s.ok()) return report_error(s);
   auto registry = common.load_registry();
   auto container = pipeline::output_container(*registry, args->output, "gguf");
   if (!container.ok()) return report_error(container.status());

@@ -115,14 +115,22 @@ Result<std::string> render_model_card(const core::Registry& registry, const Mode
   return card;
 }
 
+std::string model_card_path(const std::string& output) {
+  return (std::filesystem::path(output).parent_path() / "README.md").lexically_normal().string();
+}
+
+Status check_model_card_target(const std::string& output) {
+  const std::string card = model_card_path(output);
+  if (std::filesystem::path(output).lexically_normal() == std::filesystem::path(card) || core::same_file(output, card))
+    return usage_error("the model card would replace the output itself; name the output something else")
+        .with_file(card);
+  return {};
+}
+
 Result<std::string> write_model_card(const core::Registry& registry, const ModelCardRequest& request) {
   QF_ASSIGN_OR_RETURN(std::string card, render_model_card(registry, request));
-  const std::string path =
-      (std::filesystem::path(request.files.front()).parent_path() / "README.md").lexically_normal().string();
-  for (const auto& file : request.files)
-    if (core::same_file(file, path))
-      return usage_error("the model card would replace the output itself; name the output something else")
-          .with_file(path);
+  const std::string path = model_card_path(request.files.front());
+  for (const auto& file : request.files) QF_RETURN_IF_ERROR(check_model_card_target(file));
   QF_RETURN_IF_ERROR(core::write_file_atomically(path, card, request.sources));
   return path;
 }

@@ -16,6 +16,12 @@ struct ModelCardRequest {
   std::vector<std::string> sources;  // input files, named in the card
 };
 
+// Where the card for an output goes: README.md in the output's directory.
+std::string model_card_path(const std::string& output);
+
+// Refuses, before anything is written, a card that would land on the output itself.
+Status check_model_card_target(const std::string& output);
+
 // The card's text.
 Result<std::string> render_model_card(const core::Registry& registry, const ModelCardRequest& request);
 

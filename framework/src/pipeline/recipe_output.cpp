@@ -12,6 +12,7 @@
 #include "core/atomic_output.hpp"
 #include "pipeline/convert.hpp"
 #include "pipeline/imatrix.hpp"
+#include "pipeline/model_card.hpp"
 #include "pipeline/tensor_rules.hpp"
 #include "pipeline/transcode.hpp"
 
@@ -106,8 +107,7 @@ Status check_output_paths(const Recipe& recipe, const RecipePlan& out) {
   std::vector<std::string> written;
   for (const auto& s : out.shards) written.push_back(s.path);
   if (!out.index_path.empty()) written.push_back(out.index_path);
-  if (recipe.output.model_card.value)
-    written.push_back((std::filesystem::path(path).parent_path() / "README.md").lexically_normal().string());
+  if (recipe.output.model_card.value) written.push_back(model_card_path(path));
   if (!recipe.output.report.value.empty()) written.push_back(recipe.output.report.value);
   for (size_t i = 0; i < written.size(); ++i) {
     for (const auto& input : recipe.inputs)
