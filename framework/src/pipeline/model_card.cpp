@@ -68,7 +68,8 @@ std::string dominant_encoding(const OutputFacts& facts) {
   return best;
 }
 
-// YAML plain scalars that need no quoting: the tags are encoding and container names.
+// Lower-case, so that a preset (Q4_K_M) and an encoding (q4_k_m) give one tag; these names are
+// plain YAML scalars, so no quoting is needed.
 std::string tag(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
   return text;
