@@ -175,7 +175,7 @@ BOOST_AUTO_TEST_CASE(errors_are_one_line_with_exit_code_two) {
   BOOST_CHECK_EQUAL(shape.exit_code, 2);
   BOOST_CHECK_EQUAL(shape.err, "quantflow: error: " + model.string() +
                                    ": tensor 'blk.0.ffn_down.weight': row length 96 is not a multiple of q4_k's "
-                                   "block size 256 (choose a fallback type with --fallback TYPE)\n");
+                                   "block size 256 (choose fallback types with --fallback TYPE[,TYPE...])\n");
   auto kept = qf_test::read_bytes(out);
   BOOST_CHECK_EQUAL(std::string(kept.begin(), kept.end()), "precious");
   std::vector<std::string> files;

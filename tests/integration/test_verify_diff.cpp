@@ -48,7 +48,7 @@ const json& tensor_entry(const json& list, const std::string& name) {
 // Overwrites the fp16 scale of block `block` of a q8_0 tensor with a NaN (0x7E00).
 void poison_q8_0_scale(const fs::path& path, const std::string& tensor, uint64_t block) {
   const json info = run_json("inspect " + quote(path), 0);
-  const uint64_t data_offset = std::stoull(info["properties"]["data_offset"].get<std::string>());
+  const uint64_t data_offset = info["properties"]["data_offset"].get<uint64_t>();
   uint64_t offset = 0;
   for (const auto& t : info["tensors"])
     if (t["name"] == tensor) {

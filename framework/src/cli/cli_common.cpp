@@ -1,8 +1,94 @@
 #include "cli/cli_common.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <iostream>
+#include <set>
+#include <string_view>
 
 namespace quantflow::cli {
+
+namespace {
+
+bool g_json_errors = false;
+
+// The names positionals have in usage lines; the option names behind them are internal.
+struct PositionalName {
+  std::string_view option;
+  std::string_view usage;
+};
+constexpr PositionalName kPositionalNames[] = {
+    {"input", "IN"}, {"output", "OUT"}, {"file", "FILE"},   {"a", "A"},
+    {"b", "B"},      {"recipe", "RECIPE"}, {"args", "IN [OUT] TYPE [NTHREADS]"},
+};
+
+std::string usage_name(const std::string& option) {
+  for (const auto& p : kPositionalNames)
+    if (p.option == option) return std::string(p.usage);
+  return option;
+}
+
+std::set<std::string> positional_names(const po::positional_options_description& positional) {
+  std::set<std::string> names;
+  const unsigned count = std::min(positional.max_total_count(), 16u);
+  for (unsigned i = 0; i < count; ++i) names.insert(positional.name_for_position(i));
+  return names;
+}
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+}
+
+// Boost's messages name positionals as options ("the option '--input' is required").
+std::string user_message(const po::error& e, const std::set<std::string>& positionals) {
+  if (const auto* missing = dynamic_cast<const po::required_option*>(&e)) {
+    std::string name = missing->get_option_name();
+    while (!name.empty() && name.front() == '-') name.erase(0, 1);
+    if (positionals.count(name)) return "missing " + usage_name(name);
+  }
+  std::string text = e.what();
+  for (const auto& name : positionals) replace_all(text, "'--" + name + "'", usage_name(name));
+  return text;
+}
+
+Status check_threads(const po::variables_map& vm) {
+  if (!vm.count("threads")) return {};
+  const int threads = vm["threads"].as<int>();
+  if (threads < 0 || threads > kMaxThreads)
+    return usage_error("--threads must be 0 (all cores) or a count from 1 to " + std::to_string(kMaxThreads) +
+                       ", not " + std::to_string(threads));
+  return {};
+}
+
+}  // namespace
+
+nlohmann::json properties_json(const std::vector<std::pair<std::string, std::string>>& properties) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [label, text] : properties) {
+    std::string key;
+    for (unsigned char c : label) key += std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
+    const bool number = !text.empty() && text.size() < 20 &&
+                        std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+    if (number)
+      out[key] = std::stoull(text);
+    else if (text == "yes" || text == "no")
+      out[key] = text == "yes";
+    else
+      out[key] = text;
+  }
+  return out;
+}
+
+nlohmann::json error_event(const Status& status) {
+  nlohmann::json event = {{"event", "error"},
+                          {"code", error_code_name(status.code())},
+                          {"exit_code", exit_code_for(status)},
+                          {"message", status.message()}};
+  event["file"] = status.file().empty() ? nlohmann::json() : nlohmann::json(status.file());
+  event["tensor"] = status.tensor().empty() ? nlohmann::json() : nlohmann::json(status.tensor());
+  return event;
+}
 
 int exit_code_for(const Status& status) {
   switch (status.code()) {
@@ -24,6 +110,7 @@ int report_error(const Status& status) {
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';
   std::cerr << "quantflow: error: " << line << std::endl;
+  if (g_json_errors) std::cout << error_event(status).dump(-1, ' ', false, kJsonInvalidUtf8) << std::endl;
   return exit_code_for(status);
 }
 
@@ -37,19 +124,27 @@ std::unique_ptr<core::Registry> CommonOptions::load_registry() const { return co
 
 bool parse_command_line(int argc, char** argv, const std::string& usage, const po::options_description& options,
                         const po::positional_options_description& positional, po::variables_map& vm, int& exit_code) {
+  const std::set<std::string> positionals = positional_names(positional);
   po::options_description all(options);
   all.add_options()("help,h", "show this help");
+  po::options_description visible("options");
+  for (const auto& option : all.options())
+    if (!positionals.count(option->long_name())) visible.add(option);
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
     if (vm.count("help")) {
-      std::cout << usage << "\n" << all << std::endl;
+      std::cout << usage << "\n" << visible << std::endl;
       exit_code = kExitOk;
       return false;
     }
+    g_json_errors = vm.count("json") && vm["json"].as<bool>();
     po::notify(vm);
   } catch (const po::error& e) {
-    std::cerr << "quantflow: error: " << e.what() << " (see --help)" << std::endl;
-    exit_code = kExitUsage;
+    exit_code = report_error(usage_error(user_message(e, positionals) + " (see --help)"));
+    return false;
+  }
+  if (Status s = check_threads(vm); !s.ok()) {
+    exit_code = report_error(s);
     return false;
   }
   return true;

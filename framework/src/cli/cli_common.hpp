@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +20,22 @@ enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2 };
 int exit_code_for(const Status& status);
 
 // Prints "quantflow: error: FILE: tensor 'T': reason" on one line and returns the exit code.
+// When the command was given --json, the error is also an "error" event on stdout.
 int report_error(const Status& status);
+
+// The "error" event of docs/json.md for `status`.
+nlohmann::json error_event(const Status& status);
+
+// Container properties as a JSON object: keys in snake_case, decimal numbers as numbers and
+// yes/no as booleans, since readers hand properties over as display text.
+nlohmann::json properties_json(const std::vector<std::pair<std::string, std::string>>& properties);
+
+// Model files may hold strings that are not UTF-8; JSON output shows them with U+FFFD
+// instead of failing (nlohmann's default throws).
+inline constexpr auto kJsonInvalidUtf8 = nlohmann::json::error_handler_t::replace;
+
+// The valid range of --threads (0: all cores); anything else is a usage error.
+inline constexpr int kMaxThreads = 4096;
 
 // The options every command accepts, and the registry they select.
 struct CommonOptions {
@@ -29,7 +45,9 @@ struct CommonOptions {
 };
 
 // Parses argv for a subcommand; prints help and returns kExitOk, or a usage error, through
-// `exit_code` when the command should stop; returns true when it should run.
+// `exit_code` when the command should stop; returns true when it should run. Options that
+// `positional` names are the command's positionals: help lists only the real options, and
+// errors call positionals by their usage names (IN, OUT, FILE, ...), never as options.
 bool parse_command_line(int argc, char** argv, const std::string& usage, const po::options_description& options,
                         const po::positional_options_description& positional, po::variables_map& vm, int& exit_code);
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -18,6 +19,8 @@ int run_convert(int argc, char** argv) {
   pipeline::ConvertRequest request;
   std::string memory_limit;
   std::vector<std::string> writer_options;
+  std::vector<std::string> fallbacks;
+  bool force = false;
   std::string report_path;
   bool quiet = false;
   bool model_card = false;
@@ -28,8 +31,9 @@ int run_convert(int argc, char** argv) {
       "type", po::value(&request.type),
       "re-encode every matrix of a decodable encoding to TYPE (e.g. q8_0, q4_k, f16); with a plain TYPE such as "
       "f32, quantized tensors of any shape are decoded")(
-      "fallback", po::value(&request.fallback),
-      "encoding for tensors whose row length is not a multiple of TYPE's block size (default: refuse them)")(
+      "fallback", po::value(&fallbacks)->composing(),
+      "encodings, in order of preference (comma-separated or repeated), for tensors whose row length is not a "
+      "multiple of TYPE's block size; the first that fits is used (default: refuse them)")(
       "imatrix", po::value(&request.imatrix),
       "importance matrix from llama.cpp's imatrix tool (GGUF or legacy .dat), applied to each tensor by name")(
       "threads", po::value(&request.threads)->default_value(0), "worker threads (0: all cores)")(
@@ -40,6 +44,7 @@ int run_convert(int argc, char** argv) {
       "a table is printed too unless --quiet")("option", po::value(&writer_options)->composing(),
                                                "container writer option KEY=VALUE (repeatable)")(
       "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
+      "force", po::bool_switch(&force), "let --model-card replace an existing README.md beside the output")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   common.add_to(options);
   po::positional_options_description positional;
@@ -54,6 +59,12 @@ int run_convert(int argc, char** argv) {
                           options, positional, vm, exit_code))
     return exit_code;
 
+  for (const auto& list : fallbacks)
+    for (size_t begin = 0; begin <= list.size();) {
+      const size_t end = std::min(list.find(',', begin), list.size());
+      if (end > begin) request.fallback.push_back(list.substr(begin, end - begin));
+      begin = end + 1;
+    }
   if (!memory_limit.empty()) {
     auto bytes = core::parse_size(memory_limit);
     if (!bytes.ok()) return report_error(bytes.status());
@@ -69,12 +80,12 @@ int run_convert(int argc, char** argv) {
   request.measure_error = !report_path.empty();
 
   if (model_card)
-    if (Status s = pipeline::check_model_card_target(request.output); !s.ok()) return report_error(s);
+    if (Status s = pipeline::check_model_card_target(request.output, force); !s.ok()) return report_error(s);
   auto registry = common.load_registry();
   auto summary = pipeline::convert(*registry, request);
   if (!summary.ok()) return report_error(summary.status());
   if (!report_path.empty()) {
-    const std::string json = pipeline::report_to_json(summary->report).dump(2) + "\n";
+    const std::string json = pipeline::report_to_json(summary->report).dump(2, ' ', false, kJsonInvalidUtf8) + "\n";
     if (report_path == "-") {
       std::cout << json;
     } else {
@@ -84,7 +95,7 @@ int run_convert(int argc, char** argv) {
   }
   std::string card_path;
   if (model_card) {
-    auto written = pipeline::write_model_card(*registry, {{request.output}, request.type, {request.input}});
+    auto written = pipeline::write_model_card(*registry, {{request.output}, request.type, {request.input}, force});
     if (!written.ok()) return report_error(written.status());
     card_path = *written;
   }

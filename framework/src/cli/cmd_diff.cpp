@@ -140,7 +140,7 @@ void print_json(const std::string& path_a, const std::string& path_b, const Mode
   out["tensors"] = nlohmann::json::array();
   for (const auto& d : diff.tensors) out["tensors"].push_back(tensor_json(d));
   out["summary"] = {{"metadata_differences", diff.metadata.size()}, {"tensor_differences", diff.tensors.size()}};
-  std::cout << out.dump(2) << std::endl;
+  std::cout << out.dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
 }
 
 }  // namespace

@@ -35,9 +35,7 @@ void print_json(const std::string& path, const Reader& reader, size_t max_elemen
   out["file"] = path;
   out["container"] = reader.container();
   out["version"] = reader.version();
-  nlohmann::json props = nlohmann::json::object();
-  for (const auto& [k, v] : reader.properties()) props[k] = v;
-  out["properties"] = props;
+  out["properties"] = properties_json(reader.properties());
   out["metadata"] = nlohmann::json::array();
   for (const auto& e : reader.metadata().entries()) {
     nlohmann::json entry = {{"key", e.key}, {"type", core::meta_type_label(e.value)}};
@@ -57,7 +55,7 @@ void print_json(const std::string& path, const Reader& reader, size_t max_elemen
   for (const auto& [name, d] : totals_by_dtype(reader.tensors()))
     by[name] = {{"tensors", d.tensors}, {"elements", d.elements}, {"bytes", d.bytes}};
   out["totals"] = {{"tensors", reader.tensors().size()}, {"elements", elements}, {"bytes", bytes}, {"by_dtype", by}};
-  std::cout << out.dump(2) << std::endl;
+  std::cout << out.dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
 }
 
 void print_text(const std::string& path, const Reader& reader, size_t max_elements) {

@@ -38,7 +38,7 @@ int run_plugins(int argc, char** argv) {
                                 {"containers", p.containers}});
     out["failed"] = nlohmann::json::array();
     for (const auto& f : registry->failures()) out["failed"].push_back({{"file", f.path}, {"reason", f.reason}});
-    std::cout << out.dump(2) << std::endl;
+    std::cout << out.dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
     return kExitOk;
   }
   std::cout << "search path:\n";

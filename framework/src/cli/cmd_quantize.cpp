@@ -105,7 +105,7 @@ int run_quantize(int argc, char** argv) {
   std::string imatrix_path;
   pipeline::PresetOptions preset_options;
   int threads = 0;
-  bool dry_run = false, quiet = false, model_card = false;
+  bool dry_run = false, quiet = false, model_card = false, force = false;
   po::options_description options("options");
   options.add_options()("args", po::value(&positionals)->composing(), "IN [OUT] TYPE [NTHREADS]")(
       "imatrix", po::value(&imatrix_path), "importance matrix (GGUF or legacy .dat) from llama.cpp's imatrix tool")(
@@ -123,6 +123,7 @@ int run_quantize(int argc, char** argv) {
                                                       "worker threads (0: all cores; NTHREADS also sets it)")(
       "dry-run", po::bool_switch(&dry_run), "print every tensor's planned type and size; write nothing")(
       "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
+      "force", po::bool_switch(&force), "let --model-card replace an existing README.md beside the output")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   common.add_to(options);
   po::positional_options_description positional;
@@ -154,7 +155,7 @@ int run_quantize(int argc, char** argv) {
   }
 
   if (model_card)
-    if (Status s = pipeline::check_model_card_target(args->output); !s.ok()) return report_error(s);
+    if (Status s = pipeline::check_model_card_target(args->output, force); !s.ok()) return report_error(s);
   auto registry = common.load_registry();
   auto container = pipeline::output_container(*registry, args->output, "gguf");
   if (!container.ok()) return report_error(container.status());
@@ -182,8 +183,9 @@ int run_quantize(int argc, char** argv) {
   pipeline::PresetReport report;
   if (Status s = pipeline::apply_preset(*preset, preset_options, plan, *registry, &report); !s.ok())
     return report_error(std::move(s).with_file(args->input));
-  auto per_job = pipeline::resolve_imatrix(plan, imatrix ? &*imatrix : nullptr);
-  if (!per_job.ok()) return report_error(per_job.take_status().with_file(args->input));
+  pipeline::expand_row_scales(plan);
+  if (Status s = pipeline::attach_importance(plan, imatrix ? &*imatrix : nullptr); !s.ok())
+    return report_error(std::move(s).with_file(args->input));
 
   if (dry_run) {
     print_dry_run(plan, *preset, report);
@@ -192,15 +194,12 @@ int run_quantize(int argc, char** argv) {
 
   pipeline::ExecuteOptions execute;
   execute.threads = threads;
-  execute.imatrix_for = [&plan, weights = std::move(per_job).value()](const pipeline::TensorJob& job) {
-    return weights[static_cast<size_t>(&job - plan.jobs.data())];
-  };
   if (!quiet) execute.on_progress = terminal_progress();
   if (Status s = pipeline::write_plan(*registry, **reader, plan, **container, args->output, {args->input}, execute);
       !s.ok())
     return report_error(s);
   if (model_card) {
-    auto written = pipeline::write_model_card(*registry, {{args->output}, preset->name, {args->input}});
+    auto written = pipeline::write_model_card(*registry, {{args->output}, preset->name, {args->input}, force});
     if (!written.ok()) return report_error(written.status());
     if (!quiet) std::cout << fmt::format("model card: {}\n", *written);
   }

@@ -27,6 +27,7 @@ struct RecipeCommandOptions {
   bool json = false;
   std::string report;
   bool model_card = false;
+  bool force = false;
 };
 
 void add_recipe_options(po::options_description& options, RecipeCommandOptions& o) {
@@ -36,11 +37,17 @@ void add_recipe_options(po::options_description& options, RecipeCommandOptions& 
       "output.path=x.gguf, default_type=q8_0, inputs=[a.gguf,b.gguf] (repeatable)")(
       "threads", po::value(&o.threads), "worker threads, overriding the recipe (0: all cores)")(
       "memory-limit", po::value(&o.memory_limit), "budget for tensor data in flight, e.g. 2G, overriding the recipe")(
-      "json", po::bool_switch(&o.json), "machine-readable output: one JSON object per line on stdout")(
-      "report", po::value(&o.report),
-      "measure every re-encoded tensor's round-trip error and write the JSON report to this file (overrides "
-      "output.report)")("model-card", po::bool_switch(&o.model_card),
-                        "write a README.md model card beside the output (as output.model_card: true)");
+      "json", po::bool_switch(&o.json), "machine-readable output: one JSON object per line on stdout");
+}
+
+// What only `run` does with a recipe: write the output, its report and its model card.
+void add_writing_options(po::options_description& options, RecipeCommandOptions& o) {
+  options.add_options()("report", po::value(&o.report),
+                        "measure every re-encoded tensor's round-trip error and write the JSON report to this file "
+                        "(overrides output.report)")(
+      "model-card", po::bool_switch(&o.model_card),
+      "write a README.md model card beside the output (as output.model_card: true)")(
+      "force", po::bool_switch(&o.force), "let the model card replace an existing README.md beside the output");
 }
 
 // The recipe is the one positional argument of both recipe commands.
@@ -55,7 +62,7 @@ bool parse_recipe_command(int argc, char** argv, const std::string& usage, po::o
 
 void print_warning(const std::string& message, bool json) {
   if (json)
-    std::cout << nlohmann::json{{"event", "warning"}, {"message", message}}.dump() << std::endl;
+    std::cout << nlohmann::json{{"event", "warning"}, {"message", message}}.dump(-1, ' ', false, kJsonInvalidUtf8) << std::endl;
   else
     std::cerr << "quantflow: warning: " << message << std::endl;
 }
@@ -109,7 +116,7 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
                          {"source_type", job.source.dtype.name},
                          {"type", job.target.dtype.name},
                          {"bytes", job.target.n_bytes},
-                         {"reason", plan.reasons[i]}});
+                         {"reason", job.reason}});
     }
     nlohmann::json skipped = nlohmann::json::array();
     for (const auto& s : plan.skipped) skipped.push_back({{"name", s.name}, {"reason", s.reason}});
@@ -122,7 +129,7 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
                                 {"tensor_bytes", estimate.tensor_bytes},
                                 {"per_type", per_type_json(estimate)},
                                 {"memory_bytes", estimate.memory_bytes}}
-                     .dump()
+                     .dump(-1, ' ', false, kJsonInvalidUtf8)
               << std::endl;
     return;
   }
@@ -132,7 +139,7 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
   for (size_t s = 0; s < plan.shards.size(); ++s) {
     std::cout << fmt::format("{}:\n", plan.shards[s].path);
     for (const auto& job : plan.shards[s].plan.jobs) {
-      reencoded += job.is_copy() ? 0 : 1;
+      reencoded += job.is_copy() || job.part == pipeline::TensorJob::Part::row_scales ? 0 : 1;
       std::cout << fmt::format("  {} -> {}  {} -> {}  {} bytes\n", job.source.name, job.target.name,
                                job.source.dtype.name, job.target.dtype.name, job.target.n_bytes);
     }
@@ -157,7 +164,7 @@ std::function<void(const pipeline::Progress&)> json_progress() {
                                 {"bytes", p.last->target.n_bytes},
                                 {"bytes_done", p.bytes_done},
                                 {"bytes_total", p.bytes_total}}
-                     .dump()
+                     .dump(-1, ' ', false, kJsonInvalidUtf8)
               << std::endl;
   };
 }
@@ -170,6 +177,7 @@ int run_run(int argc, char** argv) {
   bool dry_run = false, quiet = false;
   po::options_description options("options");
   add_recipe_options(options, o);
+  add_writing_options(options, o);
   options.add_options()("dry-run,n", po::bool_switch(&dry_run),
                         "validate and print the plan (every tensor, output size, memory) without writing")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
@@ -191,6 +199,9 @@ int run_run(int argc, char** argv) {
     print_dry_run(o, *plan, *estimate);
     return kExitOk;
   }
+  if (plan->model_card)
+    for (const auto& shard : plan->shards)
+      if (Status s = pipeline::check_model_card_target(shard.path, o.force); !s.ok()) return report_error(s);
   auto progress = o.json ? json_progress() : quiet ? nullptr : terminal_progress();
   const bool measure = o.json || !plan->report_path.empty();
   std::vector<pipeline::TensorStats> stats;
@@ -199,13 +210,13 @@ int run_run(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const pipeline::Report report = pipeline::make_report(plan->plan, stats, seconds);
   if (!plan->report_path.empty())
-    if (Status s = core::write_file_atomically(plan->report_path, pipeline::report_to_json(report).dump(2) + "\n",
+    if (Status s = core::write_file_atomically(plan->report_path, pipeline::report_to_json(report).dump(2, ' ', false, kJsonInvalidUtf8) + "\n",
                                                plan->source->input_paths());
         !s.ok())
       return report_error(s);
   std::string card_path;
   if (plan->model_card) {
-    pipeline::ModelCardRequest card{{}, plan->quantization, plan->source->input_paths()};
+    pipeline::ModelCardRequest card{{}, plan->quantization, plan->source->input_paths(), o.force};
     for (const auto& shard : plan->shards) card.files.push_back(shard.path);
     auto written = pipeline::write_model_card(*registry, card);
     if (!written.ok()) return report_error(written.status());
@@ -220,7 +231,8 @@ int run_run(int argc, char** argv) {
   size_t reencoded = 0;
   uint64_t tensor_bytes = 0;
   for (const auto& job : plan->plan.jobs) {
-    reencoded += job.is_copy() ? 0 : 1;
+    // A row-scaled pair is one re-encoded tensor written as two.
+    reencoded += job.is_copy() || job.part == pipeline::TensorJob::Part::row_scales ? 0 : 1;
     tensor_bytes += job.target.n_bytes;
   }
   if (o.json) {
@@ -234,7 +246,7 @@ int run_run(int argc, char** argv) {
                                 {"seconds", seconds},
                                 {"model_card", card_path.empty() ? nlohmann::json() : nlohmann::json(card_path)},
                                 {"report", pipeline::report_to_json(report)}}
-                     .dump()
+                     .dump(-1, ' ', false, kJsonInvalidUtf8)
               << std::endl;
   } else if (!quiet) {
     std::cout << fmt::format("wrote {}{}: {} tensors ({} re-encoded, {} skipped), {} in {:.2f}s\n", files.front().first,
@@ -271,7 +283,7 @@ int run_estimate(int argc, char** argv) {
                                 {"per_type", per_type_json(*estimate)},
                                 {"files", files_json(estimate->files)},
                                 {"memory_bytes", estimate->memory_bytes}}
-                     .dump()
+                     .dump(-1, ' ', false, kJsonInvalidUtf8)
               << std::endl;
     return kExitOk;
   }

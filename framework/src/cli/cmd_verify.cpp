@@ -56,9 +56,7 @@ void print_json(const std::string& path, const std::optional<std::string>& origi
   out["against"] = original ? nlohmann::json(*original) : nlohmann::json(nullptr);
   out["container"] = report.container;
   out["version"] = report.version;
-  nlohmann::json props = nlohmann::json::object();
-  for (const auto& [k, v] : report.properties) props[k] = v;
-  out["properties"] = props;
+  out["properties"] = properties_json(report.properties);
   out["structure"] = "passed";
   out["tensors"] = nlohmann::json::array();
   for (const TensorVerdict& v : report.tensors) {
@@ -79,7 +77,7 @@ void print_json(const std::string& path, const std::optional<std::string>& origi
                     {"failed", report.count(VerifyStatus::failed)},
                     {"not_checked", report.count(VerifyStatus::not_checked)}};
   out["result"] = report.passed() ? "passed" : "failed";
-  std::cout << out.dump(2) << std::endl;
+  std::cout << out.dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
 }
 
 }  // namespace

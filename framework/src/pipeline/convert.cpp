@@ -21,7 +21,7 @@ bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& 
   return tensor.shape.size() >= 2 && tensor.dtype.kind != DTypeKind::integer;
 }
 
-Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecDescriptor* fallback,
+Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const std::vector<const CodecDescriptor*>& fallbacks,
                           const core::Registry& registry) {
   const CodecCatalog& catalog = registry;
   // Dequantizing joins stored row-scaled pairs (values + per-row scales) into one tensor.
@@ -29,15 +29,20 @@ Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecD
     join_row_scaled_pairs(plan, catalog, registry.codecs());
   for (auto& job : plan.jobs) {
     if (!job.scale_source_index && !eligible_for_uniform_type(job.source, codec, catalog)) continue;
-    const bool fits = dtype_of(codec).fits_row(row_length(job.source.shape));
-    if (!fits && fallback != nullptr) {
-      if (job.source.dtype.name == fallback->name) continue;  // already there: keep the bytes
-      QF_RETURN_IF_ERROR(retarget(job, *fallback, catalog));
+    const uint64_t row = row_length(job.source.shape);
+    const bool fits = dtype_of(codec).fits_row(row);
+    const auto fallback = std::find_if(fallbacks.begin(), fallbacks.end(),
+                                       [row](const CodecDescriptor* f) { return dtype_of(*f).fits_row(row); });
+    if (!fits && fallback != fallbacks.end()) {
+      if (job.source.dtype.name == (*fallback)->name) continue;  // already there: keep the bytes
+      QF_RETURN_IF_ERROR(retarget(job, **fallback, catalog));
       continue;
     }
     Status s = retarget(job, codec, catalog);
     if (!s.ok() && !fits)
-      return usage_error(s.message() + " (choose a fallback type with --fallback TYPE)").with_tensor(job.source.name);
+      return usage_error(s.message() + (fallbacks.empty() ? " (choose fallback types with --fallback TYPE[,TYPE...])"
+                                                          : " nor of any --fallback type's"))
+          .with_tensor(job.source.name);
     QF_RETURN_IF_ERROR(s);
   }
   return {};
@@ -64,17 +69,13 @@ Status write_plan(const core::Registry& registry, const Reader& reader, const Pl
                   const ContainerDescriptor& container, const std::string& output,
                   const std::vector<std::string>& inputs, const ExecuteOptions& options) {
   QF_ASSIGN_OR_RETURN(auto sink, core::AtomicFileSink::create(output, inputs));
-  // Plans from the convert path are expanded already; others get an expanded copy, so the
-  // jobs callers hold pointers into stay where they are whenever possible.
-  const bool needs_expansion = std::any_of(plan.jobs.begin(), plan.jobs.end(), [](const TensorJob& j) {
+  // Planners expand row-scaled encodings into their pairs; a plan that was not expanded
+  // would write fewer tensors than its statistics and reports describe.
+  const bool unexpanded = std::any_of(plan.jobs.begin(), plan.jobs.end(), [](const TensorJob& j) {
     return j.encoder && j.encoder->row_scale && j.part == TensorJob::Part::whole;
   });
-  Plan expanded_copy;
-  if (needs_expansion) {
-    expanded_copy = plan;
-    expand_row_scales(expanded_copy);
-  }
-  const Plan& expanded = needs_expansion ? expanded_copy : plan;
+  if (unexpanded) return internal_error("the plan's row-scaled encodings were not expanded").with_file(output);
+  const Plan& expanded = plan;
   auto writer_result = container.create_writer(*sink, registry, plan.writer_options);
   if (!writer_result.ok()) return writer_result.take_status().with_file(output);
   auto writer = std::move(writer_result).value();
@@ -91,21 +92,20 @@ Status write_plan(const core::Registry& registry, const Reader& reader, const Pl
   return sink->commit();
 }
 
-Result<std::vector<const std::vector<float>*>> resolve_imatrix(const Plan& plan, const ImportanceMatrix* imatrix) {
-  std::vector<const std::vector<float>*> per_job(plan.jobs.size(), nullptr);
-  for (size_t i = 0; i < plan.jobs.size(); ++i) {
-    const TensorJob& job = plan.jobs[i];
+Status attach_importance(Plan& plan, const ImportanceMatrix* imatrix) {
+  for (TensorJob& job : plan.jobs) {
+    job.importance = nullptr;
     if (job.is_copy()) continue;
     if (imatrix != nullptr) {
-      QF_ASSIGN_OR_RETURN(per_job[i], imatrix->for_tensor(job.source));
+      QF_ASSIGN_OR_RETURN(job.importance, imatrix->for_tensor(job.source));
     }
-    if (per_job[i] == nullptr && (job.encoder->flags & QF_CODEC_IMATRIX_REQUIRED))
+    if (job.importance == nullptr && (job.encoder->flags & QF_CODEC_IMATRIX_REQUIRED))
       return usage_error(fmt::format("{} needs an importance matrix{}", job.encoder->name,
                                      imatrix ? ", and " + imatrix->file + " has none for this tensor"
                                              : "; pass one with --imatrix FILE"))
           .with_tensor(job.source.name);
   }
-  return per_job;
+  return {};
 }
 
 Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequest& request) {
@@ -123,12 +123,14 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
         if (c->encode) names += (names.empty() ? "" : ", ") + std::string(c->name);
       return usage_error(fmt::format("unknown type '{}' (available: {})", request.type, names));
     }
-    const CodecDescriptor* fallback = nullptr;
-    if (!request.fallback.empty()) {
-      fallback = registry.find(request.fallback);
-      if (fallback == nullptr) return usage_error(fmt::format("unknown fallback type '{}'", request.fallback));
+    std::vector<const CodecDescriptor*> fallbacks;
+    for (const auto& name : request.fallback) {
+      const CodecDescriptor* fallback = registry.find(name);
+      if (fallback == nullptr || fallback->encode == nullptr)
+        return usage_error(fmt::format("unknown fallback type '{}'", name));
+      fallbacks.push_back(fallback);
     }
-    if (Status s = apply_uniform_type(plan, *codec, fallback, registry); !s.ok())
+    if (Status s = apply_uniform_type(plan, *codec, fallbacks, registry); !s.ok())
       return std::move(s).with_file(request.input);
     plan.writer_options.emplace("target_type", codec->name);
   }
@@ -138,13 +140,10 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
   if (!request.imatrix.empty()) {
     QF_ASSIGN_OR_RETURN(imatrix, load_imatrix(registry, request.imatrix));
   }
-  auto per_job = resolve_imatrix(plan, imatrix ? &*imatrix : nullptr);
-  if (!per_job.ok()) return per_job.take_status().with_file(request.input);
+  if (Status s = attach_importance(plan, imatrix ? &*imatrix : nullptr); !s.ok())
+    return std::move(s).with_file(request.input);
 
   ExecuteOptions options;
-  options.imatrix_for = [&plan, weights = std::move(per_job).value()](const TensorJob& job) {
-    return weights[static_cast<size_t>(&job - plan.jobs.data())];
-  };
   std::vector<TensorStats> stats;
   if (request.measure_error) options.stats = &stats;
   options.threads = request.threads;
@@ -155,9 +154,13 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
   ConvertSummary summary;
   summary.tensors = plan.jobs.size();
   for (const auto& job : plan.jobs) {
+    // A row-scaled pair re-encodes and reads its source once, for the values job.
+    if (job.part == TensorJob::Part::row_scales) {
+      summary.output_bytes += job.target.n_bytes;
+      continue;
+    }
     summary.reencoded += job.is_copy() ? 0 : 1;
-    // A row-scaled pair reads its source once, for the values job.
-    if (job.part != TensorJob::Part::row_scales) summary.input_bytes += job.source.n_bytes;
+    summary.input_bytes += job.source.n_bytes;
     summary.output_bytes += job.target.n_bytes;
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

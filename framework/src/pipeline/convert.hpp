@@ -19,7 +19,9 @@ struct ConvertRequest {
   std::string output_format;  // container name; empty: from the output's extension
   std::string type;           // target encoding for eligible tensors; empty: keep every tensor
   std::string imatrix;        // importance matrix file (GGUF or legacy .dat); empty: none
-  std::string fallback;       // encoding for tensors whose rows do not fit `type`'s block; empty: refuse
+  // Encodings, in order of preference, for tensors whose rows do not fit `type`'s block; the
+  // first whose block fits is used. Empty: refuse such tensors.
+  std::vector<std::string> fallback;
   int threads = 0;
   uint64_t memory_budget = 0;
   WriterOptions writer_options;
@@ -42,8 +44,8 @@ struct ConvertSummary {
 bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& target, const CodecCatalog& catalog);
 
 // Retargets every eligible tensor of `plan` to `codec`; a tensor whose row length does not
-// fit `codec`'s block goes to `fallback` when given (and must fit it), else it is an error.
-Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const CodecDescriptor* fallback,
+// fit `codec`'s block goes to the first of `fallbacks` whose block fits, else it is an error.
+Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const std::vector<const CodecDescriptor*>& fallbacks,
                           const core::Registry& registry);
 
 // Picks the output container from `format` or the path's extension.
@@ -55,9 +57,10 @@ Status write_plan(const core::Registry& registry, const Reader& reader, const Pl
                   const ContainerDescriptor& container, const std::string& output,
                   const std::vector<std::string>& inputs, const ExecuteOptions& options);
 
-// Resolves each re-encoded job's importance weights from `imatrix` (may be null) and
-// refuses, before any output exists, jobs whose codec requires weights that are missing.
-Result<std::vector<const std::vector<float>*>> resolve_imatrix(const Plan& plan, const ImportanceMatrix* imatrix);
+// Points each re-encoded job at its importance weights from `imatrix` (may be null; it must
+// outlive the plan's execution) and refuses, before any output exists, jobs whose codec
+// requires weights that are missing.
+Status attach_importance(Plan& plan, const ImportanceMatrix* imatrix);
 
 Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequest& request);
 

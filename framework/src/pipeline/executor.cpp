@@ -98,7 +98,6 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
       out.data = std::move(data).value();
       return out;
     }
-    const std::vector<float>* imatrix = options.imatrix_for ? options.imatrix_for(job) : nullptr;
     TensorStats* stats = options.stats ? &(*options.stats)[order[seq]] : nullptr;
     TensorData scales;
     if (job.scale_source_index) {
@@ -109,7 +108,7 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
       }
       scales = std::move(read_scales).value();
     }
-    auto bytes = transcode(job, data->bytes, imatrix, stats, scales.bytes);
+    auto bytes = transcode(job, data->bytes, job.importance, stats, scales.bytes);
     if (!bytes.ok()) {
       out.status = bytes.take_status();
       return out;

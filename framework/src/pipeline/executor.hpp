@@ -27,8 +27,6 @@ struct ExecuteOptions {
   // When set, every re-encoded tensor is decoded again and its error measured; entry i
   // describes plan.jobs[i]. Costs one extra decode per tensor.
   std::vector<TensorStats>* stats = nullptr;
-  // Importance weights per tensor (by source name), or null when none applies.
-  std::function<const std::vector<float>*(const TensorJob&)> imatrix_for;
 };
 
 uint64_t default_memory_budget();

@@ -120,10 +120,15 @@ std::string model_card_path(const std::string& output) {
   return (std::filesystem::path(output).parent_path() / "README.md").lexically_normal().string();
 }
 
-Status check_model_card_target(const std::string& output) {
+Status check_model_card_target(const std::string& output, bool replace_existing) {
   const std::string card = model_card_path(output);
   if (std::filesystem::path(output).lexically_normal() == std::filesystem::path(card) || core::same_file(output, card))
     return usage_error("the model card would replace the output itself; name the output something else")
+        .with_file(card);
+  std::error_code ec;
+  if (!replace_existing && std::filesystem::exists(std::filesystem::symlink_status(card, ec)))
+    return usage_error("a file of this name already exists and quantflow replaces only files it was asked to write "
+                       "(pass --force to replace it with the model card)")
         .with_file(card);
   return {};
 }
@@ -131,7 +136,7 @@ Status check_model_card_target(const std::string& output) {
 Result<std::string> write_model_card(const core::Registry& registry, const ModelCardRequest& request) {
   QF_ASSIGN_OR_RETURN(std::string card, render_model_card(registry, request));
   const std::string path = model_card_path(request.files.front());
-  for (const auto& file : request.files) QF_RETURN_IF_ERROR(check_model_card_target(file));
+  for (const auto& file : request.files) QF_RETURN_IF_ERROR(check_model_card_target(file, request.replace_existing));
   QF_RETURN_IF_ERROR(core::write_file_atomically(path, card, request.sources));
   return path;
 }

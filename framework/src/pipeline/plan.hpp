@@ -21,6 +21,10 @@ struct TensorJob {
   Part part = Part::whole;
   // Decoding a stored row-scaled pair: the reader index of the scale tensor.
   std::optional<size_t> scale_source_index;
+  // Importance weights for the encoder (owned by the caller's ImportanceMatrix), or null.
+  const std::vector<float>* importance = nullptr;
+  // What decided this job's encoding ("default_type", "rule at line 12", ...), for plans shown to users.
+  std::string reason;
   bool is_copy() const { return encoder == nullptr; }
 };
 

@@ -332,6 +332,9 @@ Result<Recipe> parse_recipe(const std::string& text, const std::string& origin, 
 
 Result<Recipe> load_recipe(const std::string& path, const std::vector<RecipeOverride>& overrides) {
   std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return usage_error("no such file").with_file(path);
+  if (std::filesystem::is_directory(path, ec)) return bad_input("is a directory, not a recipe").with_file(path);
   if (!in) return io_error("cannot open the recipe").with_file(path);
   std::stringstream text;
   text << in.rdbuf();

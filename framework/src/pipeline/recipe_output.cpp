@@ -217,11 +217,11 @@ Status execute_recipe(const core::Registry& registry, const RecipePlan& plan,
     QF_ASSIGN_OR_RETURN(imatrix, load_imatrix(registry, plan.imatrix));
   }
   // Refuse missing importance weights for every shard before the first byte is written.
-  std::vector<std::vector<const std::vector<float>*>> weights;
+  std::vector<Plan> shard_plans;
   for (const auto& shard : plan.shards) {
-    auto per_job = resolve_imatrix(shard.plan, imatrix ? &*imatrix : nullptr);
-    if (!per_job.ok()) return per_job.take_status().with_file(plan.source->input_paths().front());
-    weights.push_back(std::move(per_job).value());
+    shard_plans.push_back(shard.plan);
+    if (Status s = attach_importance(shard_plans.back(), imatrix ? &*imatrix : nullptr); !s.ok())
+      return std::move(s).with_file(plan.source->input_paths().front());
   }
 
   Progress overall;
@@ -233,9 +233,6 @@ Status execute_recipe(const core::Registry& registry, const RecipePlan& plan,
     ExecuteOptions options;
     options.threads = plan.threads;
     options.memory_budget = plan.memory_budget;
-    options.imatrix_for = [&shard, &w = weights[s]](const TensorJob& job) {
-      return w[static_cast<size_t>(&job - shard.plan.jobs.data())];
-    };
     options.on_progress = [&](const Progress& p) {
       overall.tensors_done = before.tensors_done + p.tensors_done;
       overall.bytes_done = before.bytes_done + p.bytes_done;
@@ -244,7 +241,7 @@ Status execute_recipe(const core::Registry& registry, const RecipePlan& plan,
     };
     std::vector<TensorStats> shard_stats;
     if (stats != nullptr) options.stats = &shard_stats;
-    QF_RETURN_IF_ERROR(write_plan(registry, *plan.source, shard.plan, *plan.container, shard.path,
+    QF_RETURN_IF_ERROR(write_plan(registry, *plan.source, shard_plans[s], *plan.container, shard.path,
                                   plan.source->input_paths(), options));
     // Shards hold consecutive runs of the plan's jobs, so their statistics concatenate.
     if (stats != nullptr) stats->insert(stats->end(), shard_stats.begin(), shard_stats.end());

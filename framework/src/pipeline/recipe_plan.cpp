@@ -242,10 +242,11 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
     } else {
       reason = "kept";
     }
+    job.reason = std::move(reason);
     kept.push_back(std::move(job));
-    out.reasons.push_back(std::move(reason));
   }
   plan.jobs = std::move(kept);
+  expand_row_scales(plan);
   for (size_t r = 0; r < rules.size(); ++r)
     if (rule_hits[r] == 0) out.warnings.push_back(rules[r].rule().mark.to_string() + ": this rule matches no tensor");
 

@@ -31,7 +31,6 @@ struct PlannedShard {
 struct RecipePlan {
   std::unique_ptr<RecipeSource> source;
   Plan plan;                         // every output tensor, in output order
-  std::vector<std::string> reasons;  // per job: what decided its encoding
   std::vector<SkippedTensor> skipped;
   std::vector<std::string> warnings;  // one line each, positions included
   const ContainerDescriptor* container = nullptr;

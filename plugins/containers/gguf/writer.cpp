@@ -8,6 +8,7 @@
 
 #include "gguf_plugin.hpp"
 #include "gguf_types.hpp"
+#include "loadable.hpp"
 
 namespace quantflow::gguf {
 
@@ -133,14 +134,15 @@ uint64_t padded(uint64_t n, uint64_t alignment) { return (n + alignment - 1) / a
 
 class GgufWriter final : public Writer {
  public:
-  GgufWriter(OutputSink& sink, const CodecCatalog& catalog, std::string target_type)
-      : sink_(sink), catalog_(catalog), target_type_(std::move(target_type)) {}
+  GgufWriter(OutputSink& sink, const CodecCatalog& catalog, std::string target_type, bool allow_unloadable)
+      : sink_(sink), catalog_(catalog), target_type_(std::move(target_type)), allow_unloadable_(allow_unloadable) {}
 
   Result<std::vector<size_t>> begin(const Metadata& input_metadata, const std::vector<TensorInfo>& tensors) override {
     try {
       const Metadata metadata = with_file_type(input_metadata);
       if (state_ != State::fresh) return internal_error("GGUF writer: begin() called twice");
       state_ = State::failed;  // until the header is out
+      if (!allow_unloadable_) QF_RETURN_IF_ERROR(check_loadable(input_metadata, tensors));
       QF_RETURN_IF_ERROR(read_alignment(metadata));
       std::vector<Planned> plan(tensors.size());
       QF_RETURN_IF_ERROR(plan_tensors(tensors, plan));
@@ -313,17 +315,21 @@ class GgufWriter final : public Writer {
   std::vector<uint64_t> sizes_;
   std::vector<std::string> names_;
   size_t next_ = 0;
+  bool allow_unloadable_ = false;
 };
 
 }  // namespace
 
 // Options: `target_type` (set by the host for a uniform --type conversion) records
-// general.file_type and general.quantization_version for that encoding.
+// general.file_type and general.quantization_version for that encoding; `allow_unloadable`
+// (1/true) writes files that check_loadable() would refuse.
 Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatalog& catalog,
                                               const WriterOptions& options) {
   const auto it = options.find("target_type");
-  return std::unique_ptr<Writer>(
-      std::make_unique<GgufWriter>(sink, catalog, it == options.end() ? std::string() : it->second));
+  const auto allow = options.find(kAllowUnloadableOption);
+  const bool allow_unloadable = allow != options.end() && (allow->second == "1" || allow->second == "true");
+  return std::unique_ptr<Writer>(std::make_unique<GgufWriter>(
+      sink, catalog, it == options.end() ? std::string() : it->second, allow_unloadable));
 }
 
 }  // namespace quantflow::gguf
