@@ -77,8 +77,9 @@ BOOST_AUTO_TEST_CASE(errors_call_positionals_by_their_usage_names) {
       {"diff " + quote(model), "quantflow: error: missing B (see --help)\n"},
       {"run", "quantflow: error: missing RECIPE (see --help)\n"},
       {"synth", "quantflow: error: missing OUT (see --help)\n"},
-      {"convert a b c", "quantflow: error: too many positional options have been specified on the command line "
-                        "(see --help)\n"},
+      {"convert a b c",
+       "quantflow: error: too many positional options have been specified on the command line "
+       "(see --help)\n"},
   };
   for (const auto& [args, expected] : cases) {
     auto r = cli(args);
@@ -96,8 +97,9 @@ BOOST_AUTO_TEST_CASE(a_missing_input_is_exit_two_for_every_command) {
     BOOST_CHECK_EQUAL(r.err, "quantflow: error: " + (tmp / "nope.yaml").string() + ": no such file\n");
   }
   const std::string gguf = quote(tmp / "nope.gguf");
-  for (const std::string& args : {"inspect " + gguf, "verify " + gguf, "convert " + gguf + " " + quote(tmp / "o.gguf"),
-                                 "quantize " + gguf + " " + quote(tmp / "o.gguf") + " Q8_0", "diff " + gguf + " " + gguf}) {
+  for (const std::string& args :
+       {"inspect " + gguf, "verify " + gguf, "convert " + gguf + " " + quote(tmp / "o.gguf"),
+        "quantize " + gguf + " " + quote(tmp / "o.gguf") + " Q8_0", "diff " + gguf + " " + gguf}) {
     auto r = cli(args);
     BOOST_CHECK_MESSAGE(r.exit_code == 2, args << ": exit " << r.exit_code);
     BOOST_CHECK_EQUAL(r.err, "quantflow: error: " + (tmp / "nope.gguf").string() + ": no such file\n");
@@ -109,15 +111,16 @@ BOOST_AUTO_TEST_CASE(thread_counts_out_of_range_are_refused) {
   const auto model = synth(tmp);
   const fs::path recipe = tmp / "r.yaml";
   qf_test::write_text(recipe, "inputs: m.gguf\noutput:\n  path: o.gguf\n");
-  for (const std::string& args : {"convert " + quote(model) + " " + quote(tmp / "o.gguf") + " --threads -1",
-                                 "quantize " + quote(model) + " " + quote(tmp / "o.gguf") + " Q8_0 --threads -1",
-                                 "run " + quote(recipe) + " --threads -1", "estimate " + quote(recipe) + " --threads -3",
-                                 "convert " + quote(model) + " " + quote(tmp / "o.gguf") + " --threads 100000"}) {
+  for (const std::string& args :
+       {"convert " + quote(model) + " " + quote(tmp / "o.gguf") + " --threads -1",
+        "quantize " + quote(model) + " " + quote(tmp / "o.gguf") + " Q8_0 --threads -1",
+        "run " + quote(recipe) + " --threads -1", "estimate " + quote(recipe) + " --threads -3",
+        "convert " + quote(model) + " " + quote(tmp / "o.gguf") + " --threads 100000"}) {
     auto r = cli(args);
     BOOST_CHECK_MESSAGE(r.exit_code == 2, args << ": exit " << r.exit_code);
-    BOOST_CHECK_MESSAGE(r.err.rfind("quantflow: error: --threads must be 0 (all cores) or a count from 1 to 4096, not ",
-                                    0) == 0,
-                        r.err);
+    BOOST_CHECK_MESSAGE(
+        r.err.rfind("quantflow: error: --threads must be 0 (all cores) or a count from 1 to 4096, not ", 0) == 0,
+        r.err);
   }
   BOOST_CHECK(listing(tmp.path) == (std::vector<std::string>{"m.gguf", "r.yaml"}));
 }
@@ -134,9 +137,9 @@ BOOST_AUTO_TEST_CASE(model_cards_never_replace_a_readme_unless_forced) {
                                "to write (pass --force to replace it with the model card)\n";
   const fs::path recipe = tmp / "r.yaml";
   qf_test::write_text(recipe, "inputs: m.gguf\noutput:\n  path: q/r.gguf\n  model_card: true\ndefault_type: q8_0\n");
-  for (const std::string& args : {"convert --type q8_0 --model-card " + quote(model) + " " + quote(out_dir / "c.gguf"),
-                                 "quantize --model-card " + quote(model) + " " + quote(out_dir / "k.gguf") + " Q8_0",
-                                 "run " + quote(recipe)}) {
+  for (const std::string& args :
+       {"convert --type q8_0 --model-card " + quote(model) + " " + quote(out_dir / "c.gguf"),
+        "quantize --model-card " + quote(model) + " " + quote(out_dir / "k.gguf") + " Q8_0", "run " + quote(recipe)}) {
     auto r = cli(args);
     BOOST_CHECK_MESSAGE(r.exit_code == 2, args << ": exit " << r.exit_code);
     BOOST_CHECK_EQUAL(r.err, expected);
@@ -198,7 +201,7 @@ BOOST_AUTO_TEST_CASE(hugging_face_names_and_lora_adapters_are_not_written_as_unl
   BOOST_CHECK_EQUAL(forced.exit_code, 0);
   BOOST_CHECK_EQUAL(tensors_of(tmp / "hf.gguf").size(), 2u);
 
-  if (qf_test::shared_present()) {
+  if (qf_test::shared_part_available("the shared LoRA adapter and HF checkpoint")) {
     const fs::path real = qf_test::shared_testdata() / "models" / "lora-gpt2-tigrinya" / "adapter_model.safetensors";
     auto adapter = cli("convert " + quote(real) + " " + quote(tmp / "real.gguf"));
     BOOST_CHECK_EQUAL(adapter.exit_code, 2);
@@ -207,7 +210,5 @@ BOOST_AUTO_TEST_CASE(hugging_face_names_and_lora_adapters_are_not_written_as_unl
     auto plain = cli("convert " + quote(checkpoint) + " " + quote(tmp / "gpt2.gguf"));
     BOOST_CHECK_EQUAL(plain.exit_code, 2);
     BOOST_CHECK_MESSAGE(plain.err.find("hf-to-gguf") != std::string::npos, plain.err);
-  } else {
-    BOOST_TEST_MESSAGE("skipped the shared LoRA adapter and HF checkpoint: ../shared/testdata is absent");
   }
 }

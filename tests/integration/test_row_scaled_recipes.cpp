@@ -37,8 +37,9 @@ BOOST_AUTO_TEST_CASE(a_recipe_rule_can_choose_a_row_scaled_encoding_for_every_co
   for (const std::string extension : {"safetensors", "gguf"}) {
     const fs::path out = tmp / ("rule-i8." + extension);
     const fs::path recipe = tmp / ("rule-" + extension + ".yaml");
-    qf_test::write_text(recipe, "inputs: m.gguf\noutput:\n  path: " + out.filename().string() +
-                                    "\ntensors:\n  - glob: \"blk.*.ffn_*.weight\"\n    dims: 2\n    type: int8_channel\n");
+    qf_test::write_text(recipe,
+                        "inputs: m.gguf\noutput:\n  path: " + out.filename().string() +
+                            "\ntensors:\n  - glob: \"blk.*.ffn_*.weight\"\n    dims: 2\n    type: int8_channel\n");
     auto r = cli("run -q " + quote(recipe));
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, extension << ": exit " << r.exit_code << " " << r.err);
     const auto tensors = tensors_of(out);

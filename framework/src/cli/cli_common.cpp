@@ -18,8 +18,13 @@ struct PositionalName {
   std::string_view usage;
 };
 constexpr PositionalName kPositionalNames[] = {
-    {"input", "IN"}, {"output", "OUT"}, {"file", "FILE"},   {"a", "A"},
-    {"b", "B"},      {"recipe", "RECIPE"}, {"args", "IN [OUT] TYPE [NTHREADS]"},
+    {"input", "IN"},
+    {"output", "OUT"},
+    {"file", "FILE"},
+    {"a", "A"},
+    {"b", "B"},
+    {"recipe", "RECIPE"},
+    {"args", "IN [OUT] TYPE [NTHREADS]"},
 };
 
 std::string usage_name(const std::string& option) {

@@ -62,7 +62,8 @@ bool parse_recipe_command(int argc, char** argv, const std::string& usage, po::o
 
 void print_warning(const std::string& message, bool json) {
   if (json)
-    std::cout << nlohmann::json{{"event", "warning"}, {"message", message}}.dump(-1, ' ', false, kJsonInvalidUtf8) << std::endl;
+    std::cout << nlohmann::json{{"event", "warning"}, {"message", message}}.dump(-1, ' ', false, kJsonInvalidUtf8)
+              << std::endl;
   else
     std::cerr << "quantflow: warning: " << message << std::endl;
 }
@@ -210,8 +211,9 @@ int run_run(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const pipeline::Report report = pipeline::make_report(plan->plan, stats, seconds);
   if (!plan->report_path.empty())
-    if (Status s = core::write_file_atomically(plan->report_path, pipeline::report_to_json(report).dump(2, ' ', false, kJsonInvalidUtf8) + "\n",
-                                               plan->source->input_paths());
+    if (Status s = core::write_file_atomically(
+            plan->report_path, pipeline::report_to_json(report).dump(2, ' ', false, kJsonInvalidUtf8) + "\n",
+            plan->source->input_paths());
         !s.ok())
       return report_error(s);
   std::string card_path;

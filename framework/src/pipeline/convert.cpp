@@ -21,8 +21,8 @@ bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& 
   return tensor.shape.size() >= 2 && tensor.dtype.kind != DTypeKind::integer;
 }
 
-Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const std::vector<const CodecDescriptor*>& fallbacks,
-                          const core::Registry& registry) {
+Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec,
+                          const std::vector<const CodecDescriptor*>& fallbacks, const core::Registry& registry) {
   const CodecCatalog& catalog = registry;
   // Dequantizing joins stored row-scaled pairs (values + per-row scales) into one tensor.
   if (static_cast<DTypeKind>(codec.kind) != DTypeKind::quantized)

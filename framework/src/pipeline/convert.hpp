@@ -45,8 +45,8 @@ bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& 
 
 // Retargets every eligible tensor of `plan` to `codec`; a tensor whose row length does not
 // fit `codec`'s block goes to the first of `fallbacks` whose block fits, else it is an error.
-Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec, const std::vector<const CodecDescriptor*>& fallbacks,
-                          const core::Registry& registry);
+Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec,
+                          const std::vector<const CodecDescriptor*>& fallbacks, const core::Registry& registry);
 
 // Picks the output container from `format` or the path's extension.
 Result<const ContainerDescriptor*> output_container(const core::Registry& registry, const std::string& path,

@@ -127,8 +127,9 @@ Status check_model_card_target(const std::string& output, bool replace_existing)
         .with_file(card);
   std::error_code ec;
   if (!replace_existing && std::filesystem::exists(std::filesystem::symlink_status(card, ec)))
-    return usage_error("a file of this name already exists and quantflow replaces only files it was asked to write "
-                       "(pass --force to replace it with the model card)")
+    return usage_error(
+               "a file of this name already exists and quantflow replaces only files it was asked to write "
+               "(pass --force to replace it with the model card)")
         .with_file(card);
   return {};
 }

@@ -30,7 +30,7 @@ struct PlannedShard {
 
 struct RecipePlan {
   std::unique_ptr<RecipeSource> source;
-  Plan plan;                         // every output tensor, in output order
+  Plan plan;  // every output tensor, in output order
   std::vector<SkippedTensor> skipped;
   std::vector<std::string> warnings;  // one line each, positions included
   const ContainerDescriptor* container = nullptr;

@@ -328,8 +328,8 @@ Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatal
   const auto it = options.find("target_type");
   const auto allow = options.find(kAllowUnloadableOption);
   const bool allow_unloadable = allow != options.end() && (allow->second == "1" || allow->second == "true");
-  return std::unique_ptr<Writer>(std::make_unique<GgufWriter>(
-      sink, catalog, it == options.end() ? std::string() : it->second, allow_unloadable));
+  return std::unique_ptr<Writer>(
+      std::make_unique<GgufWriter>(sink, catalog, it == options.end() ? std::string() : it->second, allow_unloadable));
 }
 
 }  // namespace quantflow::gguf
