@@ -43,9 +43,8 @@ bool is_project_script(const std::string& command) { return command.rfind("bash 
 void prepare(const qf_test::TempDir& dir) {
   auto r = cli("synth " + quote(dir / "model.gguf") + " --layers 2 --hidden 256 --ffn 512 --vocab 512");
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  BOOST_REQUIRE_EQUAL(cli("convert -q --type q4_k " + quote(dir / "model.gguf") + " " + quote(dir / "model-q4_k.gguf"))
-                          .exit_code,
-                      0);
+  BOOST_REQUIRE_EQUAL(
+      cli("convert -q --type q4_k " + quote(dir / "model.gguf") + " " + quote(dir / "model-q4_k.gguf")).exit_code, 0);
   fs::copy(qf_test::repo_dir() / "configs", dir / "configs", fs::copy_options::recursive);
 }
 
@@ -60,7 +59,8 @@ void run_document(const fs::path& doc) {
     auto r = qf_test::run("cd " + quote(dir.path) + " && PATH=" + quote(path) + " sh -c " + quote(c.text));
     BOOST_CHECK_MESSAGE(r.exit_code == 0, doc.filename().string() << ":" << c.line << ": `" << c.text << "` exited "
                                                                   << r.exit_code << ": " << r.err);
-    BOOST_CHECK_MESSAGE(r.err.find("error") == std::string::npos, doc.filename().string() << ":" << c.line << ": " << r.err);
+    BOOST_CHECK_MESSAGE(r.err.find("error") == std::string::npos, doc.filename().string()
+                                                                      << ":" << c.line << ": " << r.err);
     ++ran;
   }
   BOOST_TEST_MESSAGE(doc.filename().string() << ": ran " << ran << " documented commands");
