@@ -208,20 +208,53 @@ BOOST_AUTO_TEST_CASE(real_files_are_read_or_refused_clearly,
   BOOST_CHECK_EQUAL(lfs.exit_code, 2);
   BOOST_CHECK_EQUAL(lfs.err, "quantflow: error: " + (models / "bad-lfs-pointer.safetensors").string() +
                                  ": git-lfs pointer, not a model: fetch the real file with `git lfs pull`\n");
+  // Each model file's expected outcome: its tensor count, or the exit code and the reason. A
+  // file the table does not know fails the test, so that a new file states what it proves.
+  struct Outcome {
+    size_t tensors;
+    int exit_code;
+    std::string reason;
+  };
+  const std::map<std::string, Outcome> expected = {
+      {"hf/llama-2-tiny-random/model.safetensors", {12, 0, ""}},
+      {"hf/tiny-gpt2/model.safetensors", {16, 0, ""}},
+      {"models/aprender-linear-model.safetensors", {2, 0, ""}},
+      {"models/aprender-tsp-att48-aco.apr", {0, 2, "unrecognized file format (first bytes 4150520001000000)"}},
+      {"models/bad-lfs-pointer.safetensors", {0, 2, "git-lfs pointer, not a model"}},
+      {"models/llama-2-tiny-random.gguf", {12, 0, ""}},
+      {"models/lora-gpt2-emotion-seqcls/adapter_model.safetensors", {25, 0, ""}},
+      {"models/lora-gpt2-tigrinya/adapter_model.safetensors", {72, 0, ""}},
+      {"models/mnist_784x2.apr", {0, 2, "unrecognized file format (first bytes 4150524e01000200)"}},
+      {"models/stories260K.gguf", {48, 0, ""}},
+      {"reference/llama-2-tiny-random-from-hf-F16.gguf", {12, 0, ""}},
+      {"reference/synth-llama-Q4_K_M.gguf", {39, 0, ""}},
+      {"reference/synth-llama-Q8_0.gguf", {39, 0, ""}},
+      {"reference/synth-llama-pure-Q4_0.gguf", {39, 0, ""}},
+      {"reference/synth-llama.gguf", {39, 0, ""}},
+  };
+  size_t seen = 0;
   for (const auto& entry : fs::recursive_directory_iterator(qf_test::shared_testdata())) {
     if (!entry.is_regular_file()) continue;
     const auto ext = entry.path().extension();
     if (ext != ".gguf" && ext != ".safetensors" && ext != ".apr") continue;
+    const std::string name = fs::relative(entry.path(), qf_test::shared_testdata()).string();
+    const auto it = expected.find(name);
+    if (it == expected.end()) {
+      BOOST_ERROR(name << " is not in this test's table of expected outcomes");
+      continue;
+    }
+    ++seen;
+    const Outcome& want = it->second;
     auto r = cli("inspect --json " + quote(entry.path()));
-    if (r.exit_code == 0) {
-      auto json = nlohmann::json::parse(r.out);
-      BOOST_CHECK_MESSAGE(json["tensors"].is_array(), entry.path());
+    BOOST_CHECK_MESSAGE(r.exit_code == want.exit_code, name << " exit " << r.exit_code << ": " << r.err);
+    if (want.exit_code == 0 && r.exit_code == 0) {
+      BOOST_CHECK_MESSAGE(nlohmann::json::parse(r.out)["tensors"].size() == want.tensors, name);
     } else {
-      BOOST_CHECK_MESSAGE(r.exit_code == 2, entry.path() << " exit " << r.exit_code);
-      BOOST_CHECK_MESSAGE(count_lines(r.err) == 1 && r.err.find(entry.path().string()) != std::string::npos,
-                          entry.path() << ": " << r.err);
+      BOOST_CHECK_EQUAL(r.err.rfind("quantflow: error: " + entry.path().string() + ": " + want.reason, 0), 0u);
+      BOOST_CHECK_MESSAGE(count_lines(r.err) == 1, name << ": " << r.err);
     }
   }
+  BOOST_CHECK_EQUAL(seen, expected.size());
 }
 
 BOOST_AUTO_TEST_CASE(report_measures_each_reencoded_tensor) {

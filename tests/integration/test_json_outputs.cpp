@@ -56,8 +56,8 @@ json run_json(const std::string& args, int expected_exit = 0) {
 
 BOOST_AUTO_TEST_CASE(the_schema_rejects_what_it_should) {
   // The checker and the schema can fail: a string where a number belongs, a key with a space.
-  json inspect = run_json("inspect --json " + quote(qf_test::repo_dir() / "tests" / "data" / "ggml-golden" / "Q8_0.q"),
-                          2);
+  json inspect =
+      run_json("inspect --json " + quote(qf_test::repo_dir() / "tests" / "data" / "ggml-golden" / "Q8_0.q"), 2);
   BOOST_CHECK_EQUAL(violation("error", inspect), "");
   json bad = inspect;
   bad["exit_code"] = "2";
@@ -82,11 +82,12 @@ BOOST_AUTO_TEST_CASE(inspect_verify_diff_plugins_and_reports_match_the_schema) {
 
   BOOST_CHECK_EQUAL(violation("verify", run_json("verify --json " + quote(f.q8) + " --against " + quote(f.model))), "");
   BOOST_CHECK_EQUAL(violation("verify", run_json("verify --json " + quote(f.q8))), "");
-  BOOST_CHECK_EQUAL(violation("diff", run_json("diff --json --max-error " + quote(f.model) + " " + quote(f.q8), 1)), "");
+  BOOST_CHECK_EQUAL(violation("diff", run_json("diff --json --max-error " + quote(f.model) + " " + quote(f.q8), 1)),
+                    "");
   BOOST_CHECK_EQUAL(violation("plugins", run_json("plugins --json")), "");
-  BOOST_CHECK_EQUAL(
-      violation("report", run_json("convert -q --type q4_0 --report - " + quote(f.model) + " " + quote(f.dir / "r.gguf"))),
-      "");
+  BOOST_CHECK_EQUAL(violation("report", run_json("convert -q --type q4_0 --report - " + quote(f.model) + " " +
+                                                 quote(f.dir / "r.gguf"))),
+                    "");
 }
 
 BOOST_AUTO_TEST_CASE(run_and_estimate_events_match_the_schema) {
