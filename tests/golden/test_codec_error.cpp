@@ -6,6 +6,8 @@
 //   scaled_float  the same for x / s, times the block's stored scale s
 //   linear        per element, half the block's stored step d (value = d*k + m) plus
 //                 anything beyond the code range, plus the f16 rounding of d and m
+//   kquant        per element, half its sub-block's decoded step plus anything beyond
+//                 the code range (ggml's K-quants round to the decoded sub-block grid)
 //   ggml          no closed form: per row, no more error than ggml's own decoded golden
 //                 output has on the same input (factor kGgmlSlack)
 // Independently of its kind, every codec with ggml golden vectors also meets the ggml
@@ -17,6 +19,7 @@
 #include <sstream>
 
 #include "golden/format_bounds.hpp"
+#include "golden/kquant_bounds.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -87,6 +90,8 @@ size_t check_format_bound(const quantflow::CodecDescriptor& codec, const Bound& 
       bb = qf_bounds::scaled_float_bound(xb, block_elems, block, bound.params);
     } else if (bound.kind == "linear") {
       bb = qf_bounds::linear_bound(xb, block_elems, block, bound.params);
+    } else if (bound.kind == "kquant") {
+      bb = qf_bounds::kquant_bound(xb, block, codec.name);
     } else {
       BOOST_ERROR(codec.name << ": unknown bound kind '" << bound.kind << "'");
       return 0;
@@ -179,6 +184,6 @@ BOOST_AUTO_TEST_CASE(every_codec_stays_within_a_bound_it_did_not_choose) {
     ++format_checked;
   }
   BOOST_TEST_MESSAGE(format_checked << " codecs against format bounds, " << ggml_checked << " ggml variants");
-  BOOST_CHECK_GE(format_checked, 16u);
+  BOOST_CHECK_GE(format_checked, 21u);
   BOOST_CHECK_GE(ggml_checked, 49u);
 }
