@@ -3,6 +3,7 @@
 #include <map>
 
 #include "pipeline/preset.hpp"
+#include "support/imatrix_file.hpp"
 #include "support/test_support.hpp"
 
 using qf_test::cli;
@@ -121,13 +122,17 @@ BOOST_AUTO_TEST_CASE(multi_chunk_tensors_are_byte_identical_to_llama_quantize,
   for (const auto& [name, tensor] : qf_test::tensors_of(model))
     if (tensor.bytes.size() / sizeof(float) > 256 * 1024) ++chunked_tensors;
   BOOST_REQUIRE_EQUAL(chunked_tensors, 5u);  // token_embd, output, ffn_up, ffn_gate, ffn_down
-  for (const char* type : {"Q4_0", "Q8_0", "Q4_K_M"}) {
-    const fs::path theirs_path = tmp / (std::string("llama-") + type + ".gguf");
-    const fs::path ours_path = tmp / (std::string("ours-") + type + ".gguf");
-    auto ref =
-        qf_test::run(quote(kLlamaQuantize) + " --pure " + quote(model) + " " + quote(theirs_path) + " " + type + " 1");
+  // IQ4_XS with an importance matrix takes the weighted path through the chunks too.
+  const fs::path imatrix = tmp / "wide.imatrix.dat";
+  qf_test::write_imatrix_for(model, imatrix);
+  for (const std::string type : {"Q4_0", "Q8_0", "Q4_K_M", "IQ4_XS"}) {
+    const fs::path theirs_path = tmp / ("llama-" + type + ".gguf");
+    const fs::path ours_path = tmp / ("ours-" + type + ".gguf");
+    const std::string options = "--pure " + (type == "IQ4_XS" ? "--imatrix " + quote(imatrix) + " " : "");
+    auto ref = qf_test::run(quote(kLlamaQuantize) + " " + options + quote(model) + " " + quote(theirs_path) + " " +
+                            type + " 1");
     BOOST_REQUIRE_MESSAGE(ref.exit_code == 0, "llama-quantize " << type << ": " << ref.err);
-    auto r = cli("quantize --pure --threads 2 " + quote(model) + " " + quote(ours_path) + " " + type);
+    auto r = cli("quantize " + options + "--threads 2 " + quote(model) + " " + quote(ours_path) + " " + type);
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     // Tensor by tensor first, so that a failure names the tensor.
     const auto ours = qf_test::tensors_of(ours_path), theirs = qf_test::tensors_of(theirs_path);
