@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/imatrix_file.hpp"
 #include "support/test_support.hpp"
 
 using qf_test::cli;
@@ -304,18 +305,40 @@ BOOST_AUTO_TEST_CASE(convert_writes_a_model_card_and_never_over_its_output) {
   BOOST_CHECK(!fs::exists(tmp / "README.md"));
 }
 
+// Most of this model's data sits in five tensors over the transcoder's 256K-element chunk
+// (2 to 4 chunks each), so threads really share tensors; q4_k and iq2_xxs (importance matrix required) search per
+// block, which is where scheduling-dependent state would show.
 BOOST_AUTO_TEST_CASE(output_is_identical_at_any_thread_count) {
   qf_test::TempDir tmp;
   const auto model = tmp / "m.gguf";
-  BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 2 --hidden 256 --ffn 512 --vocab 256").exit_code, 0);
-  std::vector<uint8_t> first;
-  for (int threads : {1, 2, 8}) {
-    const auto out = tmp / ("t" + std::to_string(threads) + ".gguf");
-    auto r = cli("convert -q --type q4_0 --threads " + std::to_string(threads) + " " + quote(model) + " " + quote(out));
-    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    auto bytes = qf_test::read_bytes(out);
-    if (first.empty()) first = bytes;
-    BOOST_CHECK_MESSAGE(bytes == first, threads << " threads gave different bytes");
+  BOOST_REQUIRE_EQUAL(
+      cli("synth " + quote(model) + " --layers 1 --hidden 512 --ffn 1536 --vocab 1024 --heads 4 --kv-heads 2")
+          .exit_code,
+      0);
+  size_t chunked = 0;
+  for (const auto& [name, t] : tensors_of(model)) chunked += t.bytes.size() / sizeof(float) > 256 * 1024;
+  BOOST_REQUIRE_EQUAL(chunked, 5u);  // token_embd, output, ffn_up, ffn_gate, ffn_down
+  const auto imatrix = tmp / "m.imatrix.dat";
+  qf_test::write_imatrix_for(model, imatrix);
+  for (const std::string type : {"q4_k", "iq2_xxs"}) {
+    std::vector<uint8_t> first;
+    for (int threads : {1, 2, 8}) {
+      const auto out = tmp / (type + "-t" + std::to_string(threads) + ".gguf");
+      auto r = cli("convert -q --type " + type + " --imatrix " + quote(imatrix) + " --threads " +
+                   std::to_string(threads) + " " + quote(model) + " " + quote(out));
+      BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      auto bytes = qf_test::read_bytes(out);
+      BOOST_TEST_MESSAGE(type << " at " << threads << " threads: " << bytes.size() << " bytes, FNV-1a " << std::hex
+                              << qf_test::fnv1a(bytes) << std::dec);
+      if (threads == 1) {
+        first = std::move(bytes);
+        BOOST_CHECK_EQUAL(tensors_of(out).at("blk.0.ffn_down.weight").type, type);
+        continue;
+      }
+      BOOST_CHECK_MESSAGE(bytes == first, type << ": " << threads << " threads gave a different file (FNV-1a "
+                                               << std::hex << qf_test::fnv1a(bytes) << " vs " << qf_test::fnv1a(first)
+                                               << ")");
+    }
   }
 }
 

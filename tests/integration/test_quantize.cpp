@@ -3,6 +3,7 @@
 #include <map>
 
 #include "pipeline/preset.hpp"
+#include "support/imatrix_file.hpp"
 #include "support/test_support.hpp"
 
 using qf_test::cli;
@@ -15,6 +16,7 @@ namespace {
 const fs::path kReference = qf_test::shared_testdata() / "reference";
 const fs::path kSynth = kReference / "synth-llama.gguf";
 const fs::path kStories = qf_test::shared_testdata() / "models" / "stories260K.gguf";
+const fs::path kLlamaQuantize = qf_test::shared_dir() / "tools" / "llama.cpp" / "llama-quantize";
 
 // Tensor name -> target encoding after applying `preset_name` to `model`.
 std::map<std::string, std::string> planned_types(const fs::path& model, const std::string& preset_name,
@@ -103,6 +105,47 @@ BOOST_AUTO_TEST_CASE(q4_k_m_is_byte_identical, *boost::unit_test::precondition(q
 
 BOOST_AUTO_TEST_CASE(pure_q4_0_is_byte_identical, *boost::unit_test::precondition(qf_test::shared_data_available())) {
   check_byte_identical("--pure Q4_0 --threads 2", "synth-llama-pure-Q4_0.gguf");
+}
+
+// The reference files above hold no tensor over the transcoder's 256K-element chunk, so
+// they never see a tensor split across chunks (and threads). This model does: token_embd
+// and output (1024 rows of 512) make 2 chunks, ffn_up/gate (1536 rows of 512) 3, ffn_down
+// (512 rows of 1536) 4 of 170 rows. llama-quantize runs here: ../shared has no such reference.
+BOOST_AUTO_TEST_CASE(multi_chunk_tensors_are_byte_identical_to_llama_quantize,
+                     *boost::unit_test::precondition(qf_test::shared_data_available())) {
+  BOOST_REQUIRE_MESSAGE(fs::exists(kLlamaQuantize), kLlamaQuantize << " is missing");
+  qf_test::TempDir tmp;
+  const fs::path model = tmp / "wide.gguf";
+  auto made = cli("synth " + quote(model) + " --layers 1 --hidden 512 --ffn 1536 --vocab 1024 --heads 4 --kv-heads 2");
+  BOOST_REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  uint64_t chunked_tensors = 0;
+  for (const auto& [name, tensor] : qf_test::tensors_of(model))
+    if (tensor.bytes.size() / sizeof(float) > 256 * 1024) ++chunked_tensors;
+  BOOST_REQUIRE_EQUAL(chunked_tensors, 5u);  // token_embd, output, ffn_up, ffn_gate, ffn_down
+  // IQ4_XS with an importance matrix takes the weighted path through the chunks too.
+  const fs::path imatrix = tmp / "wide.imatrix.dat";
+  qf_test::write_imatrix_for(model, imatrix);
+  for (const std::string type : {"Q4_0", "Q8_0", "Q4_K_M", "IQ4_XS"}) {
+    const fs::path theirs_path = tmp / ("llama-" + type + ".gguf");
+    const fs::path ours_path = tmp / ("ours-" + type + ".gguf");
+    const std::string options = "--pure " + (type == "IQ4_XS" ? "--imatrix " + quote(imatrix) + " " : "");
+    auto ref = qf_test::run(quote(kLlamaQuantize) + " " + options + quote(model) + " " + quote(theirs_path) + " " +
+                            type + " 1");
+    BOOST_REQUIRE_MESSAGE(ref.exit_code == 0, "llama-quantize " << type << ": " << ref.err);
+    auto r = cli("quantize " + options + "--threads 2 " + quote(model) + " " + quote(ours_path) + " " + type);
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    // Tensor by tensor first, so that a failure names the tensor.
+    const auto ours = qf_test::tensors_of(ours_path), theirs = qf_test::tensors_of(theirs_path);
+    BOOST_CHECK_EQUAL(ours.size(), theirs.size());
+    for (const auto& [name, tensor] : theirs) {
+      auto it = ours.find(name);
+      BOOST_REQUIRE_MESSAGE(it != ours.end(), type << ": no tensor " << name);
+      BOOST_CHECK_EQUAL(it->second.type, tensor.type);
+      BOOST_CHECK_MESSAGE(it->second.bytes == tensor.bytes, type << ": tensor " << name << " differs");
+    }
+    BOOST_CHECK_MESSAGE(qf_test::read_bytes(ours_path) == qf_test::read_bytes(theirs_path),
+                        type << ": the files differ");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(ftype_number_selects_the_preset,

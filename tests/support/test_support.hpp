@@ -81,6 +81,13 @@ inline std::vector<uint8_t> read_bytes(const fs::path& p) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+// A 64-bit FNV-1a hash, to name file contents in messages.
+inline uint64_t fnv1a(const std::vector<uint8_t>& bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (uint8_t b : bytes) h = (h ^ b) * 1099511628211ull;
+  return h;
+}
+
 inline std::vector<float> read_floats(const fs::path& p) {
   auto bytes = read_bytes(p);
   std::vector<float> out(bytes.size() / sizeof(float));

@@ -102,7 +102,7 @@ void print_dry_run(const pipeline::Plan& plan, const pipeline::Preset& preset, c
 int run_quantize(int argc, char** argv) {
   CommonOptions common;
   std::vector<std::string> positionals, tensor_types, overrides;
-  std::string imatrix_path;
+  std::string imatrix_path, memory_limit;
   pipeline::PresetOptions preset_options;
   int threads = 0;
   bool dry_run = false, quiet = false, model_card = false, force = false;
@@ -121,6 +121,8 @@ int run_quantize(int argc, char** argv) {
       "allow-requantize", po::bool_switch(&preset_options.allow_requantize),
       "re-encode tensors that are already quantized")("threads", po::value(&threads)->default_value(0),
                                                       "worker threads (0: all cores; NTHREADS also sets it)")(
+      "memory-limit", po::value(&memory_limit),
+      "budget for tensor data in flight, e.g. 2G (default: a quarter of RAM, at most 4G)")(
       "dry-run", po::bool_switch(&dry_run), "print every tensor's planned type and size; write nothing")(
       "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
       "force", po::bool_switch(&force), "let --model-card replace an existing README.md beside the output")(
@@ -194,6 +196,11 @@ int run_quantize(int argc, char** argv) {
 
   pipeline::ExecuteOptions execute;
   execute.threads = threads;
+  if (!memory_limit.empty()) {
+    auto bytes = core::parse_size(memory_limit);
+    if (!bytes.ok()) return report_error(bytes.status());
+    execute.memory_budget = *bytes;
+  }
   if (!quiet) execute.on_progress = terminal_progress();
   if (Status s = pipeline::write_plan(*registry, **reader, plan, **container, args->output, {args->input}, execute);
       !s.ok())
