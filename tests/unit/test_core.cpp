@@ -1,7 +1,11 @@
 // Core pieces without plugins: sizes, atomic output, the registry's refusal paths.
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/atomic_output.hpp"
+#include "core/stale_temporaries.hpp"
 #include "core/metadata_format.hpp"
 #include "core/units.hpp"
 #include "support/test_support.hpp"
@@ -22,32 +26,104 @@ BOOST_AUTO_TEST_CASE(parse_size_accepts_suffixes_and_rejects_junk) {
   BOOST_CHECK_EQUAL(core::format_size(1000), "1000 B");
 }
 
+namespace {
+
+size_t entries_in(const qf_test::fs::path& dir) {
+  return static_cast<size_t>(std::distance(qf_test::fs::directory_iterator(dir), {}));
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(atomic_sink_renames_only_on_commit) {
+  for (bool allow_anonymous : {true, false}) {
+    BOOST_TEST_CONTEXT("allow_anonymous " << allow_anonymous) {
+      qf_test::TempDir tmp;
+      const auto target = tmp / "out.bin";
+      qf_test::write_text(target, "previous content");
+      {
+        auto sink = core::AtomicFileSink::create(target.string(), {}, allow_anonymous);
+        BOOST_REQUIRE(sink.ok());
+        // The build tree is on ext4, which has O_TMPFILE: the anonymous path is taken.
+        BOOST_CHECK_EQUAL((*sink)->anonymous(), allow_anonymous);
+        const std::string payload = "new bytes";
+        BOOST_REQUIRE((*sink)->write(std::as_bytes(std::span(payload.data(), payload.size()))).ok());
+        if (allow_anonymous) {
+          BOOST_CHECK((*sink)->temp_path().empty());
+          BOOST_CHECK_EQUAL(entries_in(tmp.path), 1u);  // nothing visible while writing
+        } else {
+          BOOST_CHECK(qf_test::fs::exists((*sink)->temp_path()));
+          BOOST_CHECK_EQUAL(
+              (*sink)->temp_path().rfind(
+                  (tmp.path / (".out.bin.quantflow-tmp-" + std::to_string(::getpid()) + "-")).string(), 0),
+              0u);
+        }
+        // Abandoned without commit: the target keeps its old bytes and the temp file is gone.
+      }
+      auto kept = qf_test::read_bytes(target);
+      BOOST_CHECK_EQUAL(std::string(kept.begin(), kept.end()), "previous content");
+      BOOST_CHECK_EQUAL(entries_in(tmp.path), 1u);
+
+      auto sink = core::AtomicFileSink::create(target.string(), {}, allow_anonymous);
+      BOOST_REQUIRE(sink.ok());
+      std::vector<std::byte> big(9u << 20, std::byte{0x5a});  // larger than the write buffer
+      BOOST_REQUIRE((*sink)->write(big).ok());
+      BOOST_REQUIRE((*sink)->write(std::as_bytes(std::span("xy", 2))).ok());
+      BOOST_CHECK_EQUAL((*sink)->position(), big.size() + 2);
+      BOOST_REQUIRE((*sink)->commit().ok());
+      BOOST_CHECK_EQUAL(qf_test::fs::file_size(target), big.size() + 2);
+      auto bytes = qf_test::read_bytes(target);
+      BOOST_CHECK_EQUAL(std::string(bytes.end() - 3, bytes.end()), "Zxy");
+      BOOST_CHECK_EQUAL(entries_in(tmp.path), 1u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(temporary_names_embed_the_pid_and_nothing_else_matches) {
+  BOOST_CHECK_EQUAL(core::temporary_name("m.gguf", 4242, 0xbeef), ".m.gguf.quantflow-tmp-4242-0000beef");
+  BOOST_CHECK_EQUAL(core::temporary_owner(".m.gguf.quantflow-tmp-4242-0000beef").value_or(-1), 4242);
+  for (const char* other :
+       {"m.gguf", ".m.gguf.quantflow-tmp-4242-0000beeg", ".m.gguf.quantflow-tmp-4242-beef",
+        ".m.gguf.quantflow-tmp-x42-0000beef", "m.gguf.quantflow-tmp-4242-0000beef",
+        ".m.gguf.quantflow-tmp-4242-0000beef.bak", ".quantflow-tmp-4242-0000beef", ".m.gguf.quantflow-tmp-0-0000beef"})
+    BOOST_CHECK_MESSAGE(!core::temporary_owner(other), other << " was taken for a temporary");
+}
+
+// The named fallback after a real kill -9: the dead writer's file stays until the next
+// sink is created in that folder, which removes it; a live process's file is kept.
+BOOST_AUTO_TEST_CASE(named_fallback_temporaries_of_dead_writers_are_removed) {
   qf_test::TempDir tmp;
   const auto target = tmp / "out.bin";
-  qf_test::write_text(target, "previous content");
-  {
-    auto sink = core::AtomicFileSink::create(target.string());
-    BOOST_REQUIRE(sink.ok());
-    const std::string payload = "new bytes";
-    BOOST_REQUIRE((*sink)->write(std::as_bytes(std::span(payload.data(), payload.size()))).ok());
-    BOOST_CHECK(qf_test::fs::exists((*sink)->temp_path()));
-    BOOST_CHECK_EQUAL((*sink)->temp_path().rfind((tmp.path / ".out.bin.quantflow-tmp-").string(), 0), 0u);
-    // Abandoned without commit: the target keeps its old bytes and the temp file is gone.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    auto sink = core::AtomicFileSink::create(target.string(), {}, false);
+    if (!sink.ok()) ::_exit(3);
+    std::vector<std::byte> big(5u << 20, std::byte{1});
+    if (!(*sink)->write(big).ok()) ::_exit(4);
+    ::raise(SIGKILL);
   }
-  auto kept = qf_test::read_bytes(target);
-  BOOST_CHECK_EQUAL(std::string(kept.begin(), kept.end()), "previous content");
-  BOOST_CHECK_EQUAL(std::distance(qf_test::fs::directory_iterator(tmp.path), {}), 1);
+  int status = 0;
+  BOOST_REQUIRE_EQUAL(::waitpid(child, &status, 0), child);
+  BOOST_REQUIRE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  BOOST_REQUIRE_EQUAL(entries_in(tmp.path), 1u);
+  const auto left = qf_test::fs::directory_iterator(tmp.path)->path();
+  BOOST_CHECK_EQUAL(core::temporary_owner(left.filename().string()).value_or(-1), child);
+  BOOST_CHECK_EQUAL(qf_test::fs::file_size(left), 5u << 20);  // larger than the buffer: written through
 
-  auto sink = core::AtomicFileSink::create(target.string());
-  BOOST_REQUIRE(sink.ok());
-  std::vector<std::byte> big(9u << 20, std::byte{0x5a});  // larger than the write buffer
-  BOOST_REQUIRE((*sink)->write(big).ok());
-  BOOST_REQUIRE((*sink)->write(std::as_bytes(std::span("xy", 2))).ok());
-  BOOST_CHECK_EQUAL((*sink)->position(), big.size() + 2);
-  BOOST_REQUIRE((*sink)->commit().ok());
-  BOOST_CHECK_EQUAL(qf_test::fs::file_size(target), big.size() + 2);
-  BOOST_CHECK_EQUAL(std::distance(qf_test::fs::directory_iterator(tmp.path), {}), 1);
+  const auto live = tmp / core::temporary_name("out.bin", ::getpid(), 0x1234);
+  const auto lookalike = tmp / ".out.bin.quantflow-tmp-notapid";
+  const auto dir_with_name = tmp / core::temporary_name("x", child, 7);
+  qf_test::write_text(live, "live");
+  qf_test::write_text(lookalike, "keep");
+  qf_test::fs::create_directory(dir_with_name);
+  {
+    auto sink = core::AtomicFileSink::create(target.string(), {}, false);
+    BOOST_REQUIRE(sink.ok());
+    BOOST_CHECK(!qf_test::fs::exists(left));
+    BOOST_CHECK(qf_test::fs::exists(live));
+    BOOST_CHECK(qf_test::fs::exists(lookalike));
+    BOOST_CHECK(qf_test::fs::is_directory(dir_with_name));
+  }
+  BOOST_CHECK_EQUAL(entries_in(tmp.path), 3u);
 }
 
 BOOST_AUTO_TEST_CASE(atomic_sink_refuses_the_input_and_directories) {

@@ -1,4 +1,5 @@
-// Read-only memory mapping of a whole file, for readers that hand out zero-copy views.
+// Read-only memory mapping of a whole file, for parsing headers in place, plus checked
+// reads of tensor data.
 #pragma once
 
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "quantflow/status.hpp"
+#include "quantflow/tensor.hpp"
 
 namespace quantflow {
 
@@ -33,18 +35,16 @@ class MappedFile {
       return bad_input("not a regular file").with_file(path);
     }
     auto file = std::shared_ptr<MappedFile>(new MappedFile());
+    file->fd_ = fd;  // kept for read(); closed by the destructor
     file->path_ = path;
     file->size_ = static_cast<size_t>(st.st_size);
     if (file->size_ > 0) {
       void* p = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
       if (p == MAP_FAILED) {
-        const int err = errno;
-        ::close(fd);
-        return io_error(std::string("cannot map: ") + std::strerror(err)).with_file(path);
+        return io_error(std::string("cannot map: ") + std::strerror(errno)).with_file(path);
       }
       file->data_ = static_cast<const std::byte*>(p);
     }
-    ::close(fd);
     return file;
   }
 
@@ -52,6 +52,7 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
   ~MappedFile() {
     if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+    if (fd_ >= 0) ::close(fd_);
   }
 
   const std::string& path() const { return path_; }
@@ -63,6 +64,50 @@ class MappedFile {
   std::span<const std::byte> slice(uint64_t offset, uint64_t length) const {
     return {data_ + offset, static_cast<size_t>(length)};
   }
+
+  // A copy of [offset, offset + length), read with pread rather than handed out as a view
+  // into the mapping. Why: if the file is truncated (or rewritten shorter) while we run, a
+  // mapped page past the new end raises SIGBUS wherever it is touched - deep inside a codec,
+  // on a pool thread - and the process dies without a word. pread instead returns a short
+  // count that becomes a one-line error naming the file. (A sigsetjmp guard around a copy
+  // out of the mapping costs the same copy plus a process-wide SIGBUS handler that competes
+  // with sanitizers and embedders, and cannot cover code that reads a view later.) The
+  // buffer is page-aligned, as good as the container alignment codecs saw before.
+  Result<TensorData> read(uint64_t offset, uint64_t length) const {
+    if (!contains(offset, length))
+      return bad_input("data range [" + std::to_string(offset) + ", " + std::to_string(offset + length) +
+                       ") lies outside the file (" + std::to_string(size_) + " bytes)")
+          .with_file(path_);
+    if (length == 0) return TensorData{};
+    // Anonymous pages of its own, so that freeing a tensor returns its memory to the system
+    // at once (malloc would keep large freed blocks in its arenas and peak RSS would grow).
+    void* pages =
+        ::mmap(nullptr, static_cast<size_t>(length), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    // No exception: this runs inside plugins, and exceptions never cross a plugin boundary.
+    if (pages == MAP_FAILED)
+      return io_error("cannot allocate " + std::to_string(length) + " bytes: " + std::strerror(errno)).with_file(path_);
+    const auto n_pages = static_cast<size_t>(length);
+    std::shared_ptr<std::byte> buffer(static_cast<std::byte*>(pages),
+                                      [n_pages](std::byte* p) { ::munmap(p, n_pages); });
+    uint64_t done = 0;
+    while (done < length) {
+      const ssize_t n =
+          ::pread(fd_, buffer.get() + done, static_cast<size_t>(length - done), static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return io_error(std::string("read failed: ") + std::strerror(errno)).with_file(path_);
+      if (n == 0) {
+        struct stat st {};
+        const long long now = ::fstat(fd_, &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+        return io_error("the file shrank while being read: it now has " + std::to_string(now) +
+                        " bytes, this data ends at byte " + std::to_string(offset + length))
+            .with_file(path_);
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    const std::span<const std::byte> bytes(buffer.get(), static_cast<size_t>(length));
+    return TensorData{bytes, std::move(buffer)};
+  }
+
   // Tells the kernel we are done with a range so streamed reads do not pile up in RSS.
   void release(uint64_t offset, uint64_t length) const {
     if (!data_ || length == 0) return;
@@ -75,6 +120,7 @@ class MappedFile {
  private:
   MappedFile() = default;
   std::string path_;
+  int fd_ = -1;
   size_t size_ = 0;
   const std::byte* data_ = nullptr;
 };

@@ -1,3 +1,4 @@
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -22,6 +23,9 @@ void print_usage(std::ostream& os) {
 
 int main(int argc, char** argv) {
   using namespace quantflow::cli;
+  // Past RLIMIT_FSIZE the kernel sends SIGXFSZ, whose default action kills the process with
+  // no message. Ignored, the write fails with EFBIG and is reported like any I/O error.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     print_usage(std::cerr);
     return kExitUsage;

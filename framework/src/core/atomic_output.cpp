@@ -1,5 +1,7 @@
 #include "core/atomic_output.hpp"
 
+#include "core/stale_temporaries.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,8 +13,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
-
-#include <fmt/format.h>
+#include <string>
 
 namespace quantflow::core {
 
@@ -68,7 +69,8 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 Result<std::unique_ptr<AtomicFileSink>> AtomicFileSink::create(const std::string& target,
-                                                               const std::vector<std::string>& inputs) {
+                                                               const std::vector<std::string>& inputs,
+                                                               bool allow_anonymous) {
   for (const auto& input : inputs) {
     if (same_file(target, input) || fs::weakly_canonical(target) == fs::weakly_canonical(input))
       return usage_error("the output is the same file as the input " + input + "; quantflow never overwrites an input")
@@ -76,24 +78,40 @@ Result<std::unique_ptr<AtomicFileSink>> AtomicFileSink::create(const std::string
   }
   std::error_code ec;
   if (fs::is_directory(target, ec)) return usage_error("the output path is a directory").with_file(target);
+  // Renaming over a device or fifo (say /dev/full, as root) would replace the node itself.
+  if (fs::exists(target, ec) && !fs::is_regular_file(target, ec))
+    return usage_error("the output exists and is not a regular file").with_file(target);
   const fs::path target_path(target);
   const fs::path dir = target_path.has_parent_path() ? target_path.parent_path() : fs::path(".");
   if (!fs::is_directory(dir, ec)) return io_error("the output directory does not exist").with_file(target);
 
   install_signal_cleanup();
-  std::random_device rd;
+  remove_stale_temporaries(dir.string());
   auto sink = std::unique_ptr<AtomicFileSink>(new AtomicFileSink());
   sink->target_ = target;
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    const std::string name =
-        fmt::format(".{}.quantflow-tmp-{}-{:08x}", target_path.filename().string(), ::getpid(), rd());
-    sink->temp_ = (dir / name).string();
-    sink->fd_ = ::open(sink->temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (sink->fd_ >= 0 || errno != EEXIST) break;
+  sink->dir_ = dir.string();
+  sink->dir_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (sink->dir_fd_ < 0) return io_error("cannot open the output directory: " + errno_text()).with_file(target);
+  if (allow_anonymous) {
+    // Any failure (EOPNOTSUPP on file systems without O_TMPFILE, EISDIR on old kernels)
+    // falls back to a named file, which reports the real error if there is one.
+    sink->fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+    sink->anonymous_ = sink->fd_ >= 0;
   }
-  if (sink->fd_ < 0)
-    return io_error("cannot create a temporary file beside the output: " + errno_text()).with_file(target);
-  track(sink->temp_);
+  if (sink->fd_ < 0) {
+    std::random_device rd;
+    for (int attempt = 0; attempt < 16; ++attempt) {
+      sink->temp_ = (dir / temporary_name(target_path.filename().string(), ::getpid(), rd())).string();
+      sink->fd_ = ::open(sink->temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (sink->fd_ >= 0 || errno != EEXIST) break;
+    }
+    if (sink->fd_ < 0) {
+      const std::string reason = errno_text();
+      sink->temp_.clear();  // nothing was created, so the destructor must not unlink
+      return io_error("cannot create a temporary file beside the output: " + reason).with_file(target);
+    }
+    track(sink->temp_);
+  }
   sink->buffer_.reserve(kBufferBytes);
   return sink;
 }
@@ -102,6 +120,7 @@ AtomicFileSink::~AtomicFileSink() {
   if (fd_ >= 0) ::close(fd_);
   if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
   untrack(temp_);
+  if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
 Status AtomicFileSink::flush_buffer() {
@@ -136,23 +155,53 @@ Status AtomicFileSink::write(std::span<const std::byte> bytes) {
   return {};
 }
 
+Status AtomicFileSink::link_anonymous(std::string& name) {
+  std::random_device rd;
+  const std::string target_name = fs::path(target_).filename().string();
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    name = temporary_name(target_name, ::getpid(), rd());
+    temp_ = (fs::path(dir_) / name).string();
+    // Tracked before it exists, so a SIGTERM between link and rename still removes it; a
+    // kill -9 in that window leaves a pid-named file that the next run cleans up.
+    track(temp_);
+    // AT_EMPTY_PATH links the descriptor itself but needs CAP_DAC_READ_SEARCH; the /proc
+    // magic link does the same for anyone who could open the file.
+    int rc = ::linkat(fd_, "", dir_fd_, name.c_str(), AT_EMPTY_PATH);
+    if (rc != 0 && errno != EEXIST) {
+      const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+      rc = ::linkat(AT_FDCWD, proc.c_str(), dir_fd_, name.c_str(), AT_SYMLINK_FOLLOW);
+    }
+    if (rc == 0) return {};
+    const std::string reason = errno_text();
+    const bool collision = errno == EEXIST;
+    untrack(temp_);
+    temp_.clear();
+    if (!collision)
+      return io_error("cannot link the finished file into the output directory: " + reason).with_file(target_);
+  }
+  return io_error("cannot link the finished file into the output directory: too many name collisions")
+      .with_file(target_);
+}
+
 Status AtomicFileSink::commit() {
+  if (fd_ < 0) return internal_error("commit twice").with_file(target_);
   QF_RETURN_IF_ERROR(flush_buffer());
   if (::fsync(fd_) != 0) return io_error("fsync failed: " + errno_text()).with_file(target_);
+  std::string name = fs::path(temp_).filename().string();
+  if (anonymous_) QF_RETURN_IF_ERROR(link_anonymous(name));
   if (::close(fd_) != 0) {
     fd_ = -1;
     return io_error("close failed: " + errno_text()).with_file(target_);
   }
   fd_ = -1;
-  if (::rename(temp_.c_str(), target_.c_str()) != 0)
+  const std::string target_name = fs::path(target_).filename().string();
+  if (::renameat(dir_fd_, name.c_str(), dir_fd_, target_name.c_str()) != 0)
     return io_error("cannot rename the finished file into place: " + errno_text()).with_file(target_);
   committed_ = true;
-  const fs::path dir = fs::path(target_).has_parent_path() ? fs::path(target_).parent_path() : fs::path(".");
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);  // makes the rename itself durable
-    ::close(dfd);
-  }
+  untrack(temp_);
+  // Makes the rename itself durable. The target is already in place, so a failure here
+  // cannot be undone and is not reported.
+  ::fsync(dir_fd_);
   return {};
 }
 

@@ -1,5 +1,11 @@
 // Output safety: bytes go to a temporary file beside the target, which is fsynced and
 // renamed over the target only on success. A crash or kill leaves the target untouched.
+//
+// Where the file system supports it the temporary is anonymous (O_TMPFILE): it has no name
+// until commit(), so even kill -9 leaves nothing behind (the kernel frees an unlinked inode
+// when its last descriptor closes). Elsewhere it is a hidden named file whose name embeds the
+// pid; SIGINT/SIGTERM/SIGHUP remove it, and the next run into the folder removes those of
+// dead processes (see stale_temporaries.hpp).
 #pragma once
 
 #include <memory>
@@ -14,25 +20,36 @@ namespace quantflow::core {
 class AtomicFileSink final : public OutputSink {
  public:
   // Refuses a target that is (or resolves to) one of `inputs`, or a directory.
+  // `allow_anonymous` = false forces the named fallback (tests exercise it that way).
   static Result<std::unique_ptr<AtomicFileSink>> create(const std::string& target,
-                                                        const std::vector<std::string>& inputs = {});
+                                                        const std::vector<std::string>& inputs = {},
+                                                        bool allow_anonymous = true);
   ~AtomicFileSink() override;  // removes the temporary file unless commit() succeeded
 
   Status write(std::span<const std::byte> bytes) override;
   uint64_t position() const override { return position_; }
   const std::string& target_path() const override { return target_; }
+  // True while the temporary is an unnamed O_TMPFILE inode.
+  bool anonymous() const { return anonymous_; }
+  // The named temporary; empty for an anonymous one (it gets a name only inside commit()).
   const std::string& temp_path() const { return temp_; }
 
-  // Flushes, fsyncs, renames over the target and fsyncs the directory.
+  // Flushes and fsyncs; an anonymous file is then linked under a temporary name. That name
+  // is renamed over the target (replacing an existing one atomically) and the directory
+  // is fsynced.
   Status commit();
 
  private:
   AtomicFileSink() = default;
   Status flush_buffer();
+  Status link_anonymous(std::string& name);
 
   std::string target_;
+  std::string dir_;
   std::string temp_;
   int fd_ = -1;
+  int dir_fd_ = -1;  // the target's directory, for linkat/renameat/fsync
+  bool anonymous_ = false;
   uint64_t position_ = 0;
   std::vector<std::byte> buffer_;
   bool committed_ = false;

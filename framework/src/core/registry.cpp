@@ -1,11 +1,14 @@
 #include "core/registry.hpp"
 
+#include "core/plugin_origin.hpp"
+
 #include <dlfcn.h>
 
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 
@@ -47,15 +50,38 @@ void Registry::load_directory(const std::string& dir) {
 
 namespace {
 
+// Counts larger than this are not a plugin's real tables but garbage (or a negative number
+// stored unsigned); refusing them keeps the loader from walking off the end of an array.
+constexpr uint32_t kMaxEntries = 1024;
+// A block is a handful of elements (32, 256, a row-length group); these bounds only reject
+// nonsense that would overflow size computations.
+constexpr uint32_t kMaxBlockElems = 1u << 16;
+constexpr uint32_t kMaxBlockBytes = 1u << 20;
+
 Status validate_codec(const CodecDescriptor* c) {
   if (c == nullptr || c->name == nullptr || c->name[0] == '\0') return bad_input("a codec descriptor has no name");
   if (c->block_elems == 0 || c->block_bytes == 0)
     return bad_input(fmt::format("codec '{}' declares an empty block ({} elements, {} bytes)", c->name, c->block_elems,
                                  c->block_bytes));
+  if (c->block_elems > kMaxBlockElems || c->block_bytes > kMaxBlockBytes)
+    return bad_input(fmt::format("codec '{}' declares an implausible block ({} elements, {} bytes)", c->name,
+                                 c->block_elems, c->block_bytes));
+  if (c->kind > static_cast<uint32_t>(DTypeKind::quantized))
+    return bad_input(fmt::format("codec '{}' declares an unknown kind {}", c->name, c->kind));
   if (c->encode == nullptr && c->decode == nullptr)
     return bad_input(fmt::format("codec '{}' has neither encode nor decode", c->name));
+  if (c->n_container_ids > kMaxEntries)
+    return bad_input(
+        fmt::format("codec '{}' declares {} container ids (at most {})", c->name, c->n_container_ids, kMaxEntries));
   if (c->n_container_ids > 0 && c->container_ids == nullptr)
     return bad_input(fmt::format("codec '{}' declares container ids but gives none", c->name));
+  for (uint32_t i = 0; i < c->n_container_ids; ++i)
+    if (c->container_ids[i].container == nullptr || c->container_ids[i].id == nullptr)
+      return bad_input(fmt::format("codec '{}' has a null container id at index {}", c->name, i));
+  if (const QfRowScale* rs = c->row_scale;
+      rs != nullptr && (rs->scale_bytes_per_row == 0 || rs->values_dtype == nullptr || rs->scale_dtype == nullptr ||
+                        rs->scale_suffix == nullptr || rs->scale_suffix[0] == '\0'))
+    return bad_input(fmt::format("codec '{}' has an incomplete row_scale", c->name));
   return {};
 }
 
@@ -65,6 +91,16 @@ Status validate_container(const ContainerDescriptor* c) {
   if (c->open_reader == nullptr && c->create_writer == nullptr)
     return bad_input(fmt::format("container '{}' can neither read nor write", c->name));
   return {};
+}
+
+std::string exception_text(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(std::move(e));
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "an exception of unknown type";
+  }
 }
 
 }  // namespace
@@ -87,7 +123,14 @@ Status Registry::load_file(const std::string& path) {
   if (!lib->handle.has(QUANTFLOW_PLUGIN_SYMBOL))
     return fail("not a quantflow plugin: it does not export '" QUANTFLOW_PLUGIN_SYMBOL "'");
   auto entry = lib->handle.get<const QfPluginDescriptor*()>(QUANTFLOW_PLUGIN_SYMBOL);
-  const QfPluginDescriptor* desc = entry();
+  const QfPluginDescriptor* desc = nullptr;
+  // Exceptions must not cross the plugin boundary; one that does is this plugin's failure,
+  // not the process's.
+  try {
+    desc = entry();
+  } catch (...) {
+    return fail("the plugin's entry point threw: " + exception_text(std::current_exception()));
+  }
   if (desc == nullptr) return fail("the plugin returned no descriptor");
   // Only the first field is read before the version is known to match.
   const uint32_t abi = desc->abi_version;
@@ -96,22 +139,39 @@ Status Registry::load_file(const std::string& path) {
         fmt::format("plugin ABI version {} does not match this quantflow's ABI version {}; rebuild the "
                     "plugin against this SDK",
                     abi, QUANTFLOW_ABI_VERSION));
-  if (desc->name == nullptr || desc->version == nullptr) return fail("the plugin descriptor has no name or version");
+  if (desc->name == nullptr || desc->name[0] == '\0' || desc->version == nullptr)
+    return fail("the plugin descriptor has no name or version");
+  if (desc->n_codecs > kMaxEntries || desc->n_containers > kMaxEntries)
+    return fail(fmt::format("the plugin descriptor declares {} codecs and {} containers (at most {} each)",
+                            desc->n_codecs, desc->n_containers, kMaxEntries));
   if ((desc->n_codecs > 0 && desc->codecs == nullptr) || (desc->n_containers > 0 && desc->containers == nullptr))
     return fail("the plugin descriptor declares codecs or containers but gives none");
+  if (desc->n_codecs == 0 && desc->n_containers == 0) return fail("the plugin provides no codecs or containers");
 
+  // Names are unique across plugins: the first plugin in search order that provides a name
+  // keeps it, and a later plugin offering the same name is refused as a whole (its parts
+  // may depend on each other), with both files named so the user can remove one.
   PluginRecord record{path, desc->name, desc->version, desc->description ? desc->description : "", {}, {}};
+  std::vector<std::string_view> own_codecs, own_containers;
   for (uint32_t i = 0; i < desc->n_codecs; ++i) {
     const CodecDescriptor* c = desc->codecs[i];
     if (Status s = validate_codec(c); !s.ok()) return fail(s.message());
-    if (const CodecDescriptor* prior = find(c->name))
-      return fail(fmt::format("codec '{}' is already provided by another plugin", prior->name));
+    if (find(c->name) != nullptr)
+      return fail(fmt::format("codec '{}' is already provided by {}; the first plugin in search order wins", c->name,
+                              provider_of_codec(c->name)));
+    if (std::find(own_codecs.begin(), own_codecs.end(), c->name) != own_codecs.end())
+      return fail(fmt::format("codec '{}' is listed twice", c->name));
+    own_codecs.emplace_back(c->name);
   }
   for (uint32_t i = 0; i < desc->n_containers; ++i) {
     const ContainerDescriptor* c = desc->containers[i];
     if (Status s = validate_container(c); !s.ok()) return fail(s.message());
     if (find_container(c->name) != nullptr)
-      return fail(fmt::format("container '{}' is already provided by another plugin", c->name));
+      return fail(fmt::format("container '{}' is already provided by {}; the first plugin in search order wins",
+                              c->name, provider_of_container(c->name)));
+    if (std::find(own_containers.begin(), own_containers.end(), c->name) != own_containers.end())
+      return fail(fmt::format("container '{}' is listed twice", c->name));
+    own_containers.emplace_back(c->name);
   }
   for (uint32_t i = 0; i < desc->n_codecs; ++i) {
     codecs_.push_back(desc->codecs[i]);
@@ -124,6 +184,20 @@ Status Registry::load_file(const std::string& path) {
   plugins_.push_back(std::move(record));
   libraries_.push_back(std::move(lib));
   return {};
+}
+
+std::string Registry::provider_of_codec(std::string_view name) const {
+  const std::string wanted = canonical_dtype_name(name);
+  for (const auto& p : plugins_)
+    if (std::find(p.codecs.begin(), p.codecs.end(), wanted) != p.codecs.end()) return p.path;
+  return "another plugin";
+}
+
+std::string Registry::provider_of_container(std::string_view name) const {
+  const std::string wanted = canonical_dtype_name(name);
+  for (const auto& p : plugins_)
+    if (std::find(p.containers.begin(), p.containers.end(), wanted) != p.containers.end()) return p.path;
+  return "another plugin";
 }
 
 const CodecDescriptor* Registry::find(std::string_view name) const {
@@ -169,6 +243,22 @@ const ContainerDescriptor* Registry::container_for_path(const std::string& path)
   return nullptr;
 }
 
+namespace {
+Status plugin_threw(const ContainerDescriptor& container, const char* doing, std::exception_ptr e) {
+  return internal_error(fmt::format("container '{}' ({}) threw while {}: {}", container.name,
+                                    plugin_path_of(&container), doing, exception_text(std::move(e))));
+}
+}  // namespace
+
+Result<std::unique_ptr<Writer>> create_writer(const ContainerDescriptor& container, OutputSink& sink,
+                                              const CodecCatalog& catalog, const WriterOptions& options) {
+  try {
+    return container.create_writer(sink, catalog, options);
+  } catch (...) {
+    return plugin_threw(container, "creating a writer", std::current_exception());
+  }
+}
+
 Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) const {
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
@@ -189,7 +279,12 @@ Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) c
   int32_t best_score = 0;
   for (const ContainerDescriptor* c : containers_) {
     if (c->open_reader == nullptr) continue;
-    int32_t score = c->probe(reinterpret_cast<const unsigned char*>(head.data()), head.size());
+    int32_t score = 0;
+    try {
+      score = c->probe(reinterpret_cast<const unsigned char*>(head.data()), head.size());
+    } catch (...) {
+      return plugin_threw(*c, "probing", std::current_exception()).with_file(path);
+    }
     if (score > 0 && has_extension(*c, path)) score += 1;  // the extension breaks ties
     if (score > best_score) {
       best = c;
@@ -209,9 +304,13 @@ Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) c
                                  }()))
         .with_file(path);
   }
-  auto reader = best->open_reader(path, *this);
-  if (!reader.ok()) return reader.take_status().with_file(path);
-  return reader;
+  try {
+    auto reader = best->open_reader(path, *this);
+    if (!reader.ok()) return reader.take_status().with_file(path);
+    return reader;
+  } catch (...) {
+    return plugin_threw(*best, "opening", std::current_exception()).with_file(path);
+  }
 }
 
 std::vector<std::string> plugin_search_path(const std::vector<std::string>& extra) {

@@ -55,6 +55,9 @@ class Registry : public CodecCatalog {
   Result<std::unique_ptr<Reader>> open_reader(const std::string& path) const;
 
  private:
+  std::string provider_of_codec(std::string_view name) const;
+  std::string provider_of_container(std::string_view name) const;
+
   struct Library;
   std::vector<std::unique_ptr<Library>> libraries_;  // kept loaded for the process lifetime
   std::vector<PluginRecord> plugins_;
@@ -62,6 +65,11 @@ class Registry : public CodecCatalog {
   std::vector<const CodecDescriptor*> codecs_;
   std::vector<const ContainerDescriptor*> containers_;
 };
+
+// The container's create_writer, with an exception thrown by the plugin turned into an
+// error naming the plugin file.
+Result<std::unique_ptr<Writer>> create_writer(const ContainerDescriptor& container, OutputSink& sink,
+                                              const CodecCatalog& catalog, const WriterOptions& options);
 
 // The plugin directories in search order: the build/install tree's own directory next to
 // the executable, then QUANTFLOW_PLUGIN_PATH (colon-separated), then `extra` (--plugin-dir).

@@ -76,7 +76,7 @@ Status write_plan(const core::Registry& registry, const Reader& reader, const Pl
   });
   if (unexpanded) return internal_error("the plan's row-scaled encodings were not expanded").with_file(output);
   const Plan& expanded = plan;
-  auto writer_result = container.create_writer(*sink, registry, plan.writer_options);
+  auto writer_result = core::create_writer(container, *sink, registry, plan.writer_options);
   if (!writer_result.ok()) return writer_result.take_status().with_file(output);
   auto writer = std::move(writer_result).value();
   auto order = writer->begin(expanded.metadata, expanded.target_infos());

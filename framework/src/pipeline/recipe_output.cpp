@@ -78,7 +78,7 @@ class CountingSink final : public OutputSink {
 Result<uint64_t> measure_file(const core::Registry& registry, const ContainerDescriptor& container,
                               const PlannedShard& shard) {
   CountingSink sink(shard.path);
-  auto writer_result = container.create_writer(sink, registry, shard.plan.writer_options);
+  auto writer_result = core::create_writer(container, sink, registry, shard.plan.writer_options);
   if (!writer_result.ok()) return writer_result.take_status().with_file(shard.path);
   auto writer = std::move(writer_result).value();
   QF_ASSIGN_OR_RETURN(auto order, writer->begin(shard.plan.metadata, shard.plan.target_infos()));

@@ -7,9 +7,13 @@
 #include <cmath>
 #include <atomic>
 #include <cstring>
+#include <exception>
+#include <string>
 #include <mutex>
 
 #include <fmt/format.h>
+
+#include "core/plugin_origin.hpp"
 
 namespace quantflow::pipeline {
 
@@ -17,6 +21,19 @@ namespace {
 
 // Enough rows per chunk to amortize scheduling, few enough to spread a tensor over threads
 // and keep each thread's f32 scratch small.
+// Not a QfCodecResult: marks a codec call that threw.
+constexpr int32_t kCodecThrew = -1;
+
+std::string exception_text(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(std::move(e));
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "an exception of unknown type";
+  }
+}
+
 constexpr uint64_t kChunkFloats = 256 * 1024;
 
 uint64_t rows_per_chunk(uint64_t row_len) {
@@ -66,7 +83,8 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
   std::atomic<uint64_t> first_failed{n_chunks};
   std::mutex failure_mutex;
   int32_t failure_code = QF_CODEC_OK;
-  bool failure_in_decode = false;
+  bool failure_in_decode = false, failure_from_codec = false;
+  std::string failure_what;
   // Per-chunk sums, added up in chunk order afterwards so the figures do not depend on
   // how chunks were scheduled.
   struct ChunkError {
@@ -84,58 +102,69 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
       if (chunk > first_failed.load(std::memory_order_relaxed)) return;
       const uint64_t row0 = chunk * chunk_rows;
       const uint64_t n = std::min(chunk_rows, rows - row0);
-      scratch.resize(n * row_len);
-      const std::byte* packed = source.data() + row0 * src_row_bytes;
-      if (src_scale_bytes > 0) {
-        joined.resize(n * (src_row_bytes + src_scale_bytes));
-        for (uint64_t r = 0; r < n; ++r) {
-          std::byte* row = joined.data() + r * (src_row_bytes + src_scale_bytes);
-          std::memcpy(row, source.data() + (row0 + r) * src_row_bytes, src_row_bytes);
-          std::memcpy(row + src_row_bytes, scales.data() + (row0 + r) * src_scale_bytes, src_scale_bytes);
-        }
-        packed = joined.data();
-      }
-      int32_t rc = job.decoder->decode(packed, scratch.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
-      // Encoded rows go straight to the output unless a row-scaled part must be cut out.
-      const bool split = job.part != TensorJob::Part::whole;
-      if (split) encoded.resize(n * enc_row_bytes);
-      std::byte* enc_base = split ? encoded.data() : out.data() + row0 * dst_row_bytes;
-      bool in_decode = true;
-      if (rc == QF_CODEC_OK) in_decode = false;
-      // ggml leaves block encodings of NaN and infinity undefined; refuse them for every
-      // block codec alike rather than write whatever one codec happens to produce.
-      if (rc == QF_CODEC_OK && refuse_non_finite &&
-          !std::all_of(scratch.begin(), scratch.end(), [](float v) { return std::isfinite(v); }))
-        rc = QF_CODEC_NON_FINITE;
-      for (uint64_t r = 0; rc == QF_CODEC_OK && r < n;) {
-        const uint64_t segment = (row0 + r) / rows_per_segment;
-        const uint64_t run = std::min(n - r, (segment + 1) * rows_per_segment - (row0 + r));
-        const float* weights = imatrix ? imatrix->data() + segment * row_len : nullptr;
-        rc = job.encoder->encode(scratch.data() + r * row_len, enc_base + r * enc_row_bytes, static_cast<int64_t>(run),
-                                 static_cast<int64_t>(row_len), weights);
-        r += run;
-      }
-      if (rc == QF_CODEC_OK && split) {
-        const uint64_t offset = job.part == TensorJob::Part::row_values ? 0 : enc_values_bytes;
-        for (uint64_t r = 0; r < n; ++r)
-          std::memcpy(out.data() + (row0 + r) * dst_row_bytes, encoded.data() + r * enc_row_bytes + offset,
-                      dst_row_bytes);
-      }
-      if (rc == QF_CODEC_OK && measure) {
-        roundtrip.resize(n * row_len);
-        rc = job.encoder->decode(enc_base, roundtrip.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
-        ChunkError& e = chunk_errors[chunk];
-        for (size_t i = 0; i < roundtrip.size(); ++i) {
-          const double x = scratch[i], d = static_cast<double>(roundtrip[i]) - x;
-          if (!std::isfinite(x)) continue;
-          if (!std::isfinite(d)) {
-            ++e.non_finite;
-            continue;
+      // A codec that throws breaks the plugin contract; the exception stops here, on the
+      // pool thread, and becomes this tensor's error instead of tearing down the graph.
+      int32_t rc = QF_CODEC_OK;
+      bool in_decode = true, from_codec = true;
+      std::string what;
+      try {
+        scratch.resize(n * row_len);
+        const std::byte* packed = source.data() + row0 * src_row_bytes;
+        if (src_scale_bytes > 0) {
+          joined.resize(n * (src_row_bytes + src_scale_bytes));
+          for (uint64_t r = 0; r < n; ++r) {
+            std::byte* row = joined.data() + r * (src_row_bytes + src_scale_bytes);
+            std::memcpy(row, source.data() + (row0 + r) * src_row_bytes, src_row_bytes);
+            std::memcpy(row + src_row_bytes, scales.data() + (row0 + r) * src_scale_bytes, src_scale_bytes);
           }
-          e.err2 += d * d;
-          e.sig2 += x * x;
-          e.max_abs = std::max(e.max_abs, std::fabs(d));
+          packed = joined.data();
         }
+        rc = job.decoder->decode(packed, scratch.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
+        // Encoded rows go straight to the output unless a row-scaled part must be cut out.
+        const bool split = job.part != TensorJob::Part::whole;
+        if (split) encoded.resize(n * enc_row_bytes);
+        std::byte* enc_base = split ? encoded.data() : out.data() + row0 * dst_row_bytes;
+        if (rc == QF_CODEC_OK) in_decode = false;
+        // ggml leaves block encodings of NaN and infinity undefined; refuse them for every
+        // block codec alike rather than write whatever one codec happens to produce.
+        if (rc == QF_CODEC_OK && refuse_non_finite &&
+            !std::all_of(scratch.begin(), scratch.end(), [](float v) { return std::isfinite(v); })) {
+          rc = QF_CODEC_NON_FINITE;
+          from_codec = false;
+        }
+        for (uint64_t r = 0; rc == QF_CODEC_OK && r < n;) {
+          const uint64_t segment = (row0 + r) / rows_per_segment;
+          const uint64_t run = std::min(n - r, (segment + 1) * rows_per_segment - (row0 + r));
+          const float* weights = imatrix ? imatrix->data() + segment * row_len : nullptr;
+          rc = job.encoder->encode(scratch.data() + r * row_len, enc_base + r * enc_row_bytes,
+                                   static_cast<int64_t>(run), static_cast<int64_t>(row_len), weights);
+          r += run;
+        }
+        if (rc == QF_CODEC_OK && split) {
+          const uint64_t offset = job.part == TensorJob::Part::row_values ? 0 : enc_values_bytes;
+          for (uint64_t r = 0; r < n; ++r)
+            std::memcpy(out.data() + (row0 + r) * dst_row_bytes, encoded.data() + r * enc_row_bytes + offset,
+                        dst_row_bytes);
+        }
+        if (rc == QF_CODEC_OK && measure) {
+          roundtrip.resize(n * row_len);
+          rc = job.encoder->decode(enc_base, roundtrip.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
+          ChunkError& e = chunk_errors[chunk];
+          for (size_t i = 0; i < roundtrip.size(); ++i) {
+            const double x = scratch[i], d = static_cast<double>(roundtrip[i]) - x;
+            if (!std::isfinite(x)) continue;
+            if (!std::isfinite(d)) {
+              ++e.non_finite;
+              continue;
+            }
+            e.err2 += d * d;
+            e.sig2 += x * x;
+            e.max_abs = std::max(e.max_abs, std::fabs(d));
+          }
+        }
+      } catch (...) {
+        rc = kCodecThrew;
+        what = exception_text(std::current_exception());
       }
       if (rc != QF_CODEC_OK) {
         std::lock_guard lock(failure_mutex);
@@ -143,6 +172,8 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
           first_failed.store(chunk);
           failure_code = rc;
           failure_in_decode = in_decode;
+          failure_from_codec = from_codec;
+          failure_what = std::move(what);
         }
         return;
       }
@@ -150,10 +181,16 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
   });
 
   if (first_failed.load() != n_chunks) {
-    const char* codec = failure_in_decode ? job.decoder->name : job.encoder->name;
-    return bad_input(fmt::format("{} {} failed: {}", codec, failure_in_decode ? "decode" : "encode",
-                                 codec_result_message(failure_code)))
-        .with_tensor(job.source.name);
+    const CodecDescriptor* codec = failure_in_decode ? job.decoder : job.encoder;
+    const bool known = failure_code >= QF_CODEC_NEEDS_IMATRIX && failure_code <= QF_CODEC_UNSUPPORTED;
+    std::string message =
+        fmt::format("{} {} failed: {}", codec->name, failure_in_decode ? "decode" : "encode",
+                    failure_code == kCodecThrew ? "it threw: " + failure_what : codec_result_message(failure_code));
+    // What the codec itself reported names the plugin file, so a third-party codec's fault
+    // is told apart from a bad input.
+    if (failure_from_codec) message += " (plugin " + core::plugin_path_of(codec) + ")";
+    // Documented results describe the input; an unknown result or an exception is a fault.
+    return Status(known ? ErrorCode::bad_input : ErrorCode::internal, std::move(message)).with_tensor(job.source.name);
   }
   if (measure) {
     ChunkError total;

@@ -50,8 +50,10 @@ class GgufReader final : public Reader {
       return usage_error("tensor index " + std::to_string(index) + " is out of range (" +
                          std::to_string(tensors_.size()) + " tensors)");
     const TensorInfo& t = tensors_[index];
-    // The shared owner keeps the mapping alive even if the caller outlives this reader.
-    return TensorData{file_->slice(data_offset_ + t.offset, t.n_bytes), file_};
+    // A checked copy, not a view into the mapping: see MappedFile::read.
+    auto data = file_->read(data_offset_ + t.offset, t.n_bytes);
+    if (!data.ok()) return data.take_status().with_tensor(t.name);
+    return data;
   }
 
   // Drops the tensor's pages so that streaming a large model does not keep it resident.

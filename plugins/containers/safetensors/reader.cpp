@@ -110,8 +110,10 @@ Result<TensorData> FileReader::read(size_t index) const {
   if (index >= tensors_.size())
     return internal_error("tensor index " + std::to_string(index) + " out of range").with_file(path());
   const TensorInfo& t = tensors_[index];
-  // The owner keeps the mapping alive even if the host drops the reader first.
-  return TensorData{file_->slice(data_start_ + t.offset, t.n_bytes), file_};
+  // A checked copy, not a view into the mapping: see MappedFile::read.
+  auto data = file_->read(data_start_ + t.offset, t.n_bytes);
+  if (!data.ok()) return data.take_status().with_tensor(t.name);
+  return data;
 }
 
 void FileReader::release(size_t index) const {
