@@ -1,4 +1,4 @@
-// GGUF v3 reader: parses the header, metadata and tensor infos of a mapped file and hands
+// GGUF v2/v3 reader: parses the header, metadata and tensor infos of a mapped file and hands
 // out tensor bytes as views into the mapping. Everything read from the file is treated as
 // hostile: every length and count is checked against the bytes that remain before use.
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "byte_cursor.hpp"
 #include "gguf_plugin.hpp"
 #include "gguf_types.hpp"
+#include "split.hpp"
 #include "quantflow/mapped_file.hpp"
 
 namespace quantflow::gguf {
@@ -112,9 +113,16 @@ class Parser {
     // A big-endian writer stores the same small version number byte-swapped.
     if ((version & 0x0000FFFFu) == 0)
       return bad_input("big-endian GGUF file (version field reads " + std::to_string(version) +
-                       " little-endian); quantflow reads little-endian GGUF v3 only");
-    if (version != kVersion)
-      return bad_input("GGUF version " + std::to_string(version) + " is not supported; quantflow reads GGUF v3");
+                       " little-endian); quantflow reads little-endian GGUF only");
+    // v2 has v3's layout (v3 only added the big-endian convention), so one parser reads
+    // both; v1's 32-bit counts and lengths are refused like ggml does.
+    if (version == 1)
+      return bad_input(
+          "GGUF v1 is not supported (its counts and lengths are 32-bit; ggml no longer reads it "
+          "either); convert it with a current llama.cpp first");
+    if (version < kMinVersion || version > kVersion)
+      return bad_input("GGUF version " + std::to_string(version) + " is not supported; quantflow reads GGUF v" +
+                       std::to_string(kMinVersion) + " and v" + std::to_string(kVersion));
     out_.version_ = version;
     if (file_size_ < kHeaderBytes)
       return bad_input("truncated GGUF header: the file has " + std::to_string(file_size_) +
@@ -380,13 +388,19 @@ std::string describe_legacy_magic(const unsigned char* head, size_t n_head) {
   return "pre-GGUF ggml file (" + what + "); convert it with a current llama.cpp first";
 }
 
-Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const CodecCatalog& catalog) {
+Result<std::unique_ptr<Reader>> open_file_reader(const std::string& path, const CodecCatalog& catalog) {
   QF_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
   auto reader = std::make_unique<GgufReader>();
   reader->file_ = std::move(file);
   Parser parser(*reader, catalog);
   QF_RETURN_IF_ERROR(parser.parse());
   return std::unique_ptr<Reader>(std::move(reader));
+}
+
+Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const CodecCatalog& catalog) {
+  QF_ASSIGN_OR_RETURN(auto first, open_file_reader(path, catalog));
+  return open_split(std::move(first), path,
+                    [&catalog](const std::string& shard) { return open_file_reader(shard, catalog); });
 }
 
 }  // namespace quantflow::gguf
