@@ -140,7 +140,8 @@ void print_json(const std::string& path_a, const std::string& path_b, const Mode
   out["tensors"] = nlohmann::json::array();
   for (const auto& d : diff.tensors) out["tensors"].push_back(tensor_json(d));
   out["summary"] = {{"metadata_differences", diff.metadata.size()}, {"tensor_differences", diff.tensors.size()}};
-  std::cout << out.dump(2) << std::endl;
+  // GGUF string values are bytes that need not be UTF-8: shown with U+FFFD, not refused.
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
 }
 
 }  // namespace

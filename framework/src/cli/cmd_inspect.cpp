@@ -57,7 +57,8 @@ void print_json(const std::string& path, const Reader& reader, size_t max_elemen
   for (const auto& [name, d] : totals_by_dtype(reader.tensors()))
     by[name] = {{"tensors", d.tensors}, {"elements", d.elements}, {"bytes", d.bytes}};
   out["totals"] = {{"tensors", reader.tensors().size()}, {"elements", elements}, {"bytes", bytes}, {"by_dtype", by}};
-  std::cout << out.dump(2) << std::endl;
+  // GGUF string values are bytes that need not be UTF-8: shown with U+FFFD, not refused.
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
 }
 
 void print_text(const std::string& path, const Reader& reader, size_t max_elements) {

@@ -13,6 +13,7 @@
 #include "gguf_types.hpp"
 #include "split.hpp"
 #include "quantflow/mapped_file.hpp"
+#include "quantflow/utf8.hpp"
 
 namespace quantflow::gguf {
 
@@ -150,6 +151,10 @@ class Parser {
     for (uint64_t i = 0; i < n_kv_; ++i) {
       QF_ASSIGN_OR_RETURN(std::string_view key, read_string("metadata key #" + std::to_string(i)));
       if (key.empty()) return bad_input("metadata entry #" + std::to_string(i) + " has an empty key");
+      // Keys and tensor names go into messages, JSON and other containers' headers, all of
+      // which need text; string values stay bytes, as ggml keeps them.
+      if (invalid_utf8_offset(key) != std::string_view::npos)
+        return bad_input("metadata entry #" + std::to_string(i) + ": the key is not valid UTF-8");
       if (!seen.insert(key).second) return bad_input("duplicate metadata key '" + std::string(key) + "'");
       const std::string where = "metadata '" + std::string(key) + "'";
       uint32_t type = 0;
@@ -277,6 +282,9 @@ class Parser {
     names.reserve(static_cast<size_t>(n_tensors));
     for (uint64_t i = 0; i < n_tensors; ++i) {
       QF_ASSIGN_OR_RETURN(std::string_view name_view, read_string("the name of tensor info #" + std::to_string(i)));
+      if (const size_t bad = invalid_utf8_offset(name_view); bad != std::string_view::npos)
+        return bad_input("the name of tensor info #" + std::to_string(i) + " is not valid UTF-8 (byte " +
+                         std::to_string(bad) + ")");
       std::string name(name_view);
       auto status = parse_tensor_info(name, names);
       if (!status.ok()) return std::move(status).with_tensor(name);
