@@ -35,7 +35,8 @@ BOOST_AUTO_TEST_CASE(regressions_are_refused_cleanly) {
       BOOST_TEST_CONTEXT(target.name << ": " << file.filename().string()) {
         const auto status = feed(target, file);
         BOOST_CHECK(!status.ok());
-        BOOST_CHECK(status.code() == quantflow::ErrorCode::bad_input);
+        // Bad input or a usage error (recipes): both exit 2, never an internal error.
+        BOOST_CHECK(status.code() == quantflow::ErrorCode::bad_input || status.code() == quantflow::ErrorCode::usage);
         BOOST_CHECK(!status.message().empty());
         BOOST_CHECK_EQUAL(status.to_string().find('\n'), std::string::npos);
         ++total;
