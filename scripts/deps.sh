@@ -7,6 +7,7 @@ packages=(
   libboost-dev libboost-filesystem-dev libboost-program-options-dev libboost-test-dev
   libtbb-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libzstd-dev libxxhash-dev zlib1g-dev
   libbenchmark-dev time bc
+  clang libclang-rt-14-dev
 )
 
 missing=()

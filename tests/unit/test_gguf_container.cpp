@@ -328,13 +328,41 @@ BOOST_AUTO_TEST_CASE(old_versions) {
   Builder v1;
   v1.bytes = {'G', 'G', 'U', 'F'};
   v1.put<uint32_t>(1).put<uint32_t>(0).put<uint32_t>(0);
-  expect_refusal(v1.bytes, "GGUF version 1 is not supported; quantflow reads GGUF v3");
-  expect_refusal(Builder().header(0, 0, 2).bytes, "GGUF version 2 is not supported; quantflow reads GGUF v3");
-  expect_refusal(Builder().header(0, 0, 4).bytes, "GGUF version 4 is not supported; quantflow reads GGUF v3");
+  expect_refusal(v1.bytes,
+                 "GGUF v1 is not supported (its counts and lengths are 32-bit; ggml no longer reads it either); "
+                 "convert it with a current llama.cpp first");
+  expect_refusal(Builder().header(0, 0, 4).bytes, "GGUF version 4 is not supported; quantflow reads GGUF v2 and v3");
   expect_refusal(Builder().header(0, 0, 0).bytes, "GGUF version 0 is invalid");
   expect_refusal(Builder().header(0, 0, 0x03000000u).bytes,
                  "big-endian GGUF file (version field reads 50331648 little-endian); quantflow reads little-endian "
-                 "GGUF v3 only");
+                 "GGUF only");
+}
+
+BOOST_AUTO_TEST_CASE(version_2_reads_like_version_3) {
+  // v2 differs from v3 only in the version field (gguf.md §9): same counts, same layout.
+  Builder b;
+  b.header(1, 2, 2).kv_u32("general.alignment", 32).str("general.name").put<uint32_t>(8).str("v2");
+  b.tensor("w", {4, 2}, 0, 0).pad();
+  const auto data = pattern(32, 5);
+  b.bytes.insert(b.bytes.end(), data.begin(), data.end());
+  Fixture f;
+  auto reader = f.open(b.bytes);
+  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().to_string());
+  const Reader& r = **reader;
+  BOOST_CHECK_EQUAL(r.version(), "2");
+  BOOST_CHECK_EQUAL(r.metadata().size(), 2u);
+  BOOST_CHECK_EQUAL(r.metadata().find("general.name")->text, "v2");
+  BOOST_REQUIRE_EQUAL(r.tensors().size(), 1u);
+  BOOST_CHECK(r.tensors()[0].shape == (Shape{2, 4}));
+  auto d = r.read(0);
+  BOOST_REQUIRE(d.ok());
+  BOOST_CHECK(std::equal(d->bytes.begin(), d->bytes.end(), reinterpret_cast<const std::byte*>(data.data())));
+  // Copied, it becomes the v3 file ggml would write: only the version field changes.
+  MemorySink sink;
+  BOOST_REQUIRE(copy_through(r, sink).ok());
+  std::vector<uint8_t> want = b.bytes;
+  want[4] = 3;
+  BOOST_CHECK(sink.data() == want);
 }
 
 BOOST_AUTO_TEST_CASE(pre_gguf_files) {

@@ -154,6 +154,9 @@ BOOST_AUTO_TEST_CASE(structural_errors_name_file_line_column) {
                     "r.yaml:3:7: 'mode' must be 'all' or 'allowlist', not 'some'");
   BOOST_CHECK_EQUAL(error_of("output: b\n"), "r.yaml:1:1: the recipe needs 'inputs'");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: [b\n").rfind("r.yaml:", 0), 0u);
+  // yaml-cpp's own text for its nesting limit is "bad file".
+  BOOST_CHECK_EQUAL(error_of("inputs: " + std::string(1000, '[') + std::string(1000, ']') + "\n"),
+                    "r.yaml:1:2009: the YAML is nested too deeply (more levels than the parser's recursion limit)");
 }
 
 BOOST_AUTO_TEST_CASE(overrides_apply_before_validation_and_are_named_in_errors) {

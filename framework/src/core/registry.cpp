@@ -291,6 +291,11 @@ Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) c
       best_score = score;
     }
   }
+  // Nothing claims the bytes, but the extension names a container: a file too damaged for
+  // its probe (too short, absurd header length) is best explained by that container's own
+  // reader, which says what is wrong instead of "unrecognized".
+  if (best == nullptr)
+    if (const ContainerDescriptor* by_name = container_for_path(path); by_name && by_name->open_reader) best = by_name;
   if (best == nullptr) {
     std::string hex;
     for (size_t i = 0; i < std::min<size_t>(8, head.size()); ++i)

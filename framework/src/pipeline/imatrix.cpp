@@ -18,9 +18,9 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-Result<std::vector<float>> read_f32(const Reader& reader, const core::Registry& registry, size_t index) {
+Result<std::vector<float>> read_f32(const Reader& reader, const CodecCatalog& catalog, size_t index) {
   const TensorInfo& t = reader.tensors()[index];
-  const CodecDescriptor* codec = registry.find(t.dtype.name);
+  const CodecDescriptor* codec = catalog.find(t.dtype.name);
   if (codec == nullptr || codec->decode == nullptr)
     return bad_input(fmt::format("cannot decode its encoding '{}'", t.dtype.name)).with_tensor(t.name);
   QF_ASSIGN_OR_RETURN(TensorData data, reader.read(index));
@@ -33,8 +33,10 @@ Result<std::vector<float>> read_f32(const Reader& reader, const core::Registry& 
   return out;
 }
 
+}  // namespace
+
 // The GGUF form: sums of squared activations and, per matrix, how many rows were summed.
-Result<ImportanceMatrix> load_container_imatrix(const core::Registry& registry, const Reader& reader) {
+Result<ImportanceMatrix> load_container_imatrix(const CodecCatalog& catalog, const Reader& reader) {
   ImportanceMatrix im;
   std::map<std::string, size_t> sums, counts;
   for (size_t i = 0; i < reader.tensors().size(); ++i) {
@@ -46,8 +48,8 @@ Result<ImportanceMatrix> load_container_imatrix(const core::Registry& registry, 
   for (const auto& [name, sum_index] : sums) {
     auto count_it = counts.find(name);
     if (count_it == counts.end()) return bad_input("has no matching '.counts' tensor").with_tensor(name + ".in_sum2");
-    QF_ASSIGN_OR_RETURN(auto sum, read_f32(reader, registry, sum_index));
-    QF_ASSIGN_OR_RETURN(auto count, read_f32(reader, registry, count_it->second));
+    QF_ASSIGN_OR_RETURN(auto sum, read_f32(reader, catalog, sum_index));
+    QF_ASSIGN_OR_RETURN(auto count, read_f32(reader, catalog, count_it->second));
     if (count.empty() || sum.size() % count.size() != 0)
       return bad_input(fmt::format("{} sums do not divide into {} counts", sum.size(), count.size())).with_tensor(name);
     const size_t per = sum.size() / count.size();
@@ -108,8 +110,6 @@ Result<ImportanceMatrix> load_legacy_imatrix(const std::string& path) {
   }
   return im;
 }
-
-}  // namespace
 
 Result<const std::vector<float>*> ImportanceMatrix::for_tensor(const TensorInfo& tensor) const {
   auto it = weights.find(tensor.name);

@@ -28,4 +28,9 @@ struct ImportanceMatrix {
 // tensors, or the legacy binary `.dat` layout.
 Result<ImportanceMatrix> load_imatrix(const core::Registry& registry, const std::string& path);
 
+// The two forms on their own, for load_imatrix and the fuzz targets (tests/fuzz): the
+// tensors of an opened container (decoded through `catalog`), and the legacy file at `path`.
+Result<ImportanceMatrix> load_container_imatrix(const CodecCatalog& catalog, const Reader& reader);
+Result<ImportanceMatrix> load_legacy_imatrix(const std::string& path);
+
 }  // namespace quantflow::pipeline

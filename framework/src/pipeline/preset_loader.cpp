@@ -11,6 +11,7 @@
 
 #include "core/config_paths.hpp"
 #include "pipeline/preset.hpp"
+#include "pipeline/yaml_errors.hpp"
 
 namespace quantflow::pipeline {
 
@@ -298,7 +299,7 @@ Result<Preset> load_preset_file(const std::string& path) {
   } catch (const YAML::BadFile&) {
     return bad_input("cannot read the preset file").with_file(path);
   } catch (const YAML::Exception& e) {
-    return bad_input(fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+    return bad_input(fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, yaml_error_message(e)));
   }
 }
 

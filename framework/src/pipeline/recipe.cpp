@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/recipe_yaml.hpp"
+#include "pipeline/yaml_errors.hpp"
 
 namespace quantflow::pipeline {
 
@@ -320,7 +321,7 @@ Result<Recipe> parse_recipe(const std::string& text, const std::string& origin, 
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return usage_error(fmt::format("{}:{}:{}: {}", origin, e.mark.line + 1, e.mark.column + 1, e.msg));
+    return usage_error(fmt::format("{}:{}:{}: {}", origin, e.mark.line + 1, e.mark.column + 1, yaml_error_message(e)));
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   QF_RETURN_IF_ERROR(recipe_yaml::apply_overrides(root, overrides));

@@ -1,4 +1,5 @@
 #include "pipeline/recipe_yaml.hpp"
+#include "pipeline/yaml_errors.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -277,8 +278,8 @@ Status apply_overrides(YAML::Node& root, const std::vector<RecipeOverride>& over
     try {
       value = YAML::Load(o.value);
     } catch (const YAML::Exception& e) {
-      return usage_error(
-          fmt::format("--set {}={}:{}:{}: {}", o.key, o.value, e.mark.line + 1, e.mark.column + 1, e.msg));
+      return usage_error(fmt::format("--set {}={}:{}:{}: {}", o.key, o.value, e.mark.line + 1, e.mark.column + 1,
+                                     yaml_error_message(e)));
     }
     YAML::Node parent = root;
     size_t start = 0;

@@ -8,7 +8,10 @@
 
 namespace quantflow::gguf {
 
+// Opens a GGUF file; the first shard of a split model opens the whole model (split.hpp).
 Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const CodecCatalog& catalog);
+// Opens exactly one file, split keys or not.
+Result<std::unique_ptr<Reader>> open_file_reader(const std::string& path, const CodecCatalog& catalog);
 Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatalog& catalog,
                                               const WriterOptions& options);
 

@@ -14,7 +14,8 @@ namespace quantflow::gguf {
 
 inline constexpr char kContainerName[] = "gguf";
 inline constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a LE u32
-inline constexpr uint32_t kVersion = 3;
+inline constexpr uint32_t kVersion = 3;         // the version written, and the newest read
+inline constexpr uint32_t kMinVersion = 2;      // the oldest version read (gguf.md §9)
 inline constexpr uint32_t kDefaultAlignment = 32;
 inline constexpr uint64_t kMaxNameBytes = 63;  // GGML_MAX_NAME (64) includes the NUL
 inline constexpr uint32_t kMaxDims = 4;

@@ -40,7 +40,9 @@ quantflow::Result<std::unique_ptr<quantflow::Writer>> create(quantflow::OutputSi
 }
 
 const QfContainerDescriptor kContainer = {
-    "gguf", "GGUF v3 (llama.cpp / ggml), read and write, byte-identical to ggml's writer", ".gguf", probe, open, create,
+    "gguf",  "GGUF (llama.cpp / ggml): reads v2 and v3, split shards too; writes v3 byte-identical to ggml",
+    ".gguf", probe,
+    open,    create,
 };
 
 const QfContainerDescriptor* const kContainers[] = {&kContainer};

@@ -1,4 +1,4 @@
-// GGUF v3 reader: parses the header, metadata and tensor infos of a mapped file and hands
+// GGUF v2/v3 reader: parses the header, metadata and tensor infos of a mapped file and hands
 // out tensor bytes as views into the mapping. Everything read from the file is treated as
 // hostile: every length and count is checked against the bytes that remain before use.
 #include <algorithm>
@@ -11,7 +11,9 @@
 #include "byte_cursor.hpp"
 #include "gguf_plugin.hpp"
 #include "gguf_types.hpp"
+#include "split.hpp"
 #include "quantflow/mapped_file.hpp"
+#include "quantflow/utf8.hpp"
 
 namespace quantflow::gguf {
 
@@ -114,9 +116,16 @@ class Parser {
     // A big-endian writer stores the same small version number byte-swapped.
     if ((version & 0x0000FFFFu) == 0)
       return bad_input("big-endian GGUF file (version field reads " + std::to_string(version) +
-                       " little-endian); quantflow reads little-endian GGUF v3 only");
-    if (version != kVersion)
-      return bad_input("GGUF version " + std::to_string(version) + " is not supported; quantflow reads GGUF v3");
+                       " little-endian); quantflow reads little-endian GGUF only");
+    // v2 has v3's layout (v3 only added the big-endian convention), so one parser reads
+    // both; v1's 32-bit counts and lengths are refused like ggml does.
+    if (version == 1)
+      return bad_input(
+          "GGUF v1 is not supported (its counts and lengths are 32-bit; ggml no longer reads it "
+          "either); convert it with a current llama.cpp first");
+    if (version < kMinVersion || version > kVersion)
+      return bad_input("GGUF version " + std::to_string(version) + " is not supported; quantflow reads GGUF v" +
+                       std::to_string(kMinVersion) + " and v" + std::to_string(kVersion));
     out_.version_ = version;
     if (file_size_ < kHeaderBytes)
       return bad_input("truncated GGUF header: the file has " + std::to_string(file_size_) +
@@ -144,6 +153,10 @@ class Parser {
     for (uint64_t i = 0; i < n_kv_; ++i) {
       QF_ASSIGN_OR_RETURN(std::string_view key, read_string("metadata key #" + std::to_string(i)));
       if (key.empty()) return bad_input("metadata entry #" + std::to_string(i) + " has an empty key");
+      // Keys and tensor names go into messages, JSON and other containers' headers, all of
+      // which need text; string values stay bytes, as ggml keeps them.
+      if (invalid_utf8_offset(key) != std::string_view::npos)
+        return bad_input("metadata entry #" + std::to_string(i) + ": the key is not valid UTF-8");
       if (!seen.insert(key).second) return bad_input("duplicate metadata key '" + std::string(key) + "'");
       const std::string where = "metadata '" + std::string(key) + "'";
       uint32_t type = 0;
@@ -271,6 +284,9 @@ class Parser {
     names.reserve(static_cast<size_t>(n_tensors));
     for (uint64_t i = 0; i < n_tensors; ++i) {
       QF_ASSIGN_OR_RETURN(std::string_view name_view, read_string("the name of tensor info #" + std::to_string(i)));
+      if (const size_t bad = invalid_utf8_offset(name_view); bad != std::string_view::npos)
+        return bad_input("the name of tensor info #" + std::to_string(i) + " is not valid UTF-8 (byte " +
+                         std::to_string(bad) + ")");
       std::string name(name_view);
       auto status = parse_tensor_info(name, names);
       if (!status.ok()) return std::move(status).with_tensor(name);
@@ -382,13 +398,19 @@ std::string describe_legacy_magic(const unsigned char* head, size_t n_head) {
   return "pre-GGUF ggml file (" + what + "); convert it with a current llama.cpp first";
 }
 
-Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const CodecCatalog& catalog) {
+Result<std::unique_ptr<Reader>> open_file_reader(const std::string& path, const CodecCatalog& catalog) {
   QF_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
   auto reader = std::make_unique<GgufReader>();
   reader->file_ = std::move(file);
   Parser parser(*reader, catalog);
   QF_RETURN_IF_ERROR(parser.parse());
   return std::unique_ptr<Reader>(std::move(reader));
+}
+
+Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const CodecCatalog& catalog) {
+  QF_ASSIGN_OR_RETURN(auto first, open_file_reader(path, catalog));
+  return open_split(std::move(first), path,
+                    [&catalog](const std::string& shard) { return open_file_reader(shard, catalog); });
 }
 
 }  // namespace quantflow::gguf

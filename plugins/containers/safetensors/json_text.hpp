@@ -1,15 +1,15 @@
 // Byte-level JSON text helpers shared by the header parser and the writer.
 #pragma once
 
+#include "quantflow/utf8.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace quantflow::safetensors {
 
-// Offset of the first byte that is not part of a well-formed UTF-8 sequence (overlong
-// forms, surrogates and code points above U+10FFFF included), or npos when all is valid.
-size_t invalid_utf8_offset(std::string_view text);
+using quantflow::invalid_utf8_offset;
 
 // Appends `text` as a JSON string literal escaped the way serde_json does, so our headers
 // match the reference writer byte for byte: `"` and `\` escaped, \b \f \n \r \t short

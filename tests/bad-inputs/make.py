@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Writes the hostile model files of tests/bad-inputs and their MANIFEST.tsv.
+
+python3 tests/bad-inputs/make.py [OUT_DIR]   (Python 3 standard library only; the output is
+committed; OUT_DIR defaults to this directory)
+
+Each case is one small file plus what the CLI must do with it: the command (`inspect`, or
+`convert` with optional extra options; the test adds the output path), the exit code and a
+substring of the one error line (empty when the command must succeed). The file encoders are
+the seed-corpus generator's (tests/fuzz/make_corpus.py).
+"""
+import json
+import math
+import pathlib
+import struct
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.dont_write_bytecode = True  # keep tests/fuzz free of __pycache__
+sys.path.insert(0, str(HERE.parent / "fuzz"))
+import make_corpus as enc  # noqa: E402  (the GGUF/safetensors byte encoders)
+
+from make_corpus import ARR, F32, GGML_F32, GGML_Q8_0, STR, U32, f32s, gguf, gstr, safetensors  # noqa: E402
+
+LFS_POINTER = (b"version https://git-lfs.github.com/spec/v1\n"
+               b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+               b"size 1415337224\n")
+
+# A valid GGUF the truncation cases cut: one kv, one f32 [4] tensor.
+GOOD_GGUF = gguf([("general.architecture", STR, "llama")], [("w", [4], GGML_F32, f32s(1, 2, 3, 4))])
+
+
+def gguf_raw(n_tensors, n_kv, body, version=3):
+    return b"GGUF" + struct.pack("<IQQ", version, n_tensors, n_kv) + body
+
+
+def tinfo(name, ne, gtype, offset, name_bytes=None):
+    raw = name_bytes if name_bytes is not None else name.encode()
+    return (struct.pack("<Q", len(raw)) + raw + struct.pack("<I", len(ne)) +
+            b"".join(struct.pack("<Q", d & 0xFFFFFFFFFFFFFFFF) for d in ne) + struct.pack("<IQ", gtype, offset))
+
+
+def pad32(b):
+    return b + b"\0" * (-len(b) % 32)
+
+
+def gguf_with_infos(infos, data):
+    return pad32(gguf_raw(len(infos), 0, b"".join(infos))) + data
+
+
+def nested_gguf_array(depth):
+    # depth levels of array-of-array, the innermost an empty u8 array
+    value = struct.pack("<IQ", 0, 0)
+    for _ in range(depth - 1):
+        value = struct.pack("<IQ", ARR, 1) + value
+    return gguf_raw(0, 1, gstr("deep") + struct.pack("<I", ARR) + value)
+
+
+def st_raw(header_text, data=b"", length=None):
+    n = len(header_text) if length is None else length
+    return struct.pack("<Q", n) + header_text + data
+
+
+def st_header(entries):
+    return json.dumps(entries, separators=(",", ":")).encode()
+
+
+# (file, command, exit code, error substring, bytes)
+CASES = [
+    # ---- GGUF: truncation inside every section ----
+    ("gguf-truncated-header.gguf", "inspect", 2, "truncated GGUF header", GOOD_GGUF[:12]),
+    ("gguf-truncated-metadata-key.gguf", "inspect", 2, "string of 20 bytes runs past the end of the file", GOOD_GGUF[:40]),
+    ("gguf-truncated-metadata-value.gguf", "inspect", 2,
+     "metadata 'general.architecture': string of 5 bytes runs past the end of the file", GOOD_GGUF[:66]),
+    ("gguf-truncated-tensor-info.gguf", "inspect", 2, "tensor 'w': truncated file: it ends inside the tensor info",
+     GOOD_GGUF[:101]),
+    ("gguf-truncated-data.gguf", "convert", 2,
+     "tensor 'w': truncated tensor data: 16 bytes at data offset 0 run past the end of the file", GOOD_GGUF[:-24]),
+    # ---- GGUF: counts, lengths and dimensions ----
+    ("gguf-huge-tensor-count.gguf", "inspect", 2, "header claims 1152921504606846976 tensors",
+     gguf_raw(1 << 60, 0, b"\0" * 64)),
+    ("gguf-huge-kv-count.gguf", "inspect", 2, "header claims 1152921504606846976 metadata entries",
+     gguf_raw(0, 1 << 60, b"\0" * 64)),
+    ("gguf-oversized-string.gguf", "inspect", 2, "string of 1099511627776 bytes runs past the end of the file",
+     gguf_raw(0, 1, struct.pack("<Q", 1 << 40) + b"key" + b"\0" * 64)),
+    ("gguf-huge-dimension.gguf", "inspect", 2, "tensor 'w': truncated tensor data",
+     gguf_with_infos([tinfo("w", [1 << 40], GGML_F32, 0)], b"\0" * 32)),
+    ("gguf-negative-dimension.gguf", "inspect", 2, "tensor 'w': dimension 0 is negative",
+     gguf_with_infos([tinfo("w", [-1], GGML_F32, 0)], b"\0" * 32)),
+    ("gguf-element-overflow.gguf", "inspect", 2, "tensor 'w': element count overflows 64 bits",
+     gguf_with_infos([tinfo("w", [1 << 32, 1 << 32], GGML_F32, 0)], b"\0" * 32)),
+    ("gguf-byte-overflow.gguf", "inspect", 2, "tensor 'w': byte size overflows 64 bits",
+     gguf_with_infos([tinfo("w", [1 << 62], GGML_F32, 0)], b"\0" * 32)),
+    ("gguf-too-many-dims.gguf", "inspect", 2, "tensor 'w': n_dims is 5; GGUF allows 1 to 4",
+     gguf_with_infos([tinfo("w", [1, 1, 1, 1, 1], GGML_F32, 0)], b"\0" * 32)),
+    # ---- GGUF: offsets ----
+    ("gguf-overlapping-offsets.gguf", "inspect", 2, "tensor 'b': data overlaps the data of tensor 'a'",
+     gguf_with_infos([tinfo("a", [8], GGML_F32, 0), tinfo("b", [8], GGML_F32, 0)], b"\0" * 32)),
+    ("gguf-offset-out-of-range.gguf", "inspect", 2, "tensor 'w': truncated tensor data: 16 bytes at data offset 4096",
+     gguf_with_infos([tinfo("w", [4], GGML_F32, 4096)], b"\0" * 32)),
+    ("gguf-offset-overflow.gguf", "inspect", 2, "tensor 'w': truncated tensor data: 16 bytes at data offset 18446744073709551584",
+     gguf_with_infos([tinfo("w", [4], GGML_F32, (1 << 64) - 32)], b"\0" * 32)),
+    ("gguf-misaligned-offset.gguf", "inspect", 2, "tensor 'w': data offset 4 is not a multiple of the alignment 32",
+     gguf_with_infos([tinfo("w", [4], GGML_F32, 4)], b"\0" * 64)),
+    # ---- GGUF: names and types ----
+    ("gguf-duplicate-tensor.gguf", "inspect", 2, "tensor 'w': duplicate tensor name",
+     gguf_with_infos([tinfo("w", [8], GGML_F32, 0), tinfo("w", [8], GGML_F32, 32)], b"\0" * 64)),
+    ("gguf-duplicate-key.gguf", "inspect", 2, "duplicate metadata key 'a'",
+     gguf_raw(0, 2, (gstr("a") + struct.pack("<IB", 0, 1)) * 2)),
+    ("gguf-unknown-tensor-type.gguf", "inspect", 2, "tensor 'w': unknown ggml type id 99",
+     gguf_with_infos([tinfo("w", [4], 99, 0)], b"\0" * 32)),
+    ("gguf-unknown-value-type.gguf", "inspect", 2, "metadata 'k': invalid value type 13",
+     gguf_raw(0, 1, gstr("k") + struct.pack("<I", 13) + b"\0" * 8)),
+    ("gguf-non-utf8-tensor-name.gguf", "inspect", 2, "the name of tensor info #0 is not valid UTF-8 (byte 1)",
+     gguf_with_infos([tinfo("", [4], GGML_F32, 0, name_bytes=b"w\xff\xfe")], b"\0" * 32)),
+    ("gguf-non-utf8-key.gguf", "inspect", 2, "metadata entry #0: the key is not valid UTF-8",
+     gguf_raw(0, 1, struct.pack("<Q", 3) + b"k\xc3(" + struct.pack("<IB", 0, 1))),
+    ("gguf-non-utf8-value.gguf", "inspect --json", 0, "",
+     gguf_raw(0, 1, gstr("general.name") + struct.pack("<I", STR) + struct.pack("<Q", 2) + b"\xff\xfe")),
+    ("gguf-long-tensor-name.gguf", "inspect", 2, "bytes long; GGUF allows at most 63",
+     gguf_with_infos([tinfo("n" * 64, [4], GGML_F32, 0)], b"\0" * 32)),
+    ("gguf-deeply-nested-array.gguf", "inspect", 2, "metadata 'deep': arrays nested deeper than 64 levels",
+     nested_gguf_array(100)),
+    ("gguf-version-1.gguf", "inspect", 2, "GGUF v1 is not supported", b"GGUF" + struct.pack("<III", 1, 0, 0)),
+    ("gguf-git-lfs-pointer.gguf", "inspect", 2, "git-lfs pointer, not a model: fetch the real file with `git lfs pull`",
+     LFS_POINTER),
+    # ---- GGUF: NaN and Inf weights ----
+    ("gguf-nan-f32.gguf", "convert", 0, "",
+     gguf([], [("w", [32, 1], GGML_F32, f32s(math.nan, math.inf, -math.inf, *range(29)))])),
+    ("gguf-nan-f32.gguf", "convert --type f16", 0, "", None),
+    ("gguf-nan-f32.gguf", "convert --type q8_0", 2,
+     "tensor 'w': q8_0 encode failed: the values contain NaN or infinity, which this encoding cannot represent", None),
+    ("gguf-nan-q8_0.gguf", "convert --type f32", 0, "",
+     gguf([], [("w", [32, 1], GGML_Q8_0, enc.q8_0_block(scale_bits=0x7E00))])),
+    # ---- safetensors: truncation and header length ----
+    ("st-truncated-length.safetensors", "inspect", 2, "file is 4 bytes, too short for the 8-byte header length", b"\x10\0\0\0"),
+    ("st-header-past-end.safetensors", "inspect", 2, "header length 1000 exceeds the file size 20",
+     st_raw(b"{}", b"\0" * 10, length=1000)),
+    ("st-header-huge-length.safetensors", "inspect", 2, "header length 18446744073709551615 exceeds the file size 10",
+     st_raw(b"{}", length=(1 << 64) - 1)),
+    ("st-truncated-header-json.safetensors", "inspect", 2, "header is not valid JSON",
+     st_raw(b'{"w":{"dtype":"F32","sha')),
+    ("st-truncated-data.safetensors", "convert", 2, "tensor 'w': data_offsets [0, 16] extend past the end",
+     st_raw(st_header({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}), f32s(1, 2))),
+    # ---- safetensors: dimensions and offsets ----
+    ("st-negative-dimension.safetensors", "inspect", 2,
+     "tensor 'w': field 'shape' is not an array of non-negative integers",
+     st_raw(st_header({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}))),
+    ("st-huge-dimension.safetensors", "inspect", 2, "tensor 'w': data_offsets [0, 4] hold 4 bytes, but F32",
+     st_raw(st_header({"w": {"dtype": "F32", "shape": [1 << 40], "data_offsets": [0, 4]}}), f32s(0))),
+    ("st-element-overflow.safetensors", "inspect", 2, "has more elements than fit in 64 bits",
+     st_raw(st_header({"w": {"dtype": "F32", "shape": [1 << 40, 1 << 40], "data_offsets": [0, 4]}}), f32s(0))),
+    ("st-dimension-too-large.safetensors", "inspect", 2, "tensor 'w': field 'shape' is not an array of",
+     st_raw(b'{"w":{"dtype":"F32","shape":[99999999999999999999999],"data_offsets":[0,4]}}', f32s(0))),
+    ("st-overlapping-offsets.safetensors", "inspect", 2, "tensor 'b': data_offsets [0, 8] overlap tensor 'a'",
+     st_raw(st_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                       "b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}), f32s(1, 2))),
+    ("st-offset-out-of-range.safetensors", "inspect", 2, "extend past the end of the 8-byte data buffer",
+     st_raw(st_header({"w": {"dtype": "F32", "shape": [2], "data_offsets": [4096, 4104]}}), f32s(1, 2))),
+    ("st-offsets-reversed.safetensors", "inspect", 2, "tensor 'w': data_offsets [8, 0]",
+     st_raw(st_header({"w": {"dtype": "F32", "shape": [2], "data_offsets": [8, 0]}}), f32s(1, 2))),
+    # ---- safetensors: names, types, strings, nesting ----
+    ("st-duplicate-tensor.safetensors", "inspect", 2, "tensor 'w': the header names this tensor twice",
+     st_raw(b'{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+            b'"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32s(1))),
+    ("st-unknown-dtype.safetensors", "inspect", 2, "tensor 'w': unknown dtype 'Q9'",
+     st_raw(st_header({"w": {"dtype": "Q9", "shape": [1], "data_offsets": [0, 4]}}), f32s(1))),
+    ("st-non-utf8-header.safetensors", "inspect", 2, "header is not valid UTF-8 (at header byte 2)",
+     st_raw(b'{"\xff":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32s(1))),
+    ("st-oversized-string.safetensors", "inspect", 2, "header is not valid JSON",
+     st_raw(b'{"__metadata__":{"k":"' + b"x" * 4096)),
+    ("st-deeply-nested.safetensors", "inspect", 2, "__metadata__ value of key 'k' is not a string",
+     st_raw(b'{"__metadata__":{"k":' + b"[" * 50000 + b"]" * 50000 + b"}}")),
+    ("st-git-lfs-pointer.safetensors", "inspect", 2, "git-lfs pointer, not a model", LFS_POINTER),
+    # ---- safetensors: NaN and Inf weights ----
+    ("st-nan-f32.safetensors", "convert", 0, "",
+     safetensors([("w", "F32", [1, 32], f32s(math.nan, math.inf, -math.inf, *range(29)))])),
+    ("st-nan-f32.safetensors", "convert --type q8_0", 2, "tensor 'w': q8_0 encode failed: the values contain NaN", None),
+]
+
+
+def main():
+    out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
+    lines = ["# file\tcommand\texit\terror substring (empty: the command succeeds)"]
+    for name, command, code, text, data in CASES:
+        if data is not None:
+            (out / name).write_bytes(data)
+        lines.append("\t".join([name, command, str(code), text]))
+    (out / "MANIFEST.tsv").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of every fuzz target: tiny valid files, one feature each.
+
+Run from anywhere: python3 tests/fuzz/make_corpus.py. Recipes and presets are copied from
+configs/. The unit test test_fuzz_regressions checks that every seed is accepted.
+"""
+import json
+import pathlib
+import shutil
+import struct
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+CORPUS = HERE / "corpus"
+
+# ---- GGUF (gguf.md) ----
+U8, I8, U16, I16, U32, I32, F32, BOOL, STR, ARR, U64, I64, F64 = range(13)
+GGML_F32, GGML_F16, GGML_Q8_0 = 0, 1, 8
+
+
+def gstr(s):
+    b = s.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gvalue(vtype, v):
+    fmt = {U8: "B", I8: "b", U16: "H", I16: "h", U32: "I", I32: "i", F32: "f", BOOL: "?", U64: "Q", I64: "q",
+           F64: "d"}
+    if vtype == STR:
+        return gstr(v)
+    if vtype == ARR:
+        etype, items = v
+        return struct.pack("<IQ", etype, len(items)) + b"".join(gvalue(etype, x) for x in items)
+    return struct.pack("<" + fmt[vtype], v)
+
+
+def gguf(kvs, tensors, version=3, alignment=32):
+    """kvs: [(key, type, value)]; tensors: [(name, ne (innermost first), ggml type, data bytes)]."""
+    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs))
+    for key, vtype, value in kvs:
+        out += gstr(key) + struct.pack("<I", vtype) + gvalue(vtype, value)
+    offset = 0
+    for name, ne, gtype, data in tensors:
+        out += gstr(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", d) for d in ne)
+        out += struct.pack("<IQ", gtype, offset)
+        offset += (len(data) + alignment - 1) // alignment * alignment
+    out += b"\0" * (-len(out) % alignment)
+    for _, _, _, data in tensors:
+        out += data + b"\0" * (-len(data) % alignment)
+    return out
+
+
+def f32s(*values):
+    return struct.pack("<%df" % len(values), *values)
+
+
+def q8_0_block(scale_bits=0x3C00, start=0):
+    return struct.pack("<H", scale_bits) + bytes((start + i) & 0xFF for i in range(32))
+
+
+def gguf_seeds():
+    every_type = [
+        ("general.architecture", STR, "llama"), ("t.u8", U8, 7), ("t.i8", I8, -7), ("t.u16", U16, 700),
+        ("t.i16", I16, -700), ("t.u32", U32, 70000), ("t.i32", I32, -70000), ("t.f32", F32, 0.5),
+        ("t.bool", BOOL, True), ("t.u64", U64, 1 << 40), ("t.i64", I64, -(1 << 40)), ("t.f64", F64, 0.25),
+        ("t.strings", ARR, (STR, ["a", "bc"])), ("t.nested", ARR, (ARR, [(U8, [1, 2]), (I32, [-1])])),
+    ]
+    return {
+        "empty.gguf": gguf([], []),
+        "every_value_type.gguf": gguf(every_type, []),
+        "f32_tensor.gguf": gguf([("general.architecture", STR, "llama")], [("w", [2, 2], GGML_F32, f32s(1, 2, 3, 4))]),
+        "v2_two_tensors.gguf": gguf([("general.alignment", U32, 64)],
+                                    [("a", [4], GGML_F16, bytes(8)), ("b", [32], GGML_Q8_0, q8_0_block())],
+                                    version=2, alignment=64),
+        "split_single_shard.gguf": gguf([("split.no", U16, 0), ("split.count", U16, 1), ("split.tensors.count", I32, 1)],
+                                        [("x", [1], GGML_F32, f32s(1))]),
+    }
+
+
+def imatrix_gguf_seeds():
+    kvs = [("general.type", STR, "imatrix"), ("imatrix.chunk_count", U32, 3),
+           ("imatrix.datasets", ARR, (STR, ["wiki.train.raw"]))]
+    tensors = [("blk.0.attn_q.weight.in_sum2", [4, 1], GGML_F32, f32s(1, 2, 3, 4)),
+               ("blk.0.attn_q.weight.counts", [1, 1], GGML_F32, f32s(2)),
+               ("blk.0.ffn_up.weight.in_sum2", [2, 2], GGML_F32, f32s(1, 1, 2, 2)),
+               ("blk.0.ffn_up.weight.counts", [1, 2], GGML_F32, f32s(1, 0))]
+    return {"imatrix.gguf": gguf(kvs, tensors)}
+
+
+# ---- legacy imatrix .dat ----
+def imatrix_dat(entries, chunks=None, dataset=None):
+    out = struct.pack("<i", len(entries))
+    for name, ncall, values in entries:
+        b = name.encode()
+        out += struct.pack("<i", len(b)) + b + struct.pack("<ii", ncall, len(values)) + f32s(*values)
+    if chunks is not None:
+        out += struct.pack("<i", chunks)
+        if dataset is not None:
+            out += struct.pack("<i", len(dataset)) + dataset.encode()
+    return out
+
+
+def imatrix_dat_seeds():
+    return {
+        "one_entry.dat": imatrix_dat([("blk.0.attn_q.weight", 2, [1, 2, 3, 4])]),
+        "with_dataset.dat": imatrix_dat([("a", 1, [1]), ("b", 0, [2, 3])], chunks=10, dataset="wiki.train.raw"),
+    }
+
+
+# ---- safetensors (safetensors.md) ----
+def safetensors(tensors, metadata=None):
+    """tensors: [(name, dtype, shape, data bytes)] stored in order."""
+    header, offset = {}, 0
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, data in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(d for _, _, _, d in tensors)
+
+
+def safetensors_seeds():
+    return {
+        "empty.safetensors": safetensors([]),
+        "two_tensors.safetensors": safetensors([("a", "F32", [2], f32s(1, 2)), ("b", "BF16", [1, 2], bytes(4))],
+                                               metadata={"format": "pt"}),
+        "scalar_and_empty.safetensors": safetensors([("s", "I64", [], bytes(8)), ("e", "F16", [0, 3], b"")]),
+    }
+
+
+def index_seeds():
+    shard = "model-00001-of-00001.safetensors"  # written beside the index by the target
+    return {
+        "index.json": json.dumps({"metadata": {"total_size": 11}, "weight_map": {"a": shard, "b": shard}},
+                                 indent=2).encode(),
+        "index_string_total.json": json.dumps({"metadata": {"total_size": "11"},
+                                               "weight_map": {"b": shard, "a": shard}}).encode(),
+    }
+
+
+def copies(folder, names):
+    return {n: (REPO / "configs" / folder / n).read_bytes() for n in names}
+
+
+def main():
+    seeds = {
+        "gguf": gguf_seeds(),
+        "safetensors": safetensors_seeds(),
+        "safetensors_index": index_seeds(),
+        "recipe": copies("examples", ["allowlist.yaml", "fallback.yaml", "hf-to-gguf-f16.yaml", "merge-inputs.yaml",
+                                      "metadata-edits.yaml", "preset-q4_k_m.yaml", "quantize-with-rules.yaml",
+                                      "split-output.yaml"]),
+        "preset": copies("presets", ["COPY.yaml", "F16.yaml", "Q4_K_M.yaml", "IQ3_M.yaml", "MXFP4_MOE.yaml"]),
+        "imatrix_gguf": imatrix_gguf_seeds(),
+        "imatrix_dat": imatrix_dat_seeds(),
+    }
+    for target, files in seeds.items():
+        folder = CORPUS / target
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()
