@@ -114,3 +114,23 @@ BOOST_AUTO_TEST_CASE(container_open_and_create_that_throw_name_the_plugin) {
                                     ") threw while creating a writer: writer exploded\n");
   BOOST_CHECK(files_in(tmp.path) == (std::vector<std::string>{"m.gguf", "x.qfthrow"}));
 }
+
+// Readers and writers are wrapped: an exception thrown mid-conversion is an error naming the
+// container, the plugin file and the file it concerns, and the output is not left behind.
+BOOST_AUTO_TEST_CASE(reader_and_writer_that_throw_mid_conversion_name_the_plugin) {
+  qf_test::TempDir tmp;
+  const auto model = small_model(tmp);
+  const auto odd = tmp / "x.qflate";
+  qf_test::write_text(odd, "QFLATE and then some");
+  auto read = cli("convert -q" + faulty_dir() + quote(odd) + " " + quote(tmp / "o.gguf"));
+  BOOST_CHECK_EQUAL(read.exit_code, 1);
+  BOOST_CHECK_EQUAL(read.err, "quantflow: error: " + odd.string() + ": tensor 't': container 'qflate' (" +
+                                  kFaulty.string() + ") threw while reading a tensor: read exploded\n");
+  const auto out = tmp / "o.qflate";
+  auto write = cli("convert -q" + faulty_dir() + quote(model) + " " + quote(out));
+  BOOST_CHECK_EQUAL(write.exit_code, 1);
+  BOOST_CHECK_EQUAL(write.err, "quantflow: error: " + out.string() +
+                                   ": tensor 'token_embd.weight': container 'qflate' (" + kFaulty.string() +
+                                   ") threw while writing a tensor: write exploded\n");
+  BOOST_CHECK(files_in(tmp.path) == (std::vector<std::string>{"m.gguf", "x.qflate"}));
+}

@@ -1,6 +1,6 @@
 #include "core/registry.hpp"
 
-#include "core/plugin_origin.hpp"
+#include "core/plugin_guard.hpp"
 
 #include <dlfcn.h>
 
@@ -243,19 +243,13 @@ const ContainerDescriptor* Registry::container_for_path(const std::string& path)
   return nullptr;
 }
 
-namespace {
-Status plugin_threw(const ContainerDescriptor& container, const char* doing, std::exception_ptr e) {
-  return internal_error(fmt::format("container '{}' ({}) threw while {}: {}", container.name,
-                                    plugin_path_of(&container), doing, exception_text(std::move(e))));
-}
-}  // namespace
-
 Result<std::unique_ptr<Writer>> create_writer(const ContainerDescriptor& container, OutputSink& sink,
                                               const CodecCatalog& catalog, const WriterOptions& options) {
   try {
-    return container.create_writer(sink, catalog, options);
+    QF_ASSIGN_OR_RETURN(auto writer, container.create_writer(sink, catalog, options));
+    return guard_writer(container, std::move(writer), sink.target_path());
   } catch (...) {
-    return plugin_threw(container, "creating a writer", std::current_exception());
+    return container_threw(container, "creating a writer");
   }
 }
 
@@ -283,7 +277,7 @@ Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) c
     try {
       score = c->probe(reinterpret_cast<const unsigned char*>(head.data()), head.size());
     } catch (...) {
-      return plugin_threw(*c, "probing", std::current_exception()).with_file(path);
+      return container_threw(*c, "probing").with_file(path);
     }
     if (score > 0 && has_extension(*c, path)) score += 1;  // the extension breaks ties
     if (score > best_score) {
@@ -312,9 +306,9 @@ Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) c
   try {
     auto reader = best->open_reader(path, *this);
     if (!reader.ok()) return reader.take_status().with_file(path);
-    return reader;
+    return guard_reader(*best, std::move(reader).value());
   } catch (...) {
-    return plugin_threw(*best, "opening", std::current_exception()).with_file(path);
+    return container_threw(*best, "opening").with_file(path);
   }
 }
 
