@@ -14,10 +14,10 @@ constexpr double kSafetyFactor = 3.0;
 
 struct MeasuredError {
   std::string_view codec;
-  double gaussian_rel_rmse;  // column 2 of tests/data/codec_error_bounds.tsv
+  double gaussian_rel_rmse;  // column 2 of tests/data/verify_calibration.tsv
 };
 
-// Copied from tests/data/codec_error_bounds.tsv; the tests keep both in step.
+// Copied from tests/data/verify_calibration.tsv; the tests keep both in step.
 constexpr MeasuredError kMeasured[] = {
     {"bf16", 0.001642},        {"f16", 0.0002052},         {"f32", 0},
     {"f8_e4m3", 0.02702},      {"f8_e5m2", 0.05267},       {"fp8_e4m3_b32", 0.02383},
