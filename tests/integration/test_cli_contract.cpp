@@ -6,6 +6,7 @@
 #include "support/test_support.hpp"
 
 using qf_test::cli;
+using qf_test::listing;
 using qf_test::quote;
 using qf_test::tensors_of;
 namespace fs = std::filesystem;
@@ -37,13 +38,6 @@ void write_safetensors(const fs::path& path, const std::vector<std::string>& nam
   const float values[4] = {1.0f, -2.0f, 0.5f, 0.25f};
   for (size_t i = 0; i < names.size(); ++i) bytes.append(reinterpret_cast<const char*>(values), sizeof values);
   qf_test::write_text(path, bytes);
-}
-
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "support/test_support.hpp"
 
 using qf_test::cli;
+using qf_test::listing;
 using qf_test::quote;
 using qf_test::tensors_of;
 namespace fs = std::filesystem;
@@ -18,13 +19,6 @@ fs::path synth(const qf_test::TempDir& dir) {
   auto r = cli("synth " + quote(path) + " --layers 2 --hidden 256 --ffn 512 --vocab 512");
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   return path;
-}
-
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 }  // namespace

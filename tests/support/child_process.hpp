@@ -93,11 +93,4 @@ inline std::optional<uint64_t> wait_for_write_in_progress(pid_t pid, const std::
   return std::nullopt;
 }
 
-inline std::vector<std::string> listing(const std::filesystem::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 }  // namespace qf_test

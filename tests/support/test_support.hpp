@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -139,6 +140,14 @@ inline CommandResult run(const std::string& command) {
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
+}
+
+// The names in a folder, sorted: what a test expects a folder to hold, exactly.
+inline std::vector<std::string> listing(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 inline std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }

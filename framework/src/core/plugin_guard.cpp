@@ -9,8 +9,6 @@
 
 namespace quantflow::core {
 
-namespace {
-
 std::string current_exception_text() {
   try {
     throw;
@@ -20,6 +18,8 @@ std::string current_exception_text() {
     return "an exception of unknown type";
   }
 }
+
+namespace {
 
 class GuardedReader final : public Reader {
  public:

@@ -19,4 +19,7 @@ std::unique_ptr<Writer> guard_writer(const ContainerDescriptor& container, std::
 // "container 'NAME' (PLUGIN.so) threw while DOING: what()", for the exception in flight.
 Status container_threw(const ContainerDescriptor& container, const char* doing);
 
+// The message of the exception being handled; call only inside a catch block.
+std::string current_exception_text();
+
 }  // namespace quantflow::core

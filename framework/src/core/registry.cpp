@@ -1,7 +1,5 @@
 #include "core/registry.hpp"
 
-#include "core/plugin_guard.hpp"
-
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -13,6 +11,8 @@
 #include <fstream>
 
 #include <fmt/format.h>
+
+#include "core/plugin_guard.hpp"
 
 namespace quantflow::core {
 
@@ -93,16 +93,6 @@ Status validate_container(const ContainerDescriptor* c) {
   return {};
 }
 
-std::string exception_text(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(std::move(e));
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "an exception of unknown type";
-  }
-}
-
 }  // namespace
 
 Status Registry::load_file(const std::string& path) {
@@ -129,7 +119,7 @@ Status Registry::load_file(const std::string& path) {
   try {
     desc = entry();
   } catch (...) {
-    return fail("the plugin's entry point threw: " + exception_text(std::current_exception()));
+    return fail("the plugin's entry point threw: " + current_exception_text());
   }
   if (desc == nullptr) return fail("the plugin returned no descriptor");
   // Only the first field is read before the version is known to match.

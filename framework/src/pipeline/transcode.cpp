@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/plugin_guard.hpp"
 #include "core/plugin_origin.hpp"
 
 namespace quantflow::pipeline {
@@ -23,16 +24,6 @@ namespace {
 // and keep each thread's f32 scratch small.
 // Not a QfCodecResult: marks a codec call that threw.
 constexpr int32_t kCodecThrew = -1;
-
-std::string exception_text(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(std::move(e));
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "an exception of unknown type";
-  }
-}
 
 constexpr uint64_t kChunkFloats = 256 * 1024;
 
@@ -164,7 +155,7 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
         }
       } catch (...) {
         rc = kCodecThrew;
-        what = exception_text(std::current_exception());
+        what = core::current_exception_text();
       }
       if (rc != QF_CODEC_OK) {
         std::lock_guard lock(failure_mutex);
