@@ -22,7 +22,7 @@ enum class ErrorCode : int32_t {
 
 const char* error_code_name(ErrorCode code);
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
