@@ -140,7 +140,7 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
   for (size_t s = 0; s < plan.shards.size(); ++s) {
     std::cout << fmt::format("{}:\n", plan.shards[s].path);
     for (const auto& job : plan.shards[s].plan.jobs) {
-      reencoded += job.is_copy() || job.part == pipeline::TensorJob::Part::row_scales ? 0 : 1;
+      reencoded += job.reencodes_a_source() ? 1 : 0;
       std::cout << fmt::format("  {} -> {}  {} -> {}  {} bytes\n", job.source.name, job.target.name,
                                job.source.dtype.name, job.target.dtype.name, job.target.n_bytes);
     }
@@ -233,8 +233,7 @@ int run_run(int argc, char** argv) {
   size_t reencoded = 0;
   uint64_t tensor_bytes = 0;
   for (const auto& job : plan->plan.jobs) {
-    // A row-scaled pair is one re-encoded tensor written as two.
-    reencoded += job.is_copy() || job.part == pipeline::TensorJob::Part::row_scales ? 0 : 1;
+    reencoded += job.reencodes_a_source() ? 1 : 0;
     tensor_bytes += job.target.n_bytes;
   }
   if (o.json) {

@@ -75,15 +75,14 @@ Status write_plan(const core::Registry& registry, const Reader& reader, const Pl
     return j.encoder && j.encoder->row_scale && j.part == TensorJob::Part::whole;
   });
   if (unexpanded) return internal_error("the plan's row-scaled encodings were not expanded").with_file(output);
-  const Plan& expanded = plan;
   auto writer_result = core::create_writer(container, *sink, registry, plan.writer_options);
   if (!writer_result.ok()) return writer_result.take_status().with_file(output);
   auto writer = std::move(writer_result).value();
-  auto order = writer->begin(expanded.metadata, expanded.target_infos());
+  auto order = writer->begin(plan.metadata, plan.target_infos());
   if (!order.ok()) return order.take_status().with_file(output);
-  if (order->size() != expanded.jobs.size())
+  if (order->size() != plan.jobs.size())
     return internal_error("the writer's tensor order does not cover every tensor").with_file(output);
-  if (Status s = execute(expanded, *order, reader, *writer, options); !s.ok()) {
+  if (Status s = execute(plan, *order, reader, *writer, options); !s.ok()) {
     // Reading and encoding errors belong to the input file; writing errors to the output.
     const bool blame_output = s.code() == ErrorCode::io_error || inputs.empty();
     return std::move(s).with_file(blame_output ? output : inputs.front());
@@ -154,13 +153,8 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
   ConvertSummary summary;
   summary.tensors = plan.jobs.size();
   for (const auto& job : plan.jobs) {
-    // A row-scaled pair re-encodes and reads its source once, for the values job.
-    if (job.part == TensorJob::Part::row_scales) {
-      summary.output_bytes += job.target.n_bytes;
-      continue;
-    }
-    summary.reencoded += job.is_copy() ? 0 : 1;
-    summary.input_bytes += job.source.n_bytes;
+    summary.reencoded += job.reencodes_a_source() ? 1 : 0;
+    summary.input_bytes += job.source_bytes_read();
     summary.output_bytes += job.target.n_bytes;
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -26,6 +26,10 @@ struct TensorJob {
   // What decided this job's encoding ("default_type", "rule at line 12", ...), for plans shown to users.
   std::string reason;
   bool is_copy() const { return encoder == nullptr; }
+  // A row-scaled pair is one source tensor written as two: the values job reads and
+  // re-encodes it, the scales job only adds an output.
+  bool reencodes_a_source() const { return !is_copy() && part != Part::row_scales; }
+  uint64_t source_bytes_read() const { return part == Part::row_scales ? 0 : source.n_bytes; }
 };
 
 struct Plan {

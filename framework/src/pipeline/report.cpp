@@ -17,8 +17,7 @@ Report make_report(const Plan& plan, const std::vector<TensorStats>& stats, doub
                      job.source.dtype.name,
                      job.target.dtype.name,
                      job.target.shape,
-                     // A row-scaled pair's source is read once, for its values tensor.
-                     job.part == TensorJob::Part::row_scales ? 0 : job.source.n_bytes,
+                     job.source_bytes_read(),
                      job.target.n_bytes,
                      {}};
     if (i < stats.size()) t.stats = stats[i];
