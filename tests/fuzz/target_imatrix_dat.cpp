@@ -1,5 +1,5 @@
 // Importance matrix in the legacy binary .dat layout.
-#include "pipeline/imatrix.hpp"
+#include "pipeline/llama/imatrix.hpp"
 #include "support.hpp"
 #include "targets.hpp"
 

@@ -1,6 +1,6 @@
 // Importance matrix in llama.cpp's GGUF form: the GGUF reader, then the in_sum2/counts pairing.
 #include "gguf/gguf_plugin.hpp"
-#include "pipeline/imatrix.hpp"
+#include "pipeline/llama/imatrix.hpp"
 #include "support.hpp"
 #include "targets.hpp"
 

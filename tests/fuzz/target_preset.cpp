@@ -1,5 +1,5 @@
 // Preset YAML (docs/presets.md), read from a file as load_preset does for a path.
-#include "pipeline/preset.hpp"
+#include "pipeline/llama/preset.hpp"
 #include "support.hpp"
 #include "targets.hpp"
 

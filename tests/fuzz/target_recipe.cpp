@@ -1,7 +1,7 @@
 // Recipe YAML (docs/recipes.md): structure and value types, from text.
 #include <string>
 
-#include "pipeline/recipe.hpp"
+#include "pipeline/recipe/recipe.hpp"
 #include "support.hpp"
 #include "targets.hpp"
 

@@ -2,7 +2,7 @@
 // outputs in ../shared, and per-tensor types for the other presets from the mixture rules.
 #include <map>
 
-#include "pipeline/preset.hpp"
+#include "pipeline/llama/preset.hpp"
 #include "support/imatrix_file.hpp"
 #include "support/test_support.hpp"
 

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "pipeline/error_bounds.hpp"
+#include "pipeline/analysis/error_bounds.hpp"
 #include "support/test_support.hpp"
 
 namespace fs = std::filesystem;

@@ -1,10 +1,10 @@
 // Recipe parsing, validation messages (exact FILE:LINE:COLUMN text) and rule semantics.
 #include <fstream>
 
-#include "pipeline/recipe.hpp"
-#include "pipeline/recipe_plan.hpp"
-#include "pipeline/recipe_source.hpp"
-#include "pipeline/tensor_rules.hpp"
+#include "pipeline/recipe/recipe.hpp"
+#include "pipeline/recipe/recipe_plan.hpp"
+#include "pipeline/recipe/recipe_source.hpp"
+#include "pipeline/recipe/tensor_rules.hpp"
 #include "support/test_support.hpp"
 
 using namespace quantflow;

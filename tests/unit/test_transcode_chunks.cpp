@@ -4,8 +4,8 @@
 // codec or a transcoder that carried state across rows or chunk edges would differ here.
 #include <random>
 
-#include "pipeline/plan.hpp"
-#include "pipeline/transcode.hpp"
+#include "pipeline/engine/plan.hpp"
+#include "pipeline/engine/transcode.hpp"
 #include "support/test_support.hpp"
 
 namespace qp = quantflow::pipeline;

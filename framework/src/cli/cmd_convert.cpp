@@ -8,9 +8,9 @@
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "core/atomic_output.hpp"
-#include "pipeline/model_card.hpp"
+#include "pipeline/analysis/model_card.hpp"
 #include "core/units.hpp"
-#include "pipeline/convert.hpp"
+#include "pipeline/engine/convert.hpp"
 
 namespace quantflow::cli {
 

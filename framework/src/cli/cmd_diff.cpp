@@ -8,7 +8,7 @@
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
 #include "core/metadata_format.hpp"
-#include "pipeline/diff.hpp"
+#include "pipeline/analysis/diff.hpp"
 
 namespace quantflow::cli {
 

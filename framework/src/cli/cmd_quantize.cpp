@@ -12,10 +12,10 @@
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
-#include "pipeline/model_card.hpp"
+#include "pipeline/analysis/model_card.hpp"
 #include "core/units.hpp"
-#include "pipeline/convert.hpp"
-#include "pipeline/preset.hpp"
+#include "pipeline/engine/convert.hpp"
+#include "pipeline/llama/preset.hpp"
 
 namespace quantflow::cli {
 

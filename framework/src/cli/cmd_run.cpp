@@ -11,9 +11,9 @@
 #include "cli/progress.hpp"
 #include "core/units.hpp"
 #include "core/atomic_output.hpp"
-#include "pipeline/model_card.hpp"
-#include "pipeline/recipe_plan.hpp"
-#include "pipeline/report.hpp"
+#include "pipeline/analysis/model_card.hpp"
+#include "pipeline/recipe/recipe_plan.hpp"
+#include "pipeline/analysis/report.hpp"
 
 namespace quantflow::cli {
 

@@ -7,7 +7,7 @@
 #include "cli/progress.hpp"
 #include "core/synthetic_model.hpp"
 #include "core/units.hpp"
-#include "pipeline/convert.hpp"
+#include "pipeline/engine/convert.hpp"
 
 namespace quantflow::cli {
 

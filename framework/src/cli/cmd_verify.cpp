@@ -7,7 +7,7 @@
 
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
-#include "pipeline/verify.hpp"
+#include "pipeline/analysis/verify.hpp"
 
 namespace quantflow::cli {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <functional>
 
-#include "pipeline/executor.hpp"
+#include "pipeline/engine/executor.hpp"
 
 namespace quantflow::cli {
 

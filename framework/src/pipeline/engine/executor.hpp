@@ -1,0 +1,41 @@
+// Streams a plan from a Reader to a Writer through a oneTBB flow graph:
+//   source (tensor order) -> limiter (memory budget) -> transcode (parallel)
+//   -> sequencer (restores order) -> writer (serial) -> releases the limiter slot.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "pipeline/engine/plan.hpp"
+#include "pipeline/engine/transcode.hpp"
+
+namespace quantflow::pipeline {
+
+struct Progress {
+  size_t tensors_done = 0;
+  size_t tensors_total = 0;
+  uint64_t bytes_done = 0;  // output bytes written
+  uint64_t bytes_total = 0;
+  const TensorJob* last = nullptr;  // the tensor just written
+};
+
+struct ExecuteOptions {
+  int threads = 0;                                   // 0: all cores
+  uint64_t memory_budget = 0;                        // bytes of tensor data in flight; 0: default_memory_budget()
+  std::function<void(const Progress&)> on_progress;  // called from the writer stage, in order
+  // When set, every re-encoded tensor is decoded again and its error measured; entry i
+  // describes plan.jobs[i]. Costs one extra decode per tensor.
+  std::vector<TensorStats>* stats = nullptr;
+};
+
+uint64_t default_memory_budget();
+
+// How many tensors may be in flight at once within `budget` (at least 1).
+size_t max_tensors_in_flight(const Plan& plan, uint64_t budget, int threads);
+
+// `order` is what Writer::begin returned. The writer's finish() is not called here.
+Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader& reader, Writer& writer,
+               const ExecuteOptions& options);
+
+}  // namespace quantflow::pipeline

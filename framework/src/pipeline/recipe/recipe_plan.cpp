@@ -1,0 +1,257 @@
+#include "pipeline/recipe/recipe_plan.hpp"
+
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "pipeline/engine/convert.hpp"
+#include "pipeline/llama/name_map.hpp"
+#include "pipeline/recipe/recipe_output.hpp"
+#include "pipeline/recipe/recipe_preset.hpp"
+#include "pipeline/recipe/tensor_rules.hpp"
+
+namespace quantflow::pipeline {
+
+namespace {
+
+// Seed exporters' behaviour: these stay in the protected type unless a rule names them.
+constexpr const char* kProtectedNames[] = {"token_embd.weight", "output_norm.weight", "output.weight"};
+constexpr const char* kNormSuffixes[] = {"norm.weight", "norm.bias"};
+constexpr const char* kDefaultProtectedType = "f32";
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_protected(const TensorInfo& tensor, const std::string& name) {
+  if (tensor.shape.size() <= 1) return true;
+  for (const char* n : kProtectedNames)
+    if (name == n) return true;
+  for (const char* s : kNormSuffixes)
+    if (ends_with(name, s)) return true;
+  return false;
+}
+
+void keep_as_is(TensorJob& job) {
+  const std::string name = job.target.name;
+  job.target = job.source;
+  job.target.name = name;
+  job.target.offset = 0;
+  job.decoder = job.encoder = nullptr;
+}
+
+// Re-encodes `job` to `codec`, or per the fallback policy when its rows do not fit.
+// Returns the encoding actually chosen, for the plan's reasons.
+Result<std::string> encode_job(TensorJob& job, const CodecDescriptor& codec, const Recipe& recipe,
+                               const core::Registry& registry, const SourceMark& decided_at) {
+  const uint64_t row = row_length(job.source.shape);
+  const CodecDescriptor* chosen = &codec;
+  if (!dtype_of(codec).fits_row(row)) {
+    chosen = nullptr;
+    for (const auto& f : recipe.fallback) {
+      const CodecDescriptor* candidate = registry.find(canonical_dtype_name(f.value));
+      if (candidate != nullptr && dtype_of(*candidate).fits_row(row)) {
+        chosen = candidate;
+        break;
+      }
+    }
+    if (chosen == nullptr)
+      return recipe_error(decided_at,
+                          fmt::format("tensor '{}': row length {} is not a multiple of {}'s block size {}{}",
+                                      job.target.name, row, codec.name, codec.block_elems,
+                                      recipe.fallback.empty() ? " (set 'fallback: TYPE' to allow another)"
+                                                              : " nor of any fallback type's"));
+  }
+  if (job.source.dtype.name == chosen->name) {
+    keep_as_is(job);
+    return std::string(chosen->name);
+  }
+  if (Status s = retarget(job, *chosen, registry); !s.ok()) return recipe_error(decided_at, s.to_string());
+  return std::string(chosen->name);
+}
+
+// Output names for every source tensor: explicit map, then the builtin map, else unchanged.
+Status assign_names(const Recipe& recipe, RecipeSource& source, std::vector<std::optional<std::string>>& names,
+                    RecipePlan& out) {
+  const auto& tensors = source.tensors();
+  std::map<std::string, const Marked<std::string>*> explicit_names;
+  std::map<std::string, bool> explicit_used;
+  for (const auto& [from, to] : recipe.rename.names) {
+    explicit_names[from.value] = &to;
+    explicit_used[from.value] = false;
+  }
+  std::optional<ArchitectureParams> arch;
+  if (!recipe.rename.builtin.value.empty()) {
+    QF_ASSIGN_OR_RETURN(arch, resolve_architecture(recipe.rename, recipe.inputs.front().value));
+  }
+  names.assign(tensors.size(), std::nullopt);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const std::string& name = tensors[i].name;
+    if (auto it = explicit_names.find(name); it != explicit_names.end()) {
+      names[i] = it->second->value;
+      explicit_used[name] = true;
+      continue;
+    }
+    if (!arch) {
+      names[i] = name;
+      continue;
+    }
+    const MappedName mapped = map_hf_to_gguf(name, *arch);
+    switch (mapped.outcome) {
+      case MappedName::Outcome::dropped:
+        out.skipped.push_back({name, "not a weight (dropped by " + recipe.rename.builtin.value + ")"});
+        break;
+      case MappedName::Outcome::unmapped:
+        return recipe_error(recipe.rename.builtin.mark,
+                            fmt::format("{} has no {} name for tensor '{}' (name it under 'rename.map')",
+                                        recipe.rename.builtin.value, arch->architecture, name));
+      case MappedName::Outcome::renamed:
+        names[i] = mapped.name;
+        if (Status s = source.set_transform(i, mapped.transform); !s.ok())
+          return recipe_error(recipe.rename.builtin.mark, s.to_string());
+        break;
+    }
+  }
+  for (const auto& [from, to] : recipe.rename.names)
+    if (!explicit_used[from.value])
+      out.warnings.push_back(from.mark.to_string() + ": no input tensor is named '" + from.value + "'");
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!names[i]) continue;
+    const auto [it, fresh] = seen.emplace(*names[i], i);
+    if (!fresh)
+      return usage_error(fmt::format("{}: tensors '{}' and '{}' would both be written as '{}'", recipe.file,
+                                     tensors[it->second].name, tensors[i].name, *names[i]));
+  }
+  return {};
+}
+
+Status edit_metadata(const Recipe& recipe, const RecipeSource& source, Metadata& metadata) {
+  for (const auto& pattern : recipe.metadata.remove) {
+    std::vector<std::string> doomed;
+    for (const auto& e : metadata.entries())
+      if (glob_matches(pattern.value, e.key)) doomed.push_back(e.key);
+    for (const auto& k : doomed) metadata.erase(k);
+  }
+  for (const auto& copy : recipe.metadata.copy) {
+    const MetaValue* value = source.input(copy.input.value).metadata().find(copy.from_key.value);
+    if (value == nullptr)
+      return recipe_error(copy.from_key.mark, fmt::format("input {} ({}) has no metadata key '{}'", copy.input.value,
+                                                          recipe.inputs[copy.input.value].value, copy.from_key.value));
+    metadata.assign(copy.key.value, *value);
+  }
+  for (const auto& set : recipe.metadata.set) metadata.assign(set.key.value, set.value);
+  return {};
+}
+
+}  // namespace
+
+Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& recipe) {
+  RecipePlan out;
+  QF_RETURN_IF_ERROR(validate_recipe(registry, recipe, out.warnings));
+  QF_ASSIGN_OR_RETURN(out.source, RecipeSource::open(registry, recipe));
+  QF_ASSIGN_OR_RETURN(out.container, output_container(registry, recipe.output.path.value, recipe.output.format.value));
+  out.imatrix = recipe.imatrix.value;
+  out.threads = recipe.threads.value;
+  out.memory_budget = recipe.memory_limit.value;
+  out.report_path = recipe.output.report.value;
+  out.model_card = recipe.output.model_card.value;
+  out.quantization = recipe.preset.value.empty() ? recipe.default_type.value : recipe.preset.value;
+
+  std::vector<std::optional<std::string>> names;
+  QF_RETURN_IF_ERROR(assign_names(recipe, *out.source, names, out));
+
+  Plan& plan = out.plan;
+  plan.metadata = out.source->metadata();
+  QF_RETURN_IF_ERROR(edit_metadata(recipe, *out.source, plan.metadata));
+  for (const auto& [key, value] : recipe.output.writer_options) plan.writer_options[key.value] = value;
+  if (!recipe.default_type.value.empty() && recipe.preset.value.empty())
+    plan.writer_options.emplace("target_type", canonical_dtype_name(recipe.default_type.value));
+
+  QF_ASSIGN_OR_RETURN(auto rules, compile_rules(recipe.rules));
+  std::vector<size_t> rule_hits(rules.size(), 0);
+  const CodecDescriptor* default_codec =
+      recipe.default_type.value.empty() ? nullptr : registry.find(canonical_dtype_name(recipe.default_type.value));
+  const CodecDescriptor* protected_codec = registry.find(
+      recipe.protected_type.value.empty() ? kDefaultProtectedType : canonical_dtype_name(recipe.protected_type.value));
+
+  // Every named, non-empty tensor starts as a copy; a preset may then choose encodings,
+  // and rules (first match wins) override both the preset and the defaults.
+  const auto& tensors = out.source->tensors();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (!names[i]) continue;
+    if (element_count(tensors[i].shape) == 0) {
+      out.skipped.push_back({*names[i], "empty"});
+      out.warnings.push_back(fmt::format("{}: tensor '{}' is empty (shape {}); it is skipped", recipe.file,
+                                         tensors[i].name, shape_to_string(tensors[i].shape)));
+      continue;
+    }
+    TensorJob job;
+    job.source_index = i;
+    job.source = tensors[i];
+    keep_as_is(job);
+    job.target.name = *names[i];
+    plan.jobs.push_back(std::move(job));
+  }
+  const bool preset_decides = !recipe.preset.value.empty();
+  if (preset_decides) {
+    QF_RETURN_IF_ERROR(apply_recipe_preset(registry, recipe, plan));
+    // The preset rewrites metadata; the recipe's own assignments still have the last word.
+    for (const auto& set : recipe.metadata.set) plan.metadata.assign(set.key.value, set.value);
+  }
+
+  std::vector<TensorJob> kept;
+  kept.reserve(plan.jobs.size());
+  for (TensorJob& job : plan.jobs) {
+    const TensorInfo& tensor = job.source;
+    std::string reason;
+    const auto match = first_match(rules, job.target.name, tensor.name, tensor.shape);
+    if (match) {
+      const TensorRule& rule = rules[*match].rule();
+      ++rule_hits[*match];
+      const std::string where = "rule at line " + std::to_string(rule.mark.line);
+      if (rule.action == RuleAction::skip) {
+        out.skipped.push_back({job.target.name, where});
+        continue;
+      }
+      if (rule.action == RuleAction::keep) {
+        keep_as_is(job);
+        reason = where + ": keep";
+      } else {
+        const std::string wanted = canonical_dtype_name(rule.type.value);
+        QF_ASSIGN_OR_RETURN(std::string chosen,
+                            encode_job(job, *registry.find(wanted), recipe, registry, rule.type.mark));
+        reason = where + (chosen == wanted ? "" : ": fallback");
+      }
+    } else if (preset_decides) {
+      reason = "preset " + recipe.preset.value;
+    } else if (recipe.mode.value == RuleMode::allowlist) {
+      reason = "allowlist: not listed";
+    } else if (is_protected(tensor, job.target.name)) {
+      reason = "protected";
+      if (protected_codec != nullptr && tensor.dtype.kind == DTypeKind::floating &&
+          tensor.dtype.name != protected_codec->name) {
+        QF_RETURN_IF_ERROR(
+            encode_job(job, *protected_codec, recipe, registry, recipe.protected_type.mark).take_status());
+      }
+    } else if (default_codec != nullptr && eligible_for_uniform_type(tensor, *default_codec, registry)) {
+      QF_ASSIGN_OR_RETURN(std::string chosen,
+                          encode_job(job, *default_codec, recipe, registry, recipe.default_type.mark));
+      reason = chosen == default_codec->name ? "default_type" : "default_type: fallback";
+    } else {
+      reason = "kept";
+    }
+    job.reason = std::move(reason);
+    kept.push_back(std::move(job));
+  }
+  plan.jobs = std::move(kept);
+  expand_row_scales(plan);
+  for (size_t r = 0; r < rules.size(); ++r)
+    if (rule_hits[r] == 0) out.warnings.push_back(rules[r].rule().mark.to_string() + ": this rule matches no tensor");
+
+  QF_RETURN_IF_ERROR(plan_output_files(recipe, out));
+  return out;
+}
+
+}  // namespace quantflow::pipeline
