@@ -26,7 +26,8 @@ std::map<std::string, std::string> planned_types(const fs::path& model, const st
   auto preset = qp::load_preset(preset_name);
   BOOST_REQUIRE_MESSAGE(preset.ok(), preset.status().to_string());
   qp::Plan plan = qp::copy_plan(**reader);
-  quantflow::Status s = qp::apply_preset(*preset, options, plan, qf_test::plugins());
+  quantflow::Status s = qp::apply_preset(*preset, options, plan, qf_test::plugins(),
+                                         *qf_test::plugins().find_container(preset->container));
   BOOST_REQUIRE_MESSAGE(s.ok(), s.to_string());
   std::map<std::string, std::string> out;
   for (const auto& job : plan.jobs) out[job.target.name] = job.target.dtype.name;
@@ -67,7 +68,8 @@ std::map<std::string, std::string> types_of(qp::Plan& plan, const std::string& p
                                             const qp::PresetOptions& options = {}) {
   auto preset = qp::load_preset(preset_name);
   BOOST_REQUIRE_MESSAGE(preset.ok(), preset.status().to_string());
-  quantflow::Status s = qp::apply_preset(*preset, options, plan, qf_test::plugins());
+  quantflow::Status s = qp::apply_preset(*preset, options, plan, qf_test::plugins(),
+                                         *qf_test::plugins().find_container(preset->container));
   BOOST_REQUIRE_MESSAGE(s.ok(), s.to_string());
   std::map<std::string, std::string> out;
   for (const auto& job : plan.jobs) out[job.target.name] = job.target.dtype.name;

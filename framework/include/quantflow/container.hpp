@@ -66,8 +66,15 @@ class Writer {
   virtual Status finish() = 0;
 };
 
-// Free-form writer options from the CLI or a recipe (`--option key=value`).
+// Writer options from the CLI or a recipe (`--option key=value`), checked by the host against
+// the keys the container declares (QfWriterOption) before the writer is created.
 using WriterOptions = std::map<std::string, std::string>;
+
+// One file of a split output, as a container's split index lists it.
+struct SplitFile {
+  std::string path;
+  std::vector<TensorInfo> tensors;  // in the order they are written
+};
 
 }  // namespace quantflow
 
@@ -84,13 +91,61 @@ typedef quantflow::Result<std::unique_ptr<quantflow::Reader>> (*qf_open_reader_f
 typedef quantflow::Result<std::unique_ptr<quantflow::Writer>> (*qf_create_writer_fn)(
     quantflow::OutputSink& sink, const quantflow::CodecCatalog& catalog, const quantflow::WriterOptions& options);
 
+// A writer option the container understands, declared so that recipes and the command line
+// are validated before anything is written (as GDAL drivers declare their creation options).
+enum QfOptionType : uint32_t {
+  QF_OPTION_BOOL = 0,      // 1, 0, true or false
+  QF_OPTION_UNSIGNED = 1,  // a decimal number
+  QF_OPTION_STRING = 2,    // any text
+  QF_OPTION_ENCODING = 3,  // the name of a loaded codec
+};
+
+struct QfWriterOption {
+  const char* key;
+  uint32_t type;  // QfOptionType
+  const char* default_value;
+  const char* description;  // one line for `quantflow plugins --verbose` and error messages
+};
+
+// Adds the container's split keys to file `number` (0-based) of `count` split files, which hold
+// `total_tensors` tensors between them.
+typedef void (*qf_tag_split_file_fn)(quantflow::Metadata& metadata, uint32_t number, uint32_t count,
+                                     uint64_t total_tensors);
+// The text of the index file listing every split file (with paths as written).
+typedef std::string (*qf_split_index_fn)(const std::vector<quantflow::SplitFile>& files);
+// Records in `metadata` that the model's main encoding has this container file-type id (a
+// codec's "<container>.file_type" id), with whatever the container records beside it.
+typedef void (*qf_record_file_type_fn)(quantflow::Metadata& metadata, uint32_t file_type);
+
+// How the container spreads one model over several files. The host packs tensors into files
+// in output order and names them from `file_name`, whose fields are {stem} (the output path
+// without its extension), {number} and {count} (1-based, fmt-style widths allowed) and {extension}.
+struct QfSplitConvention {
+  const char* file_name;            // e.g. "{stem}-{number:05d}-of-{count:05d}{extension}"
+  uint32_t metadata_in_every_file;  // 0: the first file alone carries the model's metadata
+  const char* split_keys;           // space-separated keys describing a split (dropped from inputs); may be null
+  qf_tag_split_file_fn tag_file;    // null: files carry no split keys
+  const char* index_suffix;         // the index is "<output path><suffix>"; null: no index
+  qf_split_index_fn index_text;     // null when index_suffix is null
+};
+
+// Where a container records a model's main encoding; ids come from codecs' "<name>.file_type".
+struct QfFileTypeConvention {
+  const char* metadata_key;  // read back from inputs, e.g. "general.file_type"
+  qf_record_file_type_fn record;
+};
+
 struct QfContainerDescriptor {
   const char* name;         // "gguf"
   const char* description;  // one line for `quantflow plugins`
   const char* extensions;   // space-separated, with dots: ".gguf" or ".safetensors .json"
   qf_probe_fn probe;
-  qf_open_reader_fn open_reader;      // null when the plugin cannot read
-  qf_create_writer_fn create_writer;  // null when the plugin cannot write
+  qf_open_reader_fn open_reader;                   // null when the plugin cannot read
+  qf_create_writer_fn create_writer;               // null when the plugin cannot write
+  const QfWriterOption* writer_options = nullptr;  // every key the writer accepts
+  uint32_t n_writer_options = 0;
+  const QfSplitConvention* split = nullptr;         // null: the container cannot split a model
+  const QfFileTypeConvention* file_type = nullptr;  // null: the container records no file type
 };
 
 }  // extern "C"

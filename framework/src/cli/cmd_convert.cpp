@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 
@@ -10,14 +11,16 @@
 #include "core/atomic_output.hpp"
 #include "pipeline/analysis/model_card.hpp"
 #include "core/units.hpp"
+#include "pipeline/analysis/report.hpp"
 #include "pipeline/engine/convert.hpp"
+#include "pipeline/llama/imatrix.hpp"
 
 namespace quantflow::cli {
 
 int run_convert(int argc, char** argv) {
   CommonOptions common;
   pipeline::ConvertRequest request;
-  std::string memory_limit;
+  std::string memory_limit, imatrix_path;
   std::vector<std::string> writer_options;
   std::vector<std::string> fallbacks;
   bool force = false;
@@ -34,9 +37,9 @@ int run_convert(int argc, char** argv) {
       "fallback", po::value(&fallbacks)->composing(),
       "encodings, in order of preference (comma-separated or repeated), for tensors whose row length is not a "
       "multiple of TYPE's block size; the first that fits is used (default: refuse them)")(
-      "imatrix", po::value(&request.imatrix),
+      "imatrix", po::value(&imatrix_path),
       "importance matrix from llama.cpp's imatrix tool (GGUF or legacy .dat), applied to each tensor by name")(
-      "threads", po::value(&request.threads)->default_value(0), "worker threads (0: all cores)")(
+      "threads", po::value(&request.settings.threads)->default_value(0), "worker threads (0: all cores)")(
       "memory-limit", po::value(&memory_limit),
       "budget for tensor data in flight, e.g. 2G (default: a quarter of RAM, at most 4G)")(
       "report", po::value(&report_path),
@@ -68,7 +71,7 @@ int run_convert(int argc, char** argv) {
   if (!memory_limit.empty()) {
     auto bytes = core::parse_size(memory_limit);
     if (!bytes.ok()) return report_error(bytes.status());
-    request.memory_budget = *bytes;
+    request.settings.memory_budget = *bytes;
   }
   for (const auto& kv : writer_options) {
     const size_t eq = kv.find('=');
@@ -76,21 +79,33 @@ int run_convert(int argc, char** argv) {
       return report_error(usage_error(fmt::format("--option '{}' must be KEY=VALUE", kv)));
     request.writer_options[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  if (!quiet) request.on_progress = terminal_progress();
-  request.measure_error = !report_path.empty();
 
   if (model_card)
     if (Status s = pipeline::check_model_card_target(request.output, force); !s.ok()) return report_error(s);
+  const auto start = std::chrono::steady_clock::now();
   auto registry = common.load_registry();
-  auto summary = pipeline::convert(*registry, request);
-  if (!summary.ok()) return report_error(summary.status());
+  if (!imatrix_path.empty()) {
+    auto imatrix = pipeline::load_imatrix(*registry, imatrix_path);
+    if (!imatrix.ok()) return report_error(imatrix.status());
+    request.importance = std::make_shared<const pipeline::ImportanceMatrix>(std::move(imatrix).value());
+  }
+  auto conversion = pipeline::plan_convert(*registry, request);
+  if (!conversion.ok()) return report_error(conversion.status());
+  pipeline::ExecutionHooks hooks;
+  std::vector<pipeline::TensorStats> stats;
+  if (!quiet) hooks.on_progress = terminal_progress();
+  if (!report_path.empty()) hooks.stats = &stats;
+  if (Status s = pipeline::execute_conversion(*registry, *conversion, hooks); !s.ok()) return report_error(s);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const pipeline::PlanTotals totals = pipeline::totals_of(conversion->plan);
   if (!report_path.empty()) {
-    const std::string json = pipeline::report_to_json(summary->report).dump(2, ' ', false, kJsonInvalidUtf8) + "\n";
+    const pipeline::Report report = pipeline::make_report(conversion->plan, stats, seconds);
+    const std::string json = pipeline::report_to_json(report).dump(2, ' ', false, kJsonInvalidUtf8) + "\n";
     if (report_path == "-") {
       std::cout << json;
     } else {
       if (Status s = core::write_file_atomically(report_path, json, {request.input}); !s.ok()) return report_error(s);
-      if (!quiet) pipeline::print_report(std::cout, summary->report);
+      if (!quiet) pipeline::print_report(std::cout, report);
     }
   }
   std::string card_path;
@@ -102,9 +117,8 @@ int run_convert(int argc, char** argv) {
   if (!quiet && !card_path.empty()) std::cout << fmt::format("model card: {}\n", card_path);
   if (!quiet)
     std::cout << fmt::format("wrote {}: {} tensors ({} re-encoded), {} -> {} of tensor data in {:.2f}s\n",
-                             request.output, summary->tensors, summary->reencoded,
-                             core::format_size(summary->input_bytes), core::format_size(summary->output_bytes),
-                             summary->seconds);
+                             request.output, totals.tensors, totals.reencoded, core::format_size(totals.source_bytes),
+                             core::format_size(totals.target_bytes), seconds);
   return kExitOk;
 }
 

@@ -14,8 +14,8 @@
 #include "cli/progress.hpp"
 #include "pipeline/analysis/model_card.hpp"
 #include "core/units.hpp"
-#include "pipeline/engine/convert.hpp"
-#include "pipeline/llama/preset.hpp"
+#include "pipeline/llama/imatrix.hpp"
+#include "pipeline/llama/quantize.hpp"
 
 namespace quantflow::cli {
 
@@ -78,21 +78,20 @@ Result<std::pair<std::string, std::string>> split_assignment(const std::string& 
 }
 
 void print_dry_run(const pipeline::Plan& plan, const pipeline::Preset& preset, const pipeline::PresetReport& report) {
-  uint64_t input_bytes = 0, output_bytes = 0;
+  const pipeline::PlanTotals totals = pipeline::totals_of(plan);
   size_t name_width = 4;
   for (const auto& job : plan.jobs) name_width = std::max(name_width, job.source.name.size());
   std::cout << fmt::format("{:>5}  {:<{}}  {:<16}  {:<8}    {:<8}  {:>12}\n", "#", "name", name_width, "shape",
                            "source", "target", "bytes");
   for (size_t i = 0; i < plan.jobs.size(); ++i) {
     const auto& job = plan.jobs[i];
-    input_bytes += job.source.n_bytes;
-    output_bytes += job.target.n_bytes;
     std::cout << fmt::format("{:>5}  {:<{}}  {:<16}  {:<8} -> {:<8}  {:>12}\n", i, job.source.name, name_width,
                              shape_to_string(job.source.shape), job.source.dtype.name, job.target.dtype.name,
                              job.target.n_bytes);
   }
   std::cout << fmt::format("{} (file_type {}): {} tensors, {} -> {} of tensor data", preset.name, preset.ftype,
-                           plan.jobs.size(), core::format_size(input_bytes), core::format_size(output_bytes));
+                           totals.tensors, core::format_size(totals.source_bytes),
+                           core::format_size(totals.target_bytes));
   if (report.fallbacks > 0) std::cout << fmt::format(", {} tensors used a fallback type", report.fallbacks);
   std::cout << "\n";
 }
@@ -158,66 +157,42 @@ int run_quantize(int argc, char** argv) {
 
   if (model_card)
     if (Status s = pipeline::check_model_card_target(args->output, force); !s.ok()) return report_error(s);
+  pipeline::QuantizeRequest request{args->input, args->output, *preset, preset_options, imatrix_path, nullptr, {}};
+  request.settings.threads = threads;
+  if (!memory_limit.empty()) {
+    auto bytes = core::parse_size(memory_limit);
+    if (!bytes.ok()) return report_error(bytes.status());
+    request.settings.memory_budget = *bytes;
+  }
   auto registry = common.load_registry();
-  auto container = pipeline::output_container(*registry, args->output, "gguf");
-  if (!container.ok()) return report_error(container.status());
-  auto reader = registry->open_reader(args->input);
-  if (!reader.ok()) return report_error(reader.status());
-
-  std::optional<pipeline::ImportanceMatrix> imatrix;
   if (!imatrix_path.empty()) {
     auto loaded = pipeline::load_imatrix(*registry, imatrix_path);
     if (!loaded.ok()) return report_error(loaded.status());
-    imatrix = std::move(loaded).value();
-    // llama-quantize records these after the user's overrides, in this order.
-    preset_options.has_imatrix = true;
-    auto& extra = preset_options.extra_metadata;
-    extra.emplace_back("quantize.imatrix.file", MetaValue::make_string(imatrix_path.substr(0, 127)));
-    if (!imatrix->datasets.empty())
-      extra.emplace_back("quantize.imatrix.dataset", MetaValue::make_string(imatrix->datasets.front().substr(0, 127)));
-    extra.emplace_back("quantize.imatrix.entries_count",
-                       MetaValue::make_u32(static_cast<uint32_t>(imatrix->weights.size())));
-    if (imatrix->chunk_count > 0)
-      extra.emplace_back("quantize.imatrix.chunks_count", MetaValue::make_u32(imatrix->chunk_count));
+    request.importance = std::make_shared<const pipeline::ImportanceMatrix>(std::move(loaded).value());
   }
-
-  pipeline::Plan plan = pipeline::copy_plan(**reader);
-  pipeline::PresetReport report;
-  if (Status s = pipeline::apply_preset(*preset, preset_options, plan, *registry, &report); !s.ok())
-    return report_error(std::move(s).with_file(args->input));
-  pipeline::expand_row_scales(plan);
-  if (Status s = pipeline::attach_importance(plan, imatrix ? &*imatrix : nullptr); !s.ok())
-    return report_error(std::move(s).with_file(args->input));
+  auto planned = pipeline::plan_quantize(*registry, std::move(request));
+  if (!planned.ok()) return report_error(planned.status());
+  const pipeline::Plan& plan = planned->conversion.plan;
+  const pipeline::PresetReport& report = planned->report;
 
   if (dry_run) {
     print_dry_run(plan, *preset, report);
     return kExitOk;
   }
 
-  pipeline::ExecuteOptions execute;
-  execute.threads = threads;
-  if (!memory_limit.empty()) {
-    auto bytes = core::parse_size(memory_limit);
-    if (!bytes.ok()) return report_error(bytes.status());
-    execute.memory_budget = *bytes;
-  }
-  if (!quiet) execute.on_progress = terminal_progress();
-  if (Status s = pipeline::write_plan(*registry, **reader, plan, **container, args->output, {args->input}, execute);
-      !s.ok())
-    return report_error(s);
+  pipeline::ExecutionHooks hooks;
+  if (!quiet) hooks.on_progress = terminal_progress();
+  if (Status s = pipeline::execute_conversion(*registry, planned->conversion, hooks); !s.ok()) return report_error(s);
   if (model_card) {
     auto written = pipeline::write_model_card(*registry, {{args->output}, preset->name, {args->input}, force});
     if (!written.ok()) return report_error(written.status());
     if (!quiet) std::cout << fmt::format("model card: {}\n", *written);
   }
   if (!quiet) {
-    uint64_t input_bytes = 0, output_bytes = 0;
-    for (const auto& job : plan.jobs) {
-      input_bytes += job.source.n_bytes;
-      output_bytes += job.target.n_bytes;
-    }
+    const pipeline::PlanTotals totals = pipeline::totals_of(plan);
     std::cout << fmt::format("wrote {} ({}): {} tensors, {} -> {} of tensor data\n", args->output, preset->name,
-                             plan.jobs.size(), core::format_size(input_bytes), core::format_size(output_bytes));
+                             totals.tensors, core::format_size(totals.source_bytes),
+                             core::format_size(totals.target_bytes));
     if (report.fallbacks > 0)
       std::cerr << fmt::format(
           "quantflow: warning: {} of {} tensors did not fit their type's block and used a "

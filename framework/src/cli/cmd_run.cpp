@@ -14,6 +14,7 @@
 #include "pipeline/analysis/model_card.hpp"
 #include "pipeline/recipe/recipe_plan.hpp"
 #include "pipeline/analysis/report.hpp"
+#include "pipeline/engine/output_files.hpp"
 
 namespace quantflow::cli {
 
@@ -79,9 +80,9 @@ Result<pipeline::RecipePlan> plan_from(const core::Registry& registry, const Rec
   if (!o.report.empty()) recipe.output.report = {o.report, {"--report", 0, 0}};
   if (o.model_card) recipe.output.model_card = {true, {"--model-card", 0, 0}};
   QF_ASSIGN_OR_RETURN(auto plan, pipeline::plan_recipe(registry, recipe));
-  if (o.threads >= 0) plan.threads = o.threads;
+  if (o.threads >= 0) plan.settings.threads = o.threads;
   if (!o.memory_limit.empty()) {
-    QF_ASSIGN_OR_RETURN(plan.memory_budget, core::parse_size(o.memory_limit));
+    QF_ASSIGN_OR_RETURN(plan.settings.memory_budget, core::parse_size(o.memory_limit));
   }
   for (const auto& w : plan.warnings) print_warning(w, o.json);
   return plan;
@@ -134,12 +135,12 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
               << std::endl;
     return;
   }
-  std::cout << fmt::format("plan for {} ({} output, {} file{}):\n", o.recipe, plan.container->name, plan.shards.size(),
-                           plan.shards.size() == 1 ? "" : "s");
+  std::cout << fmt::format("plan for {} ({} output, {} file{}):\n", o.recipe, plan.container->name, plan.files.size(),
+                           plan.files.size() == 1 ? "" : "s");
   size_t reencoded = 0;
-  for (size_t s = 0; s < plan.shards.size(); ++s) {
-    std::cout << fmt::format("{}:\n", plan.shards[s].path);
-    for (const auto& job : plan.shards[s].plan.jobs) {
+  for (size_t s = 0; s < plan.files.size(); ++s) {
+    std::cout << fmt::format("{}:\n", plan.files[s].path);
+    for (const auto& job : plan.files[s].plan.jobs) {
       reencoded += job.reencodes_a_source() ? 1 : 0;
       std::cout << fmt::format("  {} -> {}  {} -> {}  {} bytes\n", job.source.name, job.target.name,
                                job.source.dtype.name, job.target.dtype.name, job.target.n_bytes);
@@ -201,25 +202,25 @@ int run_run(int argc, char** argv) {
     return kExitOk;
   }
   if (plan->model_card)
-    for (const auto& shard : plan->shards)
-      if (Status s = pipeline::check_model_card_target(shard.path, o.force); !s.ok()) return report_error(s);
+    for (const auto& file : plan->files)
+      if (Status s = pipeline::check_model_card_target(file.path, o.force); !s.ok()) return report_error(s);
   auto progress = o.json ? json_progress() : quiet ? nullptr : terminal_progress();
   const bool measure = o.json || !plan->report_path.empty();
   std::vector<pipeline::TensorStats> stats;
-  if (Status s = pipeline::execute_recipe(*registry, *plan, progress, measure ? &stats : nullptr); !s.ok())
+  if (Status s = pipeline::execute_conversion(*registry, *plan, {progress, measure ? &stats : nullptr}); !s.ok())
     return report_error(s);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const pipeline::Report report = pipeline::make_report(plan->plan, stats, seconds);
   if (!plan->report_path.empty())
     if (Status s = core::write_file_atomically(
             plan->report_path, pipeline::report_to_json(report).dump(2, ' ', false, kJsonInvalidUtf8) + "\n",
-            plan->source->input_paths());
+            plan->input_paths);
         !s.ok())
       return report_error(s);
   std::string card_path;
   if (plan->model_card) {
-    pipeline::ModelCardRequest card{{}, plan->quantization, plan->source->input_paths(), o.force};
-    for (const auto& shard : plan->shards) card.files.push_back(shard.path);
+    pipeline::ModelCardRequest card{{}, plan->quantization, plan->input_paths, o.force};
+    for (const auto& file : plan->files) card.files.push_back(file.path);
     auto written = pipeline::write_model_card(*registry, card);
     if (!written.ok()) return report_error(written.status());
     card_path = *written;
@@ -227,15 +228,11 @@ int run_run(int argc, char** argv) {
 
   std::vector<std::pair<std::string, uint64_t>> files;
   uint64_t file_bytes = 0;
-  for (const auto& shard : plan->shards) files.emplace_back(shard.path, std::filesystem::file_size(shard.path));
+  for (const auto& file : plan->files) files.emplace_back(file.path, std::filesystem::file_size(file.path));
   if (!plan->index_path.empty()) files.emplace_back(plan->index_path, std::filesystem::file_size(plan->index_path));
   for (const auto& f : files) file_bytes += f.second;
-  size_t reencoded = 0;
-  uint64_t tensor_bytes = 0;
-  for (const auto& job : plan->plan.jobs) {
-    reencoded += job.reencodes_a_source() ? 1 : 0;
-    tensor_bytes += job.target.n_bytes;
-  }
+  const pipeline::PlanTotals totals = pipeline::totals_of(plan->plan);
+  const size_t reencoded = totals.reencoded;
   if (o.json) {
     std::cout << nlohmann::json{{"event", "done"},
                                 {"files", files_json(files)},
@@ -243,7 +240,7 @@ int run_run(int argc, char** argv) {
                                 {"reencoded", reencoded},
                                 {"skipped", plan->skipped.size()},
                                 {"bytes", file_bytes},
-                                {"tensor_bytes", tensor_bytes},
+                                {"tensor_bytes", totals.target_bytes},
                                 {"seconds", seconds},
                                 {"model_card", card_path.empty() ? nlohmann::json() : nlohmann::json(card_path)},
                                 {"report", pipeline::report_to_json(report)}}

@@ -7,6 +7,7 @@
 #include "cli/progress.hpp"
 #include "core/synthetic_model.hpp"
 #include "core/units.hpp"
+#include "pipeline/engine/conversion.hpp"
 #include "pipeline/engine/convert.hpp"
 
 namespace quantflow::cli {
@@ -42,16 +43,16 @@ int run_synth(int argc, char** argv) {
   auto registry = common.load_registry();
   auto container = pipeline::output_container(*registry, output, format);
   if (!container.ok()) return report_error(container.status());
-  auto reader = core::make_synthetic_model(shape);
-  const pipeline::Plan plan = pipeline::copy_plan(*reader);
-  pipeline::ExecuteOptions exec;
-  exec.on_progress = terminal_progress();
-  if (Status s = pipeline::write_plan(*registry, *reader, plan, **container, output, {}, exec); !s.ok())
+  pipeline::Conversion conversion;
+  conversion.container = *container;
+  conversion.source = core::make_synthetic_model(shape);
+  conversion.plan = pipeline::copy_plan(*conversion.source);
+  pipeline::write_to_one_file(conversion, output);
+  if (Status s = pipeline::execute_conversion(*registry, conversion, {terminal_progress()}); !s.ok())
     return report_error(s);
-  uint64_t bytes = 0;
-  for (const auto& t : reader->tensors()) bytes += t.n_bytes;
-  std::cout << fmt::format("wrote {}: {} tensors, {} of F32 weights\n", output, reader->tensors().size(),
-                           core::format_size(bytes));
+  const pipeline::PlanTotals totals = pipeline::totals_of(conversion.plan);
+  std::cout << fmt::format("wrote {}: {} tensors, {} of F32 weights\n", output, totals.tensors,
+                           core::format_size(totals.target_bytes));
   return kExitOk;
 }
 

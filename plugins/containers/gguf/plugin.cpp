@@ -1,7 +1,10 @@
 #include <cstring>
+#include <iterator>
 
 #include "gguf_plugin.hpp"
 #include "gguf_types.hpp"
+#include "loadable.hpp"
+#include "split.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
@@ -39,16 +42,50 @@ quantflow::Result<std::unique_ptr<quantflow::Writer>> create(quantflow::OutputSi
   }
 }
 
+const QfWriterOption kWriterOptions[] = {
+    {.key = kAllowUnloadableOption,
+     .type = QF_OPTION_BOOL,
+     .default_value = "0",
+     .description = "write files llama.cpp cannot load (Hugging Face tensor names, LoRA adapters)"},
+};
+
+// llama.cpp's gguf-split layout: the first file carries the metadata, every file says which
+// one it is.
+const QfSplitConvention kSplit = {
+    .file_name = "{stem}-{number:05d}-of-{count:05d}{extension}",
+    .metadata_in_every_file = 0,
+    .split_keys = "split.no split.count split.tensors.count",
+    .tag_file = tag_split_file,
+    .index_suffix = nullptr,
+    .index_text = nullptr,
+};
+
+const QfFileTypeConvention kFileType = {.metadata_key = kFileTypeKey, .record = record_file_type};
+
 const QfContainerDescriptor kContainer = {
-    "gguf",  "GGUF (llama.cpp / ggml): reads v2 and v3, split shards too; writes v3 byte-identical to ggml",
-    ".gguf", probe,
-    open,    create,
+    .name = "gguf",
+    .description = "GGUF (llama.cpp / ggml): reads v2 and v3, split shards too; writes v3 byte-identical to ggml",
+    .extensions = ".gguf",
+    .probe = probe,
+    .open_reader = open,
+    .create_writer = create,
+    .writer_options = kWriterOptions,
+    .n_writer_options = std::size(kWriterOptions),
+    .split = &kSplit,
+    .file_type = &kFileType,
 };
 
 const QfContainerDescriptor* const kContainers[] = {&kContainer};
 
 const QfPluginDescriptor kPlugin = {
-    QUANTFLOW_ABI_VERSION, "container-gguf", "0.1.0", "GGUF container", nullptr, 0, kContainers, 1,
+    .abi_version = QUANTFLOW_ABI_VERSION,
+    .name = "container-gguf",
+    .version = "0.1.0",
+    .description = "GGUF container",
+    .codecs = nullptr,
+    .n_codecs = 0,
+    .containers = kContainers,
+    .n_containers = 1,
 };
 
 }  // namespace

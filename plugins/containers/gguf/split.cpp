@@ -1,5 +1,7 @@
 #include "split.hpp"
 
+#include "gguf_plugin.hpp"
+
 #include <filesystem>
 #include <unordered_map>
 #include <utility>
@@ -174,6 +176,12 @@ Result<std::unique_ptr<Reader>> open_split(std::unique_ptr<Reader> first, const 
     if (e.key != kSplitNoKey && e.key != kSplitCountKey && e.key != kSplitTensorsKey)
       reader->metadata_.append(e.key, e.value);
   return std::unique_ptr<Reader>(std::move(reader));
+}
+
+void tag_split_file(Metadata& metadata, uint32_t number, uint32_t count, uint64_t total_tensors) {
+  metadata.set(kSplitNoKey, MetaValue::make_unsigned(MetaType::u16, number));
+  metadata.set(kSplitTensorsKey, MetaValue::make_i32(static_cast<int32_t>(total_tensors)));
+  metadata.set(kSplitCountKey, MetaValue::make_unsigned(MetaType::u16, count));
 }
 
 }  // namespace quantflow::gguf

@@ -134,15 +134,14 @@ uint64_t padded(uint64_t n, uint64_t alignment) { return (n + alignment - 1) / a
 
 class GgufWriter final : public Writer {
  public:
-  GgufWriter(OutputSink& sink, const CodecCatalog& catalog, std::string target_type, bool allow_unloadable)
-      : sink_(sink), catalog_(catalog), target_type_(std::move(target_type)), allow_unloadable_(allow_unloadable) {}
+  GgufWriter(OutputSink& sink, const CodecCatalog& catalog, bool allow_unloadable)
+      : sink_(sink), catalog_(catalog), allow_unloadable_(allow_unloadable) {}
 
-  Result<std::vector<size_t>> begin(const Metadata& input_metadata, const std::vector<TensorInfo>& tensors) override {
+  Result<std::vector<size_t>> begin(const Metadata& metadata, const std::vector<TensorInfo>& tensors) override {
     try {
-      const Metadata metadata = with_file_type(input_metadata);
       if (state_ != State::fresh) return internal_error("GGUF writer: begin() called twice");
       state_ = State::failed;  // until the header is out
-      if (!allow_unloadable_) QF_RETURN_IF_ERROR(check_loadable(input_metadata, tensors));
+      if (!allow_unloadable_) QF_RETURN_IF_ERROR(check_loadable(metadata, tensors));
       QF_RETURN_IF_ERROR(read_alignment(metadata));
       std::vector<Planned> plan(tensors.size());
       QF_RETURN_IF_ERROR(plan_tensors(tensors, plan));
@@ -289,27 +288,8 @@ class GgufWriter final : public Writer {
     return {};
   }
 
-  // A uniform conversion to one encoding records it the way llama-quantize does: the
-  // quantization version, then the file type, each removed and appended at the end.
-  Metadata with_file_type(const Metadata& metadata) const {
-    Metadata out = metadata;
-    if (target_type_.empty()) return out;
-    const CodecDescriptor* codec = catalog_.find(target_type_);
-    if (codec == nullptr) return out;
-    const std::string_view ftype = container_id(*codec, "gguf.file_type");
-    uint32_t value = 0;
-    const auto [end, ec] = std::from_chars(ftype.data(), ftype.data() + ftype.size(), value);
-    if (ftype.empty() || ec != std::errc() || end != ftype.data() + ftype.size()) return out;
-    out.set("general.quantization_version", MetaValue::make_u32(kQuantizationVersion));
-    out.set("general.file_type", MetaValue::make_u32(value));
-    return out;
-  }
-
-  static constexpr uint32_t kQuantizationVersion = 2;  // GGML_QNT_VERSION
-
   OutputSink& sink_;
   const CodecCatalog& catalog_;
-  std::string target_type_;
   State state_ = State::fresh;
   uint64_t alignment_ = kDefaultAlignment;
   std::vector<uint64_t> sizes_;
@@ -320,16 +300,23 @@ class GgufWriter final : public Writer {
 
 }  // namespace
 
-// Options: `target_type` (set by the host for a uniform --type conversion) records
-// general.file_type and general.quantization_version for that encoding; `allow_unloadable`
-// (1/true) writes files that check_loadable() would refuse.
+// Options (declared in plugin.cpp): `allow_unloadable` (1/true) writes files that
+// check_loadable() would refuse.
 Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatalog& catalog,
                                               const WriterOptions& options) {
-  const auto it = options.find("target_type");
   const auto allow = options.find(kAllowUnloadableOption);
   const bool allow_unloadable = allow != options.end() && (allow->second == "1" || allow->second == "true");
-  return std::unique_ptr<Writer>(
-      std::make_unique<GgufWriter>(sink, catalog, it == options.end() ? std::string() : it->second, allow_unloadable));
+  return std::unique_ptr<Writer>(std::make_unique<GgufWriter>(sink, catalog, allow_unloadable));
+}
+
+}  // namespace quantflow::gguf
+
+namespace quantflow::gguf {
+
+void record_file_type(Metadata& metadata, uint32_t file_type) {
+  static constexpr uint32_t kQuantizationVersion = 2;  // GGML_QNT_VERSION
+  metadata.set("general.quantization_version", MetaValue::make_u32(kQuantizationVersion));
+  metadata.set(kFileTypeKey, MetaValue::make_u32(file_type));
 }
 
 }  // namespace quantflow::gguf

@@ -7,6 +7,7 @@
 #include "index_reader.hpp"
 #include "quantflow/plugin.hpp"
 #include "reader.hpp"
+#include "split_index.hpp"
 #include "writer.hpp"
 
 namespace {
@@ -55,8 +56,8 @@ Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const Codec
   }
 }
 
-// The format has nothing to configure. Options are ignored rather than refused because the
-// host passes its own (e.g. target_type, which GGUF records) to whichever writer it uses.
+// The format has nothing to configure: the descriptor declares no options, so the host
+// refuses any before a writer is created.
 Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatalog&, const WriterOptions&) {
   try {
     return std::unique_ptr<Writer>(new safetensors::FileWriter(sink));
@@ -65,16 +66,38 @@ Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatal
   }
 }
 
+// Every file of a split checkpoint is a complete safetensors file with the metadata; the
+// index beside them maps tensors to files.
+const QfSplitConvention kSplit = {
+    .file_name = "{stem}-{number:05d}-of-{count:05d}{extension}",
+    .metadata_in_every_file = 1,
+    .split_keys = nullptr,
+    .tag_file = nullptr,
+    .index_suffix = ".index.json",
+    .index_text = safetensors::split_index_text,
+};
+
 const QfContainerDescriptor kContainer = {
-    "safetensors",        "Hugging Face safetensors (read, write, sharded *.safetensors.index.json)",
-    ".safetensors .json", probe,
-    open_reader,          create_writer,
+    .name = "safetensors",
+    .description = "Hugging Face safetensors (read, write, sharded *.safetensors.index.json)",
+    .extensions = ".safetensors .json",
+    .probe = probe,
+    .open_reader = open_reader,
+    .create_writer = create_writer,
+    .split = &kSplit,
 };
 
 const QfContainerDescriptor* const kContainers[] = {&kContainer};
 
 const QfPluginDescriptor kPlugin = {
-    QUANTFLOW_ABI_VERSION, "container-safetensors", "0.1.0", "safetensors container", nullptr, 0, kContainers, 1,
+    .abi_version = QUANTFLOW_ABI_VERSION,
+    .name = "container-safetensors",
+    .version = "0.1.0",
+    .description = "safetensors container",
+    .codecs = nullptr,
+    .n_codecs = 0,
+    .containers = kContainers,
+    .n_containers = 1,
 };
 
 }  // namespace

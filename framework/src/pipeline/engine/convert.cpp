@@ -1,12 +1,10 @@
 #include "pipeline/engine/convert.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <optional>
 
 #include <fmt/format.h>
 
-#include "core/atomic_output.hpp"
+#include "pipeline/engine/file_type.hpp"
 
 namespace quantflow::pipeline {
 
@@ -65,54 +63,53 @@ Result<const ContainerDescriptor*> output_container(const core::Registry& regist
   return container;
 }
 
-Status write_plan(const core::Registry& registry, const Reader& reader, const Plan& plan,
-                  const ContainerDescriptor& container, const std::string& output,
-                  const std::vector<std::string>& inputs, const ExecuteOptions& options) {
-  QF_ASSIGN_OR_RETURN(auto sink, core::AtomicFileSink::create(output, inputs));
-  // Planners expand row-scaled encodings into their pairs; a plan that was not expanded
-  // would write fewer tensors than its statistics and reports describe.
-  const bool unexpanded = std::any_of(plan.jobs.begin(), plan.jobs.end(), [](const TensorJob& j) {
-    return j.encoder && j.encoder->row_scale && j.part == TensorJob::Part::whole;
-  });
-  if (unexpanded) return internal_error("the plan's row-scaled encodings were not expanded").with_file(output);
-  auto writer_result = core::create_writer(container, *sink, registry, plan.writer_options);
-  if (!writer_result.ok()) return writer_result.take_status().with_file(output);
-  auto writer = std::move(writer_result).value();
-  auto order = writer->begin(plan.metadata, plan.target_infos());
-  if (!order.ok()) return order.take_status().with_file(output);
-  if (order->size() != plan.jobs.size())
-    return internal_error("the writer's tensor order does not cover every tensor").with_file(output);
-  if (Status s = execute(plan, *order, reader, *writer, options); !s.ok()) {
-    // Reading and encoding errors belong to the input file; writing errors to the output.
-    const bool blame_output = s.code() == ErrorCode::io_error || inputs.empty();
-    return std::move(s).with_file(blame_output ? output : inputs.front());
-  }
-  if (Status s = writer->finish(); !s.ok()) return std::move(s).with_file(output);
-  return sink->commit();
-}
-
-Status attach_importance(Plan& plan, const ImportanceMatrix* imatrix) {
-  for (TensorJob& job : plan.jobs) {
-    job.importance = nullptr;
-    if (job.is_copy()) continue;
-    if (imatrix != nullptr) {
-      QF_ASSIGN_OR_RETURN(job.importance, imatrix->for_tensor(job.source));
+Status check_writer_options(const core::Registry& registry, const ContainerDescriptor& container,
+                            const WriterOptions& options) {
+  for (const auto& [key, value] : options) {
+    const QfWriterOption* declared = nullptr;
+    std::string known;
+    for (uint32_t i = 0; i < container.n_writer_options; ++i) {
+      const QfWriterOption& option = container.writer_options[i];
+      if (key == option.key) declared = &option;
+      known += (known.empty() ? "" : ", ") + std::string(option.key);
     }
-    if (job.importance == nullptr && (job.encoder->flags & QF_CODEC_IMATRIX_REQUIRED))
-      return usage_error(fmt::format("{} needs an importance matrix{}", job.encoder->name,
-                                     imatrix ? ", and " + imatrix->file + " has none for this tensor"
-                                             : "; pass one with --imatrix FILE"))
-          .with_tensor(job.source.name);
+    if (declared == nullptr)
+      return usage_error(fmt::format("the {} writer has no option '{}' ({})", container.name, key,
+                                     known.empty() ? "it takes no options" : "its options: " + known));
+    bool valid = true;
+    switch (declared->type) {
+      case QF_OPTION_BOOL:
+        valid = value == "1" || value == "0" || value == "true" || value == "false";
+        break;
+      case QF_OPTION_UNSIGNED:
+        valid = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+        break;
+      case QF_OPTION_ENCODING:
+        valid = registry.find(canonical_dtype_name(value)) != nullptr;
+        break;
+      default:
+        break;
+    }
+    if (!valid)
+      return usage_error(fmt::format("the {} writer's option '{}' must be {}, not '{}' ({})", container.name, key,
+                                     declared->type == QF_OPTION_BOOL       ? "1, 0, true or false"
+                                     : declared->type == QF_OPTION_UNSIGNED ? "a decimal number"
+                                                                            : "the name of a loaded encoding",
+                                     value, declared->description));
   }
   return {};
 }
 
-Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequest& request) {
-  const auto start = std::chrono::steady_clock::now();
-  QF_ASSIGN_OR_RETURN(const ContainerDescriptor* container,
-                      output_container(registry, request.output, request.output_format));
+Result<Conversion> plan_convert(const core::Registry& registry, const ConvertRequest& request) {
+  Conversion conversion;
+  QF_ASSIGN_OR_RETURN(conversion.container, output_container(registry, request.output, request.output_format));
+  QF_RETURN_IF_ERROR(check_writer_options(registry, *conversion.container, request.writer_options));
   QF_ASSIGN_OR_RETURN(auto reader, registry.open_reader(request.input));
-  Plan plan = copy_plan(*reader);
+  conversion.source = std::move(reader);
+  conversion.input_paths = {request.input};
+  conversion.settings = request.settings;
+  Plan& plan = conversion.plan;
+  plan = copy_plan(*conversion.source);
   plan.writer_options = request.writer_options;
   if (!request.type.empty()) {
     const CodecDescriptor* codec = registry.find(request.type);
@@ -131,35 +128,15 @@ Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequ
     }
     if (Status s = apply_uniform_type(plan, *codec, fallbacks, registry); !s.ok())
       return std::move(s).with_file(request.input);
-    plan.writer_options.emplace("target_type", codec->name);
+    record_main_encoding(*conversion.container, plan.metadata, *codec);
   }
 
   expand_row_scales(plan);
-  std::optional<ImportanceMatrix> imatrix;
-  if (!request.imatrix.empty()) {
-    QF_ASSIGN_OR_RETURN(imatrix, load_imatrix(registry, request.imatrix));
-  }
-  if (Status s = attach_importance(plan, imatrix ? &*imatrix : nullptr); !s.ok())
+  conversion.importance = request.importance;
+  if (Status s = attach_importance(plan, conversion.importance.get()); !s.ok())
     return std::move(s).with_file(request.input);
-
-  ExecuteOptions options;
-  std::vector<TensorStats> stats;
-  if (request.measure_error) options.stats = &stats;
-  options.threads = request.threads;
-  options.memory_budget = request.memory_budget;
-  options.on_progress = request.on_progress;
-  QF_RETURN_IF_ERROR(write_plan(registry, *reader, plan, *container, request.output, {request.input}, options));
-
-  ConvertSummary summary;
-  summary.tensors = plan.jobs.size();
-  for (const auto& job : plan.jobs) {
-    summary.reencoded += job.reencodes_a_source() ? 1 : 0;
-    summary.input_bytes += job.source_bytes_read();
-    summary.output_bytes += job.target.n_bytes;
-  }
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  summary.report = make_report(plan, stats, summary.seconds);
-  return summary;
+  write_to_one_file(conversion, request.output);
+  return conversion;
 }
 
 }  // namespace quantflow::pipeline

@@ -1,41 +1,27 @@
-// One conversion end to end: open, plan, stream through the executor into a temporary file
-// beside the output, and rename it into place only when everything succeeded.
+// `convert`'s planner: one input, every tensor copied, eligible matrices re-encoded to one
+// encoding (with fallbacks for rows that do not fit it), written to one file.
 #pragma once
 
-#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/registry.hpp"
-#include "pipeline/engine/executor.hpp"
-#include "pipeline/llama/imatrix.hpp"
-#include "pipeline/engine/plan.hpp"
-#include "pipeline/analysis/report.hpp"
+#include "pipeline/engine/conversion.hpp"
 
 namespace quantflow::pipeline {
 
 struct ConvertRequest {
   std::string input;
   std::string output;
-  std::string output_format;  // container name; empty: from the output's extension
-  std::string type;           // target encoding for eligible tensors; empty: keep every tensor
-  std::string imatrix;        // importance matrix file (GGUF or legacy .dat); empty: none
+  std::string output_format;                           // container name; empty: from the output's extension
+  std::string type;                                    // target encoding for eligible tensors; empty: keep every tensor
+  std::shared_ptr<const ImportanceMatrix> importance;  // null: none
   // Encodings, in order of preference, for tensors whose rows do not fit `type`'s block; the
   // first whose block fits is used. Empty: refuse such tensors.
   std::vector<std::string> fallback;
-  int threads = 0;
-  uint64_t memory_budget = 0;
+  ExecutionSettings settings;
   WriterOptions writer_options;
-  std::function<void(const Progress&)> on_progress;
-  bool measure_error = false;  // decode every re-encoded tensor again and report its error
-};
-
-struct ConvertSummary {
-  size_t tensors = 0;
-  size_t reencoded = 0;
-  uint64_t input_bytes = 0;   // tensor data read
-  uint64_t output_bytes = 0;  // tensor data written
-  double seconds = 0;
-  Report report;
 };
 
 // Whether a uniform `--type` re-encodes this tensor: matrices (2+ dimensions) of a decodable
@@ -52,16 +38,10 @@ Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec,
 Result<const ContainerDescriptor*> output_container(const core::Registry& registry, const std::string& path,
                                                     const std::string& format);
 
-// Streams `plan` (from `reader`) into `output` with the named container, atomically.
-Status write_plan(const core::Registry& registry, const Reader& reader, const Plan& plan,
-                  const ContainerDescriptor& container, const std::string& output,
-                  const std::vector<std::string>& inputs, const ExecuteOptions& options);
+// Refuses writer options the container does not declare, or values of the wrong type.
+Status check_writer_options(const core::Registry& registry, const ContainerDescriptor& container,
+                            const WriterOptions& options);
 
-// Points each re-encoded job at its importance weights from `imatrix` (may be null; it must
-// outlive the plan's execution) and refuses, before any output exists, jobs whose codec
-// requires weights that are missing.
-Status attach_importance(Plan& plan, const ImportanceMatrix* imatrix);
-
-Result<ConvertSummary> convert(const core::Registry& registry, const ConvertRequest& request);
+Result<Conversion> plan_convert(const core::Registry& registry, const ConvertRequest& request);
 
 }  // namespace quantflow::pipeline

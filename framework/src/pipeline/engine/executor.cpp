@@ -24,15 +24,19 @@ struct Transcoded {
   Status status;
 };
 
+}  // namespace
+
 uint64_t job_working_set(const TensorJob& job, int threads) {
-  // Source pages become resident while read; a re-encoded tensor also holds its output
-  // and per-thread f32 scratch.
   uint64_t bytes = job.source.n_bytes;
   if (!job.is_copy()) bytes += job.target.n_bytes + transcode_scratch_bytes(job) * static_cast<uint64_t>(threads);
   return bytes;
 }
 
-}  // namespace
+int ExecutionSettings::resolved_threads() const { return threads > 0 ? threads : tbb::info::default_concurrency(); }
+
+uint64_t ExecutionSettings::resolved_memory_budget() const {
+  return memory_budget > 0 ? memory_budget : default_memory_budget();
+}
 
 uint64_t default_memory_budget() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
@@ -52,13 +56,19 @@ size_t max_tensors_in_flight(const Plan& plan, uint64_t budget, int threads) {
   return static_cast<size_t>(std::clamp<uint64_t>(fit, 1, useful));
 }
 
+uint64_t peak_memory_estimate(const Plan& plan, const ExecutionSettings& settings) {
+  const int threads = settings.resolved_threads();
+  uint64_t largest = 0;
+  for (const auto& job : plan.jobs) largest = std::max(largest, job_working_set(job, threads));
+  return largest * max_tensors_in_flight(plan, settings.resolved_memory_budget(), threads);
+}
+
 Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader& reader, Writer& writer,
                const ExecuteOptions& options) {
   namespace flow = tbb::flow;
-  const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
+  const int threads = options.settings.resolved_threads();
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
-  const uint64_t budget = options.memory_budget > 0 ? options.memory_budget : default_memory_budget();
-  const size_t in_flight = max_tensors_in_flight(plan, budget, threads);
+  const size_t in_flight = max_tensors_in_flight(plan, options.settings.resolved_memory_budget(), threads);
   if (options.stats) options.stats->assign(plan.jobs.size(), TensorStats{});
 
   Progress progress;

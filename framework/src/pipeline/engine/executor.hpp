@@ -20,9 +20,17 @@ struct Progress {
   const TensorJob* last = nullptr;  // the tensor just written
 };
 
+// How many threads and how much memory a conversion may use: set once from the command line
+// or the recipe, resolved here for the executor and for estimates alike.
+struct ExecutionSettings {
+  int threads = 0;             // 0: all cores
+  uint64_t memory_budget = 0;  // bytes of tensor data in flight; 0: default_memory_budget()
+  int resolved_threads() const;
+  uint64_t resolved_memory_budget() const;
+};
+
 struct ExecuteOptions {
-  int threads = 0;                                   // 0: all cores
-  uint64_t memory_budget = 0;                        // bytes of tensor data in flight; 0: default_memory_budget()
+  ExecutionSettings settings;
   std::function<void(const Progress&)> on_progress;  // called from the writer stage, in order
   // When set, every re-encoded tensor is decoded again and its error measured; entry i
   // describes plan.jobs[i]. Costs one extra decode per tensor.
@@ -31,8 +39,15 @@ struct ExecuteOptions {
 
 uint64_t default_memory_budget();
 
+// The bytes one job holds while in flight: source pages, and for a re-encoded tensor its
+// output and per-thread scratch.
+uint64_t job_working_set(const TensorJob& job, int threads);
+
 // How many tensors may be in flight at once within `budget` (at least 1).
 size_t max_tensors_in_flight(const Plan& plan, uint64_t budget, int threads);
+
+// The most tensor data the executor holds at once for `plan` under `settings`.
+uint64_t peak_memory_estimate(const Plan& plan, const ExecutionSettings& settings);
 
 // `order` is what Writer::begin returned. The writer's finish() is not called here.
 Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader& reader, Writer& writer,

@@ -87,4 +87,15 @@ Plan copy_plan(const Reader& reader) {
   return plan;
 }
 
+PlanTotals totals_of(const Plan& plan) {
+  PlanTotals totals;
+  totals.tensors = plan.jobs.size();
+  for (const auto& job : plan.jobs) {
+    totals.reencoded += job.reencodes_a_source() ? 1 : 0;
+    totals.source_bytes += job.source_bytes_read();
+    totals.target_bytes += job.target.n_bytes;
+  }
+  return totals;
+}
+
 }  // namespace quantflow::pipeline

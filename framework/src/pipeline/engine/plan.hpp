@@ -45,6 +45,15 @@ struct Plan {
   }
 };
 
+// What a plan reads and writes, for summaries: each row-scaled pair counts once.
+struct PlanTotals {
+  size_t tensors = 0;
+  size_t reencoded = 0;
+  uint64_t source_bytes = 0;  // tensor data read
+  uint64_t target_bytes = 0;  // tensor data written
+};
+PlanTotals totals_of(const Plan& plan);
+
 // Makes `job` re-encode its source into `codec`. Fails with a message naming the tensor
 // when the source cannot be decoded or the row does not fit the target's block size.
 Status retarget(TensorJob& job, const CodecDescriptor& codec, const CodecCatalog& catalog);

@@ -111,19 +111,6 @@ Result<ImportanceMatrix> load_legacy_imatrix(const std::string& path) {
   return im;
 }
 
-Result<const std::vector<float>*> ImportanceMatrix::for_tensor(const TensorInfo& tensor) const {
-  auto it = weights.find(tensor.name);
-  if (it == weights.end()) return static_cast<const std::vector<float>*>(nullptr);
-  const uint64_t row = row_length(tensor.shape);
-  const uint64_t matrices = tensor.shape.size() >= 3 ? tensor.shape[0] : 1;
-  const uint64_t n = it->second.size();
-  if (n != row && n != row * matrices)
-    return bad_input(fmt::format("the importance matrix {} has {} weights for it, expected {}{}", file, n, row,
-                                 matrices > 1 ? fmt::format(" or {}", row * matrices) : ""))
-        .with_tensor(tensor.name);
-  return &it->second;
-}
-
 Result<ImportanceMatrix> load_imatrix(const core::Registry& registry, const std::string& path) {
   std::error_code ec;
   auto reader = registry.open_reader(path);

@@ -2,6 +2,9 @@
 // conversion notes) driven by a Preset's rules, plus its tensor order and metadata edits.
 #include "pipeline/llama/preset.hpp"
 
+#include "pipeline/engine/file_type.hpp"
+#include "pipeline/engine/output_files.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -12,9 +15,6 @@ namespace quantflow::pipeline {
 
 namespace {
 
-// The keys llama-quantize drops because its output is a single file.
-constexpr std::array<std::string_view, 3> kSplitKeys = {"split.no", "split.count", "split.tensors.count"};
-constexpr uint32_t kQuantizationVersion = 2;  // GGML_QNT_VERSION
 constexpr uint32_t kFtypeGuessedFlag = 1024;  // LLAMA_FTYPE_GUESSED
 
 // Per-category positions llama-quantize advances while it walks the tensors.
@@ -258,13 +258,11 @@ class Decider {
   size_t fallbacks_ = 0;
 };
 
-// The input's general.file_type, or llama's guess from the most common tensor encoding.
-uint32_t input_file_type(const Metadata& metadata, const std::vector<TensorInfo>& tensors) {
-  if (const MetaValue* v = metadata.find("general.file_type"); v != nullptr && v->is_integer())
-    return static_cast<uint32_t>(v->as_u64());
-  // Only the plain encodings have an unambiguous ftype; anything else is reported as guessed.
-  static constexpr std::array<std::pair<std::string_view, uint32_t>, 3> kPlainFtypes = {
-      {{"f32", 0}, {"f16", 1}, {"bf16", 32}}};
+// The file type the input records, or llama's guess from the most common tensor encoding:
+// only plain encodings have an unambiguous file type, anything else is reported as guessed.
+uint32_t input_file_type(const ContainerDescriptor& container, const CodecCatalog& catalog, const Metadata& metadata,
+                         const std::vector<TensorInfo>& tensors) {
+  if (const auto recorded = recorded_file_type(container, metadata)) return *recorded;
   std::vector<std::pair<std::string, size_t>> counts;
   for (const auto& t : tensors) {
     auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == t.dtype.name; });
@@ -274,15 +272,16 @@ uint32_t input_file_type(const Metadata& metadata, const std::vector<TensorInfo>
       ++it->second;
     }
   }
-  std::string most = "f32";
+  std::string most;
   size_t best = 0;
   for (const auto& [name, count] : counts)
     if (count > best) {
       best = count;
       most = name;
     }
-  for (const auto& [name, ftype] : kPlainFtypes)
-    if (name == most) return ftype | kFtypeGuessedFlag;
+  const CodecDescriptor* codec = catalog.find(most.empty() ? "f32" : most);
+  if (codec != nullptr && static_cast<DTypeKind>(codec->kind) != DTypeKind::quantized)
+    if (const auto id = file_type_id(container, *codec)) return *id | kFtypeGuessedFlag;
   return kFtypeGuessedFlag;
 }
 
@@ -338,7 +337,7 @@ Result<MetaValue> parse_override_value(const std::string& key, const std::string
 }
 
 Status apply_preset(const Preset& preset, const PresetOptions& options, Plan& plan, const CodecCatalog& catalog,
-                    PresetReport* report) {
+                    const ContainerDescriptor& container, PresetReport* report) {
   std::vector<TensorInfo> sources;
   sources.reserve(plan.jobs.size());
   for (const auto& job : plan.jobs) sources.push_back(job.source);
@@ -346,10 +345,11 @@ Status apply_preset(const Preset& preset, const PresetOptions& options, Plan& pl
   // Metadata first: the model facts are read with the overrides applied, as llama-quantize
   // loads the model with them.
   Metadata metadata = plan.metadata;
-  const uint32_t file_type = preset.copy_only ? input_file_type(plan.metadata, sources) : preset.ftype;
-  metadata.set("general.quantization_version", MetaValue::make_u32(kQuantizationVersion));
-  metadata.set("general.file_type", MetaValue::make_u32(file_type));
-  for (auto key : kSplitKeys) metadata.erase(key);
+  const uint32_t file_type =
+      preset.copy_only ? input_file_type(container, catalog, plan.metadata, sources) : preset.ftype;
+  record_file_type(container, metadata, file_type);
+  // The output is a single file: keys describing the input's split go.
+  drop_split_keys(container, metadata);
   for (const auto& [key, typed_value] : options.override_kv) {
     QF_ASSIGN_OR_RETURN(MetaValue value, parse_override_value(key, typed_value));
     metadata.set(key, std::move(value));

@@ -59,7 +59,8 @@ struct Preset {
   std::vector<std::string> aliases;
   std::string description;
   std::string source_path;
-  uint32_t ftype = 0;                                          // general.file_type
+  uint32_t ftype = 0;                                          // the container's file type (GGUF: general.file_type)
+  std::string container;                                       // the output container ftype belongs to
   std::string default_type;                                    // codec name
   bool copy_only = false;                                      // COPY: no tensor changes, file_type stays the input's
   std::vector<PresetRule> rules;                               // first match wins
@@ -100,7 +101,7 @@ std::vector<Preset> list_presets();
 // Sets each job's target encoding, puts the jobs in llama-quantize's order and rewrites the
 // metadata (quantization_version, file_type, split keys removed, overrides appended).
 Status apply_preset(const Preset& preset, const PresetOptions& options, Plan& plan, const CodecCatalog& catalog,
-                    PresetReport* report = nullptr);
+                    const ContainerDescriptor& container, PresetReport* report = nullptr);
 
 // <root>/presets for every root of core::config_search_path().
 std::vector<std::string> preset_search_path();

@@ -209,8 +209,8 @@ class PresetParser {
   Preset preset(const YAML::Node& root) const {
     require_map(root, "a preset file");
     check_keys(root,
-               {"name", "aliases", "description", "ftype", "default_type", "copy_only", "rules", "adjustments",
-                "fallbacks", "last_resort_type", "imatrix_required"},
+               {"name", "aliases", "description", "ftype", "container", "default_type", "copy_only", "rules",
+                "adjustments", "fallbacks", "last_resort_type", "imatrix_required"},
                "preset");
     Preset p;
     p.source_path = path_;
@@ -248,6 +248,9 @@ class PresetParser {
         }
       }
     }
+    // Checked last so that mistakes in the rules are reported first, where they are likelier.
+    if (!root["container"]) fail(root, "a preset needs 'container' (the output container whose file type 'ftype' is)");
+    p.container = scalar(root["container"], "container");
     return p;
   }
 

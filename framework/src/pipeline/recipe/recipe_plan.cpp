@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "pipeline/engine/convert.hpp"
+#include "pipeline/engine/file_type.hpp"
+#include "pipeline/llama/imatrix.hpp"
 #include "pipeline/llama/name_map.hpp"
 #include "pipeline/recipe/recipe_output.hpp"
 #include "pipeline/recipe/recipe_preset.hpp"
@@ -150,24 +152,22 @@ Status edit_metadata(const Recipe& recipe, const RecipeSource& source, Metadata&
 Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& recipe) {
   RecipePlan out;
   QF_RETURN_IF_ERROR(validate_recipe(registry, recipe, out.warnings));
-  QF_ASSIGN_OR_RETURN(out.source, RecipeSource::open(registry, recipe));
+  QF_ASSIGN_OR_RETURN(std::shared_ptr<RecipeSource> source, RecipeSource::open(registry, recipe));
+  out.source = source;
+  out.input_paths = source->input_paths();
   QF_ASSIGN_OR_RETURN(out.container, output_container(registry, recipe.output.path.value, recipe.output.format.value));
-  out.imatrix = recipe.imatrix.value;
-  out.threads = recipe.threads.value;
-  out.memory_budget = recipe.memory_limit.value;
+  out.settings = {.threads = recipe.threads.value, .memory_budget = recipe.memory_limit.value};
   out.report_path = recipe.output.report.value;
   out.model_card = recipe.output.model_card.value;
   out.quantization = recipe.preset.value.empty() ? recipe.default_type.value : recipe.preset.value;
 
   std::vector<std::optional<std::string>> names;
-  QF_RETURN_IF_ERROR(assign_names(recipe, *out.source, names, out));
+  QF_RETURN_IF_ERROR(assign_names(recipe, *source, names, out));
 
   Plan& plan = out.plan;
-  plan.metadata = out.source->metadata();
-  QF_RETURN_IF_ERROR(edit_metadata(recipe, *out.source, plan.metadata));
+  plan.metadata = source->metadata();
+  QF_RETURN_IF_ERROR(edit_metadata(recipe, *source, plan.metadata));
   for (const auto& [key, value] : recipe.output.writer_options) plan.writer_options[key.value] = value;
-  if (!recipe.default_type.value.empty() && recipe.preset.value.empty())
-    plan.writer_options.emplace("target_type", canonical_dtype_name(recipe.default_type.value));
 
   QF_ASSIGN_OR_RETURN(auto rules, compile_rules(recipe.rules));
   std::vector<size_t> rule_hits(rules.size(), 0);
@@ -178,7 +178,7 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
 
   // Every named, non-empty tensor starts as a copy; a preset may then choose encodings,
   // and rules (first match wins) override both the preset and the defaults.
-  const auto& tensors = out.source->tensors();
+  const auto& tensors = source->tensors();
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (!names[i]) continue;
     if (element_count(tensors[i].shape) == 0) {
@@ -196,7 +196,7 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   }
   const bool preset_decides = !recipe.preset.value.empty();
   if (preset_decides) {
-    QF_RETURN_IF_ERROR(apply_recipe_preset(registry, recipe, plan));
+    QF_RETURN_IF_ERROR(apply_recipe_preset(registry, recipe, *out.container, plan));
     // The preset rewrites metadata; the recipe's own assignments still have the last word.
     for (const auto& set : recipe.metadata.set) plan.metadata.assign(set.key.value, set.value);
   }
@@ -249,8 +249,16 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   expand_row_scales(plan);
   for (size_t r = 0; r < rules.size(); ++r)
     if (rule_hits[r] == 0) out.warnings.push_back(rules[r].rule().mark.to_string() + ": this rule matches no tensor");
+  // A uniform default encoding is recorded as the model's file type, where the container has one.
+  if (default_codec != nullptr && !preset_decides) record_main_encoding(*out.container, plan.metadata, *default_codec);
 
-  QF_RETURN_IF_ERROR(plan_output_files(recipe, out));
+  if (!recipe.imatrix.value.empty()) {
+    QF_ASSIGN_OR_RETURN(auto imatrix, load_imatrix(registry, recipe.imatrix.value));
+    out.importance = std::make_shared<const ImportanceMatrix>(std::move(imatrix));
+  }
+  if (Status s = attach_importance(plan, out.importance.get()); !s.ok())
+    return std::move(s).with_file(out.input_paths.front());
+  QF_RETURN_IF_ERROR(plan_recipe_output_files(recipe, out));
   return out;
 }
 

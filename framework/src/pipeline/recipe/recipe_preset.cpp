@@ -98,12 +98,13 @@ Status validate_recipe_preset(const Recipe& recipe) {
   return preset_options(recipe).take_status();
 }
 
-Status apply_recipe_preset(const core::Registry& registry, const Recipe& recipe, Plan& plan) {
+Status apply_recipe_preset(const core::Registry& registry, const Recipe& recipe, const ContainerDescriptor& container,
+                           Plan& plan) {
   if (recipe.preset.value.empty()) return {};
   auto preset = load_preset(recipe.preset.value);
   if (!preset.ok()) return recipe_error(recipe.preset.mark, preset.status().to_string());
   QF_ASSIGN_OR_RETURN(PresetOptions options, preset_options(recipe));
-  if (Status s = apply_preset(*preset, options, plan, registry); !s.ok())
+  if (Status s = apply_preset(*preset, options, plan, registry, container); !s.ok())
     return recipe_error(recipe.preset.mark, s.to_string());
   return {};
 }

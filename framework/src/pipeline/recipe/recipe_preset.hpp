@@ -8,8 +8,10 @@
 
 namespace quantflow::pipeline {
 
-// Loads the named preset and applies it to `plan` (no-op when the recipe names none).
-Status apply_recipe_preset(const core::Registry& registry, const Recipe& recipe, Plan& plan);
+// Loads the named preset and applies it to `plan`, written by `container` (no-op when the recipe
+// names none).
+Status apply_recipe_preset(const core::Registry& registry, const Recipe& recipe, const ContainerDescriptor& container,
+                           Plan& plan);
 
 // Checks that the preset exists and its options are well-formed, before any file is opened.
 Status validate_recipe_preset(const Recipe& recipe);

@@ -76,6 +76,13 @@ Status validate_recipe(const core::Registry& registry, const Recipe& recipe, std
     const SourceMark& at = recipe.output.format.value.empty() ? recipe.output.path.mark : recipe.output.format.mark;
     return recipe_error(at, container.status().message());
   }
+  // Writer options are checked against what the container declares, each at its own line.
+  for (const auto& [key, value] : recipe.output.writer_options)
+    if (Status s = check_writer_options(registry, **container, {{key.value, value}}); !s.ok())
+      return recipe_error(key.mark, s.message());
+  if (recipe.output.split_size.value > 0 && (*container)->split == nullptr)
+    return recipe_error(recipe.output.split_size.mark,
+                        fmt::format("the {} container cannot split a model into several files", (*container)->name));
   for (const auto& input : recipe.inputs) {
     if (!std::filesystem::exists(input.value))
       return recipe_error(input.mark, fmt::format("input '{}' does not exist", input.value));

@@ -1,0 +1,74 @@
+#include "pipeline/engine/conversion.hpp"
+
+#include <algorithm>
+
+#include "core/atomic_output.hpp"
+#include "pipeline/engine/output_files.hpp"
+
+namespace quantflow::pipeline {
+
+namespace {
+
+// Streams one file's plan into `path` through the container's writer, atomically.
+Status write_file(const core::Registry& registry, const Conversion& conversion, const OutputFile& file,
+                  const ExecuteOptions& options) {
+  const std::string& output = file.path;
+  QF_ASSIGN_OR_RETURN(auto sink, core::AtomicFileSink::create(output, conversion.input_paths));
+  // Planners expand row-scaled encodings into their pairs; a plan that was not expanded
+  // would write fewer tensors than its statistics and reports describe.
+  const bool unexpanded = std::any_of(file.plan.jobs.begin(), file.plan.jobs.end(), [](const TensorJob& j) {
+    return j.encoder && j.encoder->row_scale && j.part == TensorJob::Part::whole;
+  });
+  if (unexpanded) return internal_error("the plan's row-scaled encodings were not expanded").with_file(output);
+  auto writer_result = core::create_writer(*conversion.container, *sink, registry, file.plan.writer_options);
+  if (!writer_result.ok()) return writer_result.take_status().with_file(output);
+  auto writer = std::move(writer_result).value();
+  auto order = writer->begin(file.plan.metadata, file.plan.target_infos());
+  if (!order.ok()) return order.take_status().with_file(output);
+  if (order->size() != file.plan.jobs.size())
+    return internal_error("the writer's tensor order does not cover every tensor").with_file(output);
+  if (Status s = execute(file.plan, *order, *conversion.source, *writer, options); !s.ok()) {
+    // Reading and encoding errors belong to the input file; writing errors to the output.
+    const bool blame_output = s.code() == ErrorCode::io_error || conversion.input_paths.empty();
+    return std::move(s).with_file(blame_output ? output : conversion.input_paths.front());
+  }
+  if (Status s = writer->finish(); !s.ok()) return std::move(s).with_file(output);
+  return sink->commit();
+}
+
+}  // namespace
+
+void write_to_one_file(Conversion& conversion, const std::string& path) {
+  conversion.files = {{path, conversion.plan}};
+  conversion.index_path.clear();
+}
+
+Status execute_conversion(const core::Registry& registry, const Conversion& conversion, const ExecutionHooks& hooks) {
+  if (conversion.source == nullptr || conversion.container == nullptr || conversion.files.empty())
+    return internal_error("the conversion was not fully planned");
+  Progress overall;
+  for (const auto& job : conversion.plan.jobs) overall.bytes_total += job.target.n_bytes;
+  overall.tensors_total = conversion.plan.jobs.size();
+  for (const OutputFile& file : conversion.files) {
+    const Progress before = overall;
+    ExecuteOptions options;
+    options.settings = conversion.settings;
+    options.on_progress = [&](const Progress& p) {
+      overall.tensors_done = before.tensors_done + p.tensors_done;
+      overall.bytes_done = before.bytes_done + p.bytes_done;
+      overall.last = p.last;
+      if (hooks.on_progress) hooks.on_progress(overall);
+    };
+    std::vector<TensorStats> file_stats;
+    if (hooks.stats != nullptr) options.stats = &file_stats;
+    QF_RETURN_IF_ERROR(write_file(registry, conversion, file, options));
+    // Files hold consecutive runs of the plan's jobs, so their statistics concatenate.
+    if (hooks.stats != nullptr) hooks.stats->insert(hooks.stats->end(), file_stats.begin(), file_stats.end());
+  }
+  if (!conversion.index_path.empty())
+    QF_RETURN_IF_ERROR(core::write_file_atomically(conversion.index_path, split_index_text(conversion),
+                                                   conversion.input_paths));
+  return {};
+}
+
+}  // namespace quantflow::pipeline

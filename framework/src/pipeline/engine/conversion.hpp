@@ -1,0 +1,51 @@
+// A Conversion is everything one command will write, resolved before any byte moves: one
+// Reader over every input, the plan, the output container and files, the importance weights
+// and the execution settings. `convert` (engine/convert), `quantize` (llama/quantize) and
+// `run` (recipe/recipe_plan) each build one; execute_conversion() is the only way out.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/registry.hpp"
+#include "pipeline/engine/executor.hpp"
+#include "pipeline/engine/importance.hpp"
+#include "pipeline/engine/plan.hpp"
+
+namespace quantflow::pipeline {
+
+// One file the conversion writes, with the part of the plan it holds and its own metadata.
+struct OutputFile {
+  std::string path;
+  Plan plan;
+};
+
+struct Conversion {
+  std::shared_ptr<const Reader> source;  // every input, as one Reader
+  std::vector<std::string> input_paths;  // never written; errors reading tensors name the first
+  Plan plan;                             // every output tensor, in output order
+  const ContainerDescriptor* container = nullptr;
+  std::vector<OutputFile> files;  // one entry unless the output is split
+  std::string index_path;         // the split index the container keeps beside the files; empty: none
+  std::shared_ptr<const ImportanceMatrix> importance;  // what the jobs' importance pointers point into
+  ExecutionSettings settings;
+};
+
+// Called from the writer stage, in order, with counts over every file of the conversion.
+struct ExecutionHooks {
+  std::function<void(const Progress&)> on_progress;
+  // When set, every re-encoded tensor is decoded again and measured; entry i describes
+  // conversion.plan.jobs[i]. Costs one extra decode per tensor.
+  std::vector<TensorStats>* stats = nullptr;
+};
+
+// Makes `conversion.files` a single file at `path` holding the whole plan.
+void write_to_one_file(Conversion& conversion, const std::string& path);
+
+// Writes every file of `conversion` (each atomically) and then its split index.
+Status execute_conversion(const core::Registry& registry, const Conversion& conversion,
+                          const ExecutionHooks& hooks = {});
+
+}  // namespace quantflow::pipeline
