@@ -57,8 +57,8 @@ BOOST_AUTO_TEST_CASE(writer_options_are_checked_against_the_declaration) {
                       mistyped.err);
   auto none = cli("convert --option allow_unloadable=1 " + quote(model) + " " + quote(tmp / "o.safetensors"));
   BOOST_CHECK_EQUAL(none.exit_code, 2);
-  BOOST_CHECK_EQUAL(none.err,
-                    "quantflow: error: the safetensors writer has no option 'allow_unloadable' (it takes no options)\n");
+  BOOST_CHECK_EQUAL(
+      none.err, "quantflow: error: the safetensors writer has no option 'allow_unloadable' (it takes no options)\n");
   BOOST_CHECK(listing(tmp.path) == std::vector<std::string>{"m.gguf"});
 
   // In a recipe the refusal names the option's line.

@@ -66,8 +66,8 @@ Status execute_conversion(const core::Registry& registry, const Conversion& conv
     if (hooks.stats != nullptr) hooks.stats->insert(hooks.stats->end(), file_stats.begin(), file_stats.end());
   }
   if (!conversion.index_path.empty())
-    QF_RETURN_IF_ERROR(core::write_file_atomically(conversion.index_path, split_index_text(conversion),
-                                                   conversion.input_paths));
+    QF_RETURN_IF_ERROR(
+        core::write_file_atomically(conversion.index_path, split_index_text(conversion), conversion.input_paths));
   return {};
 }
 

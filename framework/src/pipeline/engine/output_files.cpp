@@ -28,8 +28,8 @@ Result<std::string> split_file_name(const QfSplitConvention& split, const std::s
                        fmt::arg("number", number), fmt::arg("count", count),
                        fmt::arg("extension", p.extension().string()));
   } catch (const fmt::format_error& e) {
-    return internal_error(fmt::format("the container's split file name pattern '{}' is invalid: {}", split.file_name,
-                                      e.what()));
+    return internal_error(
+        fmt::format("the container's split file name pattern '{}' is invalid: {}", split.file_name, e.what()));
   }
 }
 
@@ -100,8 +100,8 @@ Status plan_output_files(Conversion& conversion, const std::string& path, uint64
     return {};
   }
   if (split == nullptr)
-    return usage_error(fmt::format("the {} container cannot split a model into several files",
-                                   conversion.container->name));
+    return usage_error(
+        fmt::format("the {} container cannot split a model into several files", conversion.container->name));
   const Plan& plan = conversion.plan;
   const auto groups = pack(plan, split_size);
   const size_t count = groups.size();

@@ -14,7 +14,8 @@ void add_imatrix_metadata(const QuantizeRequest& request, PresetOptions& options
   extra.emplace_back("quantize.imatrix.file", MetaValue::make_string(request.imatrix_path.substr(0, 127)));
   if (!imatrix.datasets.empty())
     extra.emplace_back("quantize.imatrix.dataset", MetaValue::make_string(imatrix.datasets.front().substr(0, 127)));
-  extra.emplace_back("quantize.imatrix.entries_count", MetaValue::make_u32(static_cast<uint32_t>(imatrix.weights.size())));
+  extra.emplace_back("quantize.imatrix.entries_count",
+                     MetaValue::make_u32(static_cast<uint32_t>(imatrix.weights.size())));
   if (imatrix.chunk_count > 0)
     extra.emplace_back("quantize.imatrix.chunks_count", MetaValue::make_u32(imatrix.chunk_count));
 }
@@ -26,8 +27,8 @@ Result<QuantizePlan> plan_quantize(const core::Registry& registry, QuantizeReque
   Conversion& conversion = out.conversion;
   conversion.container = registry.find_container(request.preset.container);
   if (conversion.container == nullptr || conversion.container->create_writer == nullptr)
-    return unsupported(fmt::format("preset {} writes '{}' files, and no loaded plugin writes them",
-                                   request.preset.name, request.preset.container))
+    return unsupported(fmt::format("preset {} writes '{}' files, and no loaded plugin writes them", request.preset.name,
+                                   request.preset.container))
         .with_file(request.preset.source_path);
   QF_ASSIGN_OR_RETURN(auto reader, registry.open_reader(request.input));
   conversion.source = std::move(reader);

@@ -16,7 +16,7 @@ struct QuantizeRequest {
   std::string output;
   Preset preset;
   PresetOptions options;
-  std::string imatrix_path;                           // as the user typed it: recorded in the metadata
+  std::string imatrix_path;                            // as the user typed it: recorded in the metadata
   std::shared_ptr<const ImportanceMatrix> importance;  // loaded from imatrix_path; null: none
   ExecutionSettings settings;
 };
