@@ -304,7 +304,7 @@ BOOST_AUTO_TEST_CASE(diff_of_reference_q8_0_and_pure_q4_0,
 }
 
 BOOST_AUTO_TEST_CASE(verify_bounds_are_three_times_the_measured_gaussian_error) {
-  std::ifstream tsv(qf_test::data_dir() / "verify_calibration.tsv");
+  std::ifstream tsv(qf_test::repo_dir() / "configs" / "verify" / "calibration.tsv");
   size_t rows = 0;
   for (std::string line; std::getline(tsv, line);) {
     if (line.empty() || line[0] == '#') continue;

@@ -2,7 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string_view>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "core/config_paths.hpp"
 
 namespace quantflow::pipeline {
 
@@ -12,26 +18,28 @@ namespace {
 // gaussian rows the measurements used, so a correct encoder may do somewhat worse.
 constexpr double kSafetyFactor = 3.0;
 
-struct MeasuredError {
-  std::string_view codec;
-  double gaussian_rel_rmse;  // column 2 of tests/data/verify_calibration.tsv
-};
-
-// Copied from tests/data/verify_calibration.tsv; the tests keep both in step.
-constexpr MeasuredError kMeasured[] = {
-    {"bf16", 0.001642},        {"f16", 0.0002052},         {"f32", 0},
-    {"f8_e4m3", 0.02702},      {"f8_e5m2", 0.05267},       {"fp8_e4m3_b32", 0.02383},
-    {"fp8_e5m2_b32", 0.05044}, {"int8_channel", 0.007145}, {"iq1_m", 0.5523},
-    {"iq1_s", 0.4842},         {"iq2_s", 0.2683},          {"iq2_xs", 0.3023},
-    {"iq2_xxs", 0.3411},       {"iq3_s", 0.1624},          {"iq3_xxs", 0.1995},
-    {"iq4_nl", 0.07603},       {"iq4_xs", 0.07677},        {"mxfp4", 0.1158},
-    {"nvfp4", 0.09338},        {"q1_0", 0.6059},           {"q2_0", 0.7},
-    {"q2_k", 0.2887},          {"q3_k", 0.1485},           {"q4_0", 0.08187},
-    {"q4_1", 0.07835},         {"q4_k", 0.07065},          {"q5_0", 0.04284},
-    {"q5_1", 0.03692},         {"q5_k", 0.03436},          {"q6_k", 0.01781},
-    {"q8_0", 0.005236},        {"q8_1", 0.005236},         {"q8_k", 0.006419},
-    {"tq1_0", 0.7806},         {"tq2_0", 0.7806},          {"tq2_0_g128", 0.7677},
-};
+// codec -> relative RMSE measured on gaussian rows, from the first verify/calibration.tsv on
+// the configuration search path (configs/verify/calibration.tsv as shipped). Data, not code:
+// the core names no encoding, and a third-party codec's calibration is one line in a file.
+const std::map<std::string, double, std::less<>>& measured_errors() {
+  static const std::map<std::string, double, std::less<>> table = [] {
+    std::map<std::string, double, std::less<>> out;
+    for (const auto& dir : core::config_search_path("verify")) {
+      std::ifstream tsv(std::filesystem::path(dir) / "calibration.tsv");
+      if (!tsv) continue;
+      for (std::string line; std::getline(tsv, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream fields(line);
+        std::string codec;
+        double rel_rmse = 0;
+        if (fields >> codec >> rel_rmse && rel_rmse >= 0) out.emplace(codec, rel_rmse);
+      }
+      break;
+    }
+    return out;
+  }();
+  return table;
+}
 
 // f32 stores an f32 source exactly, but a wider source (f64) is rounded to 24 bits.
 constexpr double kF32Rounding = 1e-7;
@@ -39,8 +47,9 @@ constexpr double kF32Rounding = 1e-7;
 }  // namespace
 
 double rel_rmse_bound(const DType& dtype) {
-  for (const auto& m : kMeasured)
-    if (m.codec == dtype.name) return std::max(m.gaussian_rel_rmse * kSafetyFactor, kF32Rounding);
+  const auto& measured = measured_errors();
+  if (const auto it = measured.find(dtype.name); it != measured.end())
+    return std::max(it->second * kSafetyFactor, kF32Rounding);
   const double bits = 8.0 * dtype.block_bytes / dtype.block_elems;
   // Integer block quantizers in the table follow rel RMSE ~= 1.9 * 2^-bits (q8_0 at 8.5 bits:
   // 0.0052, q4_0 at 4.5: 0.082, q2_k at 2.6: 0.29). Float-like encodings (f16, f8_e4m3, fp8

@@ -6,9 +6,9 @@
 
 namespace quantflow::pipeline {
 
-// 3x the codec's measured round-trip relative RMSE on gaussian rows
-// (tests/data/codec_error_bounds.tsv); encodings not in that table get a bound derived
-// from their bits per element.
+// 3x the codec's measured round-trip relative RMSE on gaussian rows (verify/calibration.tsv
+// on the configuration search path); encodings not in that table get a bound derived from
+// their bits per element.
 double rel_rmse_bound(const DType& dtype);
 
 }  // namespace quantflow::pipeline
