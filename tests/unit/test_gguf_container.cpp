@@ -195,7 +195,7 @@ const TensorInfo* find_tensor(const Reader& r, std::string_view name) {
 
 std::string property(const Reader& r, const std::string& key) {
   for (const auto& [k, v] : r.properties())
-    if (k == key) return v;
+    if (k == key) return v.is_integer() ? std::to_string(v.as_u64()) : v.text;
   return "<absent>";
 }
 

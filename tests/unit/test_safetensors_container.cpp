@@ -840,8 +840,10 @@ BOOST_AUTO_TEST_CASE(two_shards_read_as_one) {
     BOOST_CHECK_EQUAL(r.tensors()[2].dtype.name, "f16");
     BOOST_CHECK_EQUAL(r.metadata().find("format")->text, "other");  // the first shard's
     const auto props = r.properties();
-    BOOST_CHECK((std::find(props.begin(), props.end(), std::make_pair(std::string("total_size"), std::string("28"))) !=
-                 props.end()));
+    const auto total_size =
+        std::find_if(props.begin(), props.end(), [](const auto& p) { return p.key == "total_size"; });
+    BOOST_REQUIRE(total_size != props.end());
+    BOOST_CHECK_EQUAL(total_size->value.text, "28");
   }
 }
 

@@ -28,6 +28,13 @@ class CodecCatalog {
   virtual const CodecDescriptor* find_by_container_id(std::string_view container, std::string_view id) const = 0;
 };
 
+// A fact about an open file worth showing in `inspect` and `verify`: a snake_case key and a
+// typed value (JSON output keeps the type; text output formats it).
+struct Property {
+  std::string key;  // e.g. "data_offset"
+  MetaValue value;
+};
+
 class Reader {
  public:
   virtual ~Reader() = default;
@@ -38,7 +45,7 @@ class Reader {
   // The bytes of tensor `index` exactly as stored (no decoding). Cheap for mapped files.
   virtual Result<TensorData> read(size_t index) const = 0;
   // Container facts worth showing in `inspect` (alignment, data offset, header size, ...).
-  virtual std::vector<std::pair<std::string, std::string>> properties() const { return {}; }
+  virtual std::vector<Property> properties() const { return {}; }
   // The host is done with tensor `index`: a mapped reader may drop its pages from memory
   // (madvise) so that streaming a large model does not accumulate resident pages.
   virtual void release(size_t /*index*/) const {}

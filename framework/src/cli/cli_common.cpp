@@ -6,6 +6,10 @@
 #include <set>
 #include <string_view>
 
+#include <fmt/format.h>
+
+#include "core/metadata_format.hpp"
+
 namespace quantflow::cli {
 
 namespace {
@@ -68,21 +72,15 @@ Status check_threads(const po::variables_map& vm) {
 
 }  // namespace
 
-nlohmann::json properties_json(const std::vector<std::pair<std::string, std::string>>& properties) {
+nlohmann::json properties_json(const std::vector<Property>& properties) {
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [label, text] : properties) {
-    std::string key;
-    for (unsigned char c : label) key += std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
-    const bool number = !text.empty() && text.size() < 20 &&
-                        std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
-    if (number)
-      out[key] = std::stoull(text);
-    else if (text == "yes" || text == "no")
-      out[key] = text == "yes";
-    else
-      out[key] = text;
-  }
+  for (const auto& [key, value] : properties) out[key] = core::meta_value_to_json(value);
   return out;
+}
+
+void print_properties(const std::vector<Property>& properties) {
+  for (const auto& [key, value] : properties)
+    std::cout << fmt::format("{:<11} {}\n", key + ":", core::format_meta_value(value));
 }
 
 nlohmann::json error_event(const Status& status) {

@@ -26,9 +26,9 @@ int report_error(const Status& status);
 // The "error" event of docs/json.md for `status`.
 nlohmann::json error_event(const Status& status);
 
-// Container properties as a JSON object: keys in snake_case, decimal numbers as numbers and
-// yes/no as booleans, since readers hand properties over as display text.
-nlohmann::json properties_json(const std::vector<std::pair<std::string, std::string>>& properties);
+// Container properties as a JSON object of typed values, and as `key: value` lines.
+nlohmann::json properties_json(const std::vector<Property>& properties);
+void print_properties(const std::vector<Property>& properties);
 
 // Model files may hold strings that are not UTF-8; JSON output shows them with U+FFFD
 // instead of failing (nlohmann's default throws).

@@ -62,7 +62,7 @@ void print_text(const std::string& path, const Reader& reader, size_t max_elemen
   std::cout << fmt::format("file:       {}\n", path);
   std::cout << fmt::format("container:  {}{}\n", reader.container(),
                            reader.version().empty() ? "" : " (version " + reader.version() + ")");
-  for (const auto& [k, v] : reader.properties()) std::cout << fmt::format("{:<11} {}\n", k + ":", v);
+  print_properties(reader.properties());
 
   const auto& meta = reader.metadata().entries();
   std::cout << fmt::format("\nmetadata ({} entries):\n", meta.size());

@@ -27,7 +27,7 @@ void print_text(const std::string& path, const std::optional<std::string>& origi
   std::cout << fmt::format("file:       {}\n", path);
   std::cout << fmt::format("container:  {}{}\n", report.container,
                            report.version.empty() ? "" : " (version " + report.version + ")");
-  for (const auto& [k, v] : report.properties) std::cout << fmt::format("{:<11} {}\n", k + ":", v);
+  print_properties(report.properties);
   std::cout << "structure:  passed (header, tensor offsets, alignment and sizes)\n";
   if (original) std::cout << fmt::format("against:    {}\n", *original);
 

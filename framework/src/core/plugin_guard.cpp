@@ -35,7 +35,7 @@ class GuardedReader final : public Reader {
       return container_threw(container_, "reading a tensor");
     }
   }
-  std::vector<std::pair<std::string, std::string>> properties() const override { return inner_->properties(); }
+  std::vector<Property> properties() const override { return inner_->properties(); }
   void release(size_t index) const override { inner_->release(index); }
 
  private:

@@ -63,11 +63,11 @@ class GgufReader final : public Reader {
     if (index < tensors_.size()) file_->release(data_offset_ + tensors_[index].offset, tensors_[index].n_bytes);
   }
 
-  std::vector<std::pair<std::string, std::string>> properties() const override {
-    return {{"alignment", std::to_string(alignment_)},
-            {"data_offset", std::to_string(data_offset_)},
-            {"metadata_entries", std::to_string(metadata_.size())},
-            {"tensor_info_bytes", std::to_string(tensor_info_bytes_)}};
+  std::vector<Property> properties() const override {
+    return {{"alignment", MetaValue::make_u64(alignment_)},
+            {"data_offset", MetaValue::make_u64(data_offset_)},
+            {"metadata_entries", MetaValue::make_u64(metadata_.size())},
+            {"tensor_info_bytes", MetaValue::make_u64(tensor_info_bytes_)}};
   }
 
   // Filled in by Parser, which is the only code that sees this class besides the host.

@@ -84,9 +84,9 @@ class SplitReader final : public Reader {
     if (index < where_.size()) shards_[where_[index].first]->release(where_[index].second);
   }
 
-  std::vector<std::pair<std::string, std::string>> properties() const override {
+  std::vector<Property> properties() const override {
     auto out = shards_.front()->properties();
-    out.emplace_back("shards", std::to_string(shards_.size()));
+    out.push_back({"shards", MetaValue::make_u64(shards_.size())});
     return out;
   }
 

@@ -139,12 +139,13 @@ void IndexReader::release(size_t index) const {
   if (index < where_.size()) shards_[where_[index].first]->release(where_[index].second);
 }
 
-std::vector<std::pair<std::string, std::string>> IndexReader::properties() const {
-  std::vector<std::pair<std::string, std::string>> p = {{"shards", std::to_string(shards_.size())}};
-  if (!total_size_.empty()) p.emplace_back("total_size", total_size_);
+std::vector<Property> IndexReader::properties() const {
+  std::vector<Property> p = {{"shards", MetaValue::make_u64(shards_.size())}};
+  // The index's own claim, as written (it may not be a plain number).
+  if (!total_size_.empty()) p.push_back({"total_size", MetaValue::make_string(total_size_)});
   uint64_t sum = 0;
   for (const auto& s : shards_) sum += s->buffer_length();
-  p.emplace_back("data bytes", std::to_string(sum));
+  p.push_back({"data_bytes", MetaValue::make_u64(sum)});
   return p;
 }
 

@@ -21,7 +21,7 @@ class IndexReader final : public Reader {
   const std::vector<TensorInfo>& tensors() const override { return tensors_; }
   Result<TensorData> read(size_t index) const override;
   void release(size_t index) const override;
-  std::vector<std::pair<std::string, std::string>> properties() const override;
+  std::vector<Property> properties() const override;
 
  private:
   IndexReader() = default;

@@ -120,14 +120,14 @@ void FileReader::release(size_t index) const {
   if (index < tensors_.size()) file_->release(data_start_ + tensors_[index].offset, tensors_[index].n_bytes);
 }
 
-std::vector<std::pair<std::string, std::string>> FileReader::properties() const {
-  std::vector<std::pair<std::string, std::string>> p = {
-      {"header length", std::to_string(header_length_)},
-      {"data offset", std::to_string(data_start_)},
-      {"data aligned to 8", data_start_ % 8 == 0 ? "yes" : "no"},
+std::vector<Property> FileReader::properties() const {
+  std::vector<Property> p = {
+      {"header_length", MetaValue::make_u64(header_length_)},
+      {"data_offset", MetaValue::make_u64(data_start_)},
+      {"data_aligned_to_8", MetaValue::make_bool(data_start_ % 8 == 0)},
   };
-  if (typed_metadata_) p.emplace_back("typed metadata", std::string(kTypedMetadataKey));
-  if (stored_as_bytes_ > 0) p.emplace_back("tensors stored as U8 bytes", std::to_string(stored_as_bytes_));
+  if (typed_metadata_) p.push_back({"typed_metadata", MetaValue::make_string(std::string(kTypedMetadataKey))});
+  if (stored_as_bytes_ > 0) p.push_back({"tensors_stored_as_u8_bytes", MetaValue::make_u64(stored_as_bytes_)});
   return p;
 }
 

@@ -24,7 +24,7 @@ class FileReader final : public Reader {
   const std::vector<TensorInfo>& tensors() const override { return tensors_; }
   Result<TensorData> read(size_t index) const override;
   void release(size_t index) const override;
-  std::vector<std::pair<std::string, std::string>> properties() const override;
+  std::vector<Property> properties() const override;
 
   const std::string& path() const { return file_->path(); }
   uint64_t buffer_length() const { return buffer_length_; }

@@ -30,7 +30,7 @@ struct TensorVerdict {
 struct VerifyReport {
   std::string container;
   std::string version;
-  std::vector<std::pair<std::string, std::string>> properties;
+  std::vector<Property> properties;
   std::vector<TensorVerdict> tensors;  // the file's tensors in order, then those only the original has
 
   size_t count(VerifyStatus status) const;
