@@ -46,8 +46,9 @@ constexpr const char* kTags[] = {"PASS", "FAIL", "SKIP"};  // by Verdict
 std::string subject_of(const Check& c) { return c.name.empty() ? c.subject : c.subject + " " + c.name; }
 
 std::string summary_line(const PluginReport& report) {
-  return fmt::format("{} checks: {} passed, {} failed, {} skipped", report.checks.size(),
-                     report.count(Verdict::passed), report.count(Verdict::failed), report.count(Verdict::skipped));
+  return fmt::format("{} check{}: {} passed, {} failed, {} skipped", report.checks.size(),
+                     report.checks.size() == 1 ? "" : "s", report.count(Verdict::passed), report.count(Verdict::failed),
+                     report.count(Verdict::skipped));
 }
 
 void print_text(const PluginReport& report) {

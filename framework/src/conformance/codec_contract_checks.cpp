@@ -55,7 +55,8 @@ Outcome check_imatrix(const CodecSubject& s) {
   if (s.codec.decode != nullptr) {
     if (!with.decode.ok()) return fail("with an imatrix: " + describe_call("decode", with.decode));
     if (const int64_t bad = first_non_finite(with.decoded); bad >= 0)
-      return fail(fmt::format("with an imatrix, element {} decodes to {}", bad, with.decoded[static_cast<size_t>(bad)]));
+      return fail(
+          fmt::format("with an imatrix, element {} decodes to {}", bad, with.decoded[static_cast<size_t>(bad)]));
     for (int64_t r = 0; r < kRows; ++r)
       if (const double e = relative_rmse(rows, with.decoded, r, s.n_per_row); e > s.bound)
         return fail(fmt::format("with an imatrix, row {} decodes with relative RMS error {:.3g} (bound {:.3g})", r, e,
@@ -88,15 +89,15 @@ Outcome check_bad_row_length(const CodecSubject& s) {
   if (s.codec.encode != nullptr) {
     const CallResult e = call_encode(s.codec, rows.data(), bytes.data(), 1, n_bad, imatrix.data());
     if (e.threw || e.code != QF_CODEC_BAD_ROW_LENGTH)
-      return fail(fmt::format("a row of {} elements (blocks of {}): {}, not QF_CODEC_BAD_ROW_LENGTH", n_bad,
-                              s.codec.block_elems, describe_call("encode", e)));
+      return fail(fmt::format("a row of {} elements (blocks of {}): {}{}", n_bad, s.codec.block_elems,
+                              describe_call("encode", e), e.threw ? "" : ", not QF_CODEC_BAD_ROW_LENGTH"));
     checked = "encode";
   }
   if (s.codec.decode != nullptr) {
     const CallResult d = call_decode(s.codec, bytes.data(), decoded.data(), 1, n_bad);
     if (d.threw || d.code != QF_CODEC_BAD_ROW_LENGTH)
-      return fail(fmt::format("a row of {} elements (blocks of {}): {}, not QF_CODEC_BAD_ROW_LENGTH", n_bad,
-                              s.codec.block_elems, describe_call("decode", d)));
+      return fail(fmt::format("a row of {} elements (blocks of {}): {}{}", n_bad, s.codec.block_elems,
+                              describe_call("decode", d), d.threw ? "" : ", not QF_CODEC_BAD_ROW_LENGTH"));
     checked += checked.empty() ? "decode" : " and decode";
   }
   return pass(fmt::format("{} return QF_CODEC_BAD_ROW_LENGTH for a row of {} elements", checked, n_bad));
@@ -112,12 +113,14 @@ Outcome check_determinism(const CodecSubject& s) {
   if (first == second) return pass("encoding the same rows twice gives the same bytes");
   const size_t at = first_difference(first, second);
   if (first[at] == kFillA && second[at] == kFillB)
-    return fail(fmt::format("encode never writes byte {} of the output (it keeps what the buffer held), so files "
-                            "differ from run to run",
-                            at));
-  return fail(fmt::format("encoding the same rows twice gives different bytes (first difference at byte {}: {:#04x} vs "
-                          "{:#04x})",
-                          at, static_cast<unsigned>(first[at]), static_cast<unsigned>(second[at])));
+    return fail(
+        fmt::format("encode never writes byte {} of the output (it keeps what the buffer held), so files "
+                    "differ from run to run",
+                    at));
+  return fail(
+      fmt::format("encoding the same rows twice gives different bytes (first difference at byte {}: {:#04x} vs "
+                  "{:#04x})",
+                  at, static_cast<unsigned>(first[at]), static_cast<unsigned>(second[at])));
 }
 
 Outcome check_thread_safety(const CodecSubject& s) {
@@ -146,13 +149,14 @@ Outcome check_thread_safety(const CodecSubject& s) {
         return fail(fmt::format("in thread {}, {}", t, describe_call("encode", results[static_cast<size_t>(t)])));
     if (parallel != serial) {
       const size_t at = first_difference(serial, parallel);
-      return fail(fmt::format("{} threads encoding {} rows each give different bytes than one serial call (first "
-                              "difference at byte {}, row {}): encode is not safe to call concurrently",
-                              kThreads, kRowsPerThread, at, at / row_bytes));
+      return fail(
+          fmt::format("{} threads encoding {} rows each give different bytes than one serial call (first "
+                      "difference at byte {}, row {}): encode is not safe to call concurrently",
+                      kThreads, kRowsPerThread, at, at / row_bytes));
     }
   }
-  return pass(fmt::format("{} threads encoding {} rows each give the bytes of one serial call", kThreads,
-                          kRowsPerThread));
+  return pass(
+      fmt::format("{} threads encoding {} rows each give the bytes of one serial call", kThreads, kRowsPerThread));
 }
 
 }  // namespace quantflow::conformance

@@ -23,9 +23,9 @@ std::string position(int64_t index, int64_t n_per_row) {
 // Finite output for finite input, and every row within the accuracy bound.
 Outcome check_accuracy(const CodecSubject& s, const std::vector<float>& rows, const char* what) {
   const RoundTrip trip = round_trip(s.codec, rows, s.n_per_row, s.encode_imatrix());
-  if (!trip.ok()) return fail(fmt::format("{}: {}", what, trip.failure()));
+  if (!trip.ok()) return fail(trip.failure());
   if (const int64_t bad = first_non_finite(trip.decoded); bad >= 0)
-    return fail(fmt::format("{}: {} decodes to {} although the input ({}) is finite", what, position(bad, s.n_per_row),
+    return fail(fmt::format("{} decodes to {} although the input ({}) is finite", position(bad, s.n_per_row),
                             trip.decoded[static_cast<size_t>(bad)], rows[static_cast<size_t>(bad)]));
   const int64_t n_rows = static_cast<int64_t>(rows.size()) / s.n_per_row;
   double worst = 0.0;
@@ -36,9 +36,10 @@ Outcome check_accuracy(const CodecSubject& s, const std::vector<float>& rows, co
       worst_row = r;
     }
   if (worst > s.bound)
-    return fail(fmt::format("{}: row {} decodes with relative RMS error {:.3g}, above the sanity bound {:.3g} for {:.3g} "
-                            "bits per element",
-                            what, worst_row, worst, s.bound, bits_per_element(s.codec, s.n_per_row)));
+    return fail(
+        fmt::format("row {} decodes with relative RMS error {:.3g}, above the sanity bound {:.3g} for {:.3g} "
+                    "bits per element",
+                    worst_row, worst, s.bound, bits_per_element(s.codec, s.n_per_row)));
   return pass(fmt::format("{} rows of {} decode finite, worst relative RMS error {:.3g} (bound {:.3g})", n_rows, what,
                           worst, s.bound));
 }
@@ -95,8 +96,8 @@ Outcome check_extremes(const CodecSubject& s) {
       infinite += std::isinf(d) ? 1 : 0;
       if (!c.within_f16) continue;
       if (std::isnan(d))
-        return fail(fmt::format("{}: {} decodes to NaN (input {})", what, position(static_cast<int64_t>(i), s.n_per_row),
-                                row[i]));
+        return fail(fmt::format("{}: {} decodes to NaN (input {})", what,
+                                position(static_cast<int64_t>(i), s.n_per_row), row[i]));
       if (std::fabs(row[i]) >= c.magnitude / 2 && (d == 0.0f || std::signbit(d) != std::signbit(row[i])))
         return fail(fmt::format("{}: {} decodes to {}, losing the input {}", what,
                                 position(static_cast<int64_t>(i), s.n_per_row), d, row[i]));
@@ -104,7 +105,8 @@ Outcome check_extremes(const CodecSubject& s) {
     if (nan == 0 && infinite == 0)
       notes += fmt::format("relative RMS error {:.3g}", relative_rmse(row, trip.decoded, 0, s.n_per_row));
     else
-      notes += fmt::format("beyond the encoding's range, {} element(s) decode to NaN and {} to infinity", nan, infinite);
+      notes +=
+          fmt::format("beyond the encoding's range, {} element(s) decode to NaN and {} to infinity", nan, infinite);
   }
   return pass(notes);
 }
@@ -144,18 +146,21 @@ Outcome check_non_finite(const CodecSubject& s) {
       return fail(fmt::format("{} at element {}: {}", c.label, c.position, describe_call("encode", encoded)));
     if (encoded.code == QF_CODEC_NON_FINITE) continue;
     if (!may_carry)
-      return fail(fmt::format("{} at element {}: encode returned QF_CODEC_OK; a block or integer encoding cannot hold "
-                              "NaN or infinity and must return QF_CODEC_NON_FINITE",
-                              c.label, c.position));
+      return fail(
+          fmt::format("{} at element {}: encode returned QF_CODEC_OK; a block or integer encoding cannot hold "
+                      "NaN or infinity and must return QF_CODEC_NON_FINITE",
+                      c.label, c.position));
     if (s.codec.decode == nullptr) continue;
     std::vector<float> decoded(row.size());
     const CallResult back = call_decode(s.codec, bytes.data(), decoded.data(), 1, s.n_per_row);
-    if (!back.ok()) return fail(fmt::format("{} at element {}: {}", c.label, c.position, describe_call("decode", back)));
+    if (!back.ok())
+      return fail(fmt::format("{} at element {}: {}", c.label, c.position, describe_call("decode", back)));
     for (int64_t i = 0; i < s.n_per_row; ++i)
       if (i != c.position && !std::isfinite(decoded[static_cast<size_t>(i)]))
         return fail(fmt::format("{} at element {}: finite element {} decodes to {}", c.label, c.position, i,
                                 decoded[static_cast<size_t>(i)]));
-    carried += fmt::format("{}{} -> {}", carried.empty() ? "" : ", ", c.label, decoded[static_cast<size_t>(c.position)]);
+    carried +=
+        fmt::format("{}{} -> {}", carried.empty() ? "" : ", ", c.label, decoded[static_cast<size_t>(c.position)]);
   }
   if (carried.empty()) return pass("NaN, +inf and -inf are refused with QF_CODEC_NON_FINITE");
   return pass("carried as values: " + carried);

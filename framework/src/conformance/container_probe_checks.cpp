@@ -132,7 +132,8 @@ Outcome check_truncated_file(const ContainerSubject& s) {
   std::string answers;
   for (const size_t keep : {size_t{8}, bytes.size() / 2}) {
     const std::string path = fmt::format("{}/truncated-{}{}", s.work_dir, keep, fs::path(source).extension().string());
-    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(std::min(keep, bytes.size())));
+    std::ofstream(path, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(std::min(keep, bytes.size())));
     const std::string what = fmt::format("cut to {} of {} bytes", keep, bytes.size());
     OpenAttempt attempt = try_open(s, path);
     if (attempt.threw) return fail(what + ": " + threw(attempt));
@@ -147,8 +148,8 @@ Outcome check_truncated_file(const ContainerSubject& s) {
         auto data = attempt.reader->read(i);
         if (!data.ok()) {
           refused = true;
-          answers += fmt::format("{}{}: reading tensor {}: {}", answers.empty() ? "" : "; ", what, i,
-                                 data.status().message());
+          answers +=
+              fmt::format("{}{}: reading tensor {}: {}", answers.empty() ? "" : "; ", what, i, data.status().message());
         }
       } catch (...) {
         return fail(fmt::format("{}: read({}) threw an exception ({}); errors must come back as a Status", what, i,

@@ -106,8 +106,7 @@ Status write_file(const ContainerSubject& s, const Metadata& metadata, const std
 // The first difference between what was written and what the reader gives back.
 std::string compare(const Reader& reader, const Metadata& metadata, const std::vector<SyntheticTensor>& tensors) {
   const auto& read = reader.tensors();
-  if (read.size() != tensors.size())
-    return fmt::format("wrote {} tensors, read back {}", tensors.size(), read.size());
+  if (read.size() != tensors.size()) return fmt::format("wrote {} tensors, read back {}", tensors.size(), read.size());
   for (const auto& t : tensors) {
     const auto it = std::find_if(read.begin(), read.end(), [&](const TensorInfo& r) { return r.name == t.info.name; });
     if (it == read.end()) return fmt::format("tensor '{}' was written but is not read back", t.info.name);

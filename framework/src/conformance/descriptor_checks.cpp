@@ -24,9 +24,10 @@ std::string name_problem(const char* name) {
   for (const char* p = name; *p; ++p) {
     const auto c = static_cast<unsigned char>(*p);
     if (std::isupper(c))
-      return fmt::format("name '{}' has upper-case letters; quantflow matches names lower-case ('{}'), so it could "
-                         "never be selected",
-                         name, canonical_dtype_name(name));
+      return fmt::format(
+          "name '{}' has upper-case letters; quantflow matches names lower-case ('{}'), so it could "
+          "never be selected",
+          name, canonical_dtype_name(name));
     if (std::isspace(c) || std::iscntrl(c)) return fmt::format("name '{}' contains a space or control character", name);
   }
   return {};
@@ -35,9 +36,10 @@ std::string name_problem(const char* name) {
 Outcome check_name(const char* kind, const char* name, const NameOwners& others) {
   if (std::string problem = name_problem(name); !problem.empty()) return fail(problem);
   if (const auto it = others.find(name); it != others.end())
-    return fail(fmt::format("{} '{}' is also provided by {} on the plugin search path; quantflow loads only the first "
-                            "plugin in search order that provides a name",
-                            kind, name, it->second));
+    return fail(
+        fmt::format("{} '{}' is also provided by {} on the plugin search path; quantflow loads only the first "
+                    "plugin in search order that provides a name",
+                    kind, name, it->second));
   return pass(fmt::format("'{}' is lower-case and unique on the plugin search path", name));
 }
 
@@ -62,9 +64,10 @@ Outcome check_geometry(const CodecDescriptor& c) {
     return fail(fmt::format("a plain {} type must have blocks of 1 element, not {}", kind_name(c.kind), c.block_elems));
   if (const QfRowScale* rs = c.row_scale) {
     if (c.block_elems != 1)
-      return fail(fmt::format("row-scaled values are stored with the tensor's own shape, so blocks must hold 1 "
-                              "element, not {}",
-                              c.block_elems));
+      return fail(
+          fmt::format("row-scaled values are stored with the tensor's own shape, so blocks must hold 1 "
+                      "element, not {}",
+                      c.block_elems));
     if (rs->scale_bytes_per_row < 1) return fail("row_scale.scale_bytes_per_row is 0");
     for (const auto& [field, value] : {std::pair{"values_dtype", rs->values_dtype}, {"scale_dtype", rs->scale_dtype}})
       if (std::string problem = name_problem(value); !problem.empty())
@@ -115,8 +118,8 @@ Check check_plugin_descriptor(const core::PluginRecord& p) {
   auto check = [&]() -> Outcome {
     if (p.version.empty()) return fail(fmt::format("plugin '{}' has an empty version", p.name));
     if (p.description.empty()) return fail(fmt::format("plugin '{}' has no description", p.name));
-    return pass(fmt::format("{} {}: {} codec(s), {} container(s)", p.name, p.version, p.codecs.size(),
-                            p.containers.size()));
+    return pass(
+        fmt::format("{} {}: {} codec(s), {} container(s)", p.name, p.version, p.codecs.size(), p.containers.size()));
   };
   return make("plugin", nullptr, "descriptor", check());
 }
@@ -136,7 +139,8 @@ std::vector<Check> check_container_descriptor(const ContainerDescriptor& c, cons
     while (!list.empty()) {
       const std::string_view ext = list.substr(0, list.find(' '));
       if (!ext.empty() && ext[0] != '.')
-        return fail(fmt::format("extension '{}' does not start with a dot (the list is space-separated: \".a .b\")", ext));
+        return fail(
+            fmt::format("extension '{}' does not start with a dot (the list is space-separated: \".a .b\")", ext));
       list.remove_prefix(std::min(list.size(), ext.size() + 1));
     }
     return pass(c.extensions);

@@ -44,7 +44,8 @@ void send(int fd, const Outcome& outcome) {
 bool receive(int fd, std::chrono::steady_clock::time_point deadline, std::string& out) {
   char buffer[4096];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -83,8 +84,8 @@ Outcome run_isolated(const std::function<Outcome()>& body, std::chrono::seconds 
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!finished) return fail(fmt::format("did not finish within {} s (the plugin hangs or is far too slow)",
-                                         timeout.count()));
+  if (!finished)
+    return fail(fmt::format("did not finish within {} s (the plugin hangs or is far too slow)", timeout.count()));
   if (WIFSIGNALED(status))
     return fail(fmt::format("the plugin crashed with signal {} ({})", WTERMSIG(status), ::strsignal(WTERMSIG(status))));
   if (message.empty() || static_cast<unsigned char>(message[0]) > static_cast<unsigned char>(Verdict::skipped))

@@ -111,9 +111,9 @@ PluginReport check_plugin(const std::string& path, const CheckOptions& options) 
   report.plugin_name = plugin.name;
   report.plugin_version = plugin.version;
   report.plugin_description = plugin.description;
-  report.checks.push_back({"plugin", "", "load", Verdict::passed,
-                           fmt::format("loads, exports {}, ABI version {} matches", QUANTFLOW_PLUGIN_SYMBOL,
-                                       QUANTFLOW_ABI_VERSION)});
+  report.checks.push_back(
+      {"plugin", "", "load", Verdict::passed,
+       fmt::format("loads, exports {}, ABI version {} matches", QUANTFLOW_PLUGIN_SYMBOL, QUANTFLOW_ABI_VERSION)});
   report.checks.push_back(check_plugin_descriptor(plugin));
 
   const auto search_path = core::load_registry(options.plugin_dirs);
