@@ -15,10 +15,10 @@ using json = nlohmann::json;
 namespace {
 
 const std::set<std::string> kPluginChecks = {"load", "descriptor"};
-const std::set<std::string> kCodecChecks = {"name",       "description", "geometry",   "flags",          "container_ids",
-                                            "zeros",      "constants",   "ramp",       "random",         "extremes",
-                                            "subnormals", "non_finite",  "imatrix",    "bad_row_length", "determinism",
-                                            "thread_safety"};
+const std::set<std::string> kCodecChecks = {"name",          "description",    "geometry",    "flags",
+                                            "container_ids", "zeros",          "constants",   "ramp",
+                                            "random",        "extremes",       "subnormals",  "non_finite",
+                                            "imatrix",       "bad_row_length", "determinism", "thread_safety"};
 const std::set<std::string> kContainerChecks = {"name",       "description",  "extensions",    "probe",
                                                 "round_trip", "missing_file", "truncated_file"};
 
@@ -65,9 +65,11 @@ BOOST_AUTO_TEST_CASE(every_bundled_plugin_passes_and_lists_the_expected_checks) 
     std::map<std::string, std::set<std::string>> checks;  // subject/name -> check ids
     std::vector<std::string> failed;
     for (const auto& c : report["checks"]) {
-      const std::string subject = c["subject"].get<std::string>() + (c["name"].is_null() ? "" : " " + c["name"].get<std::string>());
+      const std::string subject =
+          c["subject"].get<std::string>() + (c["name"].is_null() ? "" : " " + c["name"].get<std::string>());
       checks[subject].insert(c["check"].get<std::string>());
-      if (c["status"] == "failed") failed.push_back(subject + ": " + c["check"].get<std::string>() + ": " + c["reason"].get<std::string>());
+      if (c["status"] == "failed")
+        failed.push_back(subject + ": " + c["check"].get<std::string>() + ": " + c["reason"].get<std::string>());
     }
     BOOST_CHECK_MESSAGE(checks["plugin"] == kPluginChecks, file);
     std::vector<std::string> expected_failures;
@@ -97,10 +99,12 @@ BOOST_AUTO_TEST_CASE(the_text_report_has_one_line_per_check) {
   BOOST_CHECK(has_line(r.out, "PASS  codec q4_0: geometry: 32 element(s) in 18 byte(s), kind quantized"));
   BOOST_CHECK(has_line(r.out, "PASS  codec q4_0: zeros: 4 rows of zeros decode to exactly 0"));
   BOOST_CHECK(has_line(r.out, "PASS  codec q4_0: non_finite: NaN, +inf and -inf are refused with QF_CODEC_NON_FINITE"));
-  BOOST_CHECK(has_line(r.out, "PASS  codec q4_0: bad_row_length: encode and decode return QF_CODEC_BAD_ROW_LENGTH for a "
-                              "row of 33 elements"));
-  BOOST_CHECK(has_line(r.out, "PASS  codec q4_0: thread_safety: 4 threads encoding 2 rows each give the bytes of one "
-                              "serial call"));
+  BOOST_CHECK(has_line(r.out,
+                       "PASS  codec q4_0: bad_row_length: encode and decode return QF_CODEC_BAD_ROW_LENGTH for a "
+                       "row of 33 elements"));
+  BOOST_CHECK(has_line(r.out,
+                       "PASS  codec q4_0: thread_safety: 4 threads encoding 2 rows each give the bytes of one "
+                       "serial call"));
   BOOST_CHECK(r.out.ends_with("\n18 checks: 18 passed, 0 failed, 0 skipped\n"));
   BOOST_CHECK_EQUAL(r.err, "");
 }
@@ -162,8 +166,9 @@ BOOST_AUTO_TEST_CASE(a_codec_sharing_scratch_memory_between_threads_fails_thread
   BOOST_CHECK_EQUAL(r.exit_code, 1);
   const auto lines = fail_lines(r.out);
   BOOST_REQUIRE_EQUAL(lines.size(), 1u);
-  BOOST_CHECK(lines[0].starts_with("FAIL  codec qf_racy: thread_safety: 4 threads encoding 2 rows each give different "
-                                   "bytes than one serial call (first difference at byte "));
+  BOOST_CHECK(
+      lines[0].starts_with("FAIL  codec qf_racy: thread_safety: 4 threads encoding 2 rows each give different "
+                           "bytes than one serial call (first difference at byte "));
   BOOST_CHECK(lines[0].ends_with("): encode is not safe to call concurrently"));
 }
 

@@ -124,9 +124,14 @@ const QfContainerDescriptor container = {.name = QF_CASE_NAME,
                                          .open_reader = open_reader,
                                          .create_writer = nullptr};
 const QfContainerDescriptor* const containers[] = {&container};
-const QfPluginDescriptor descriptor = {
-    QUANTFLOW_ABI_VERSION, "qf-" QF_CASE_NAME, "1.0", "a container for plugin-check's tests", nullptr, 0, containers,
-    1};
+const QfPluginDescriptor descriptor = {QUANTFLOW_ABI_VERSION,
+                                       "qf-" QF_CASE_NAME,
+                                       "1.0",
+                                       "a container for plugin-check's tests",
+                                       nullptr,
+                                       0,
+                                       containers,
+                                       1};
 #else
 const QfCodecDescriptor* const codecs[] = {&codec};
 const QfPluginDescriptor descriptor = {
