@@ -5,6 +5,12 @@
 #include <set>
 #include <sstream>
 
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+#include "conformance/accuracy.hpp"
+#include "conformance/isolation.hpp"
 #include "support/test_support.hpp"
 
 using qf_test::cli;
@@ -211,4 +217,50 @@ BOOST_AUTO_TEST_CASE(json_output_carries_every_check) {
   BOOST_CHECK_EQUAL(zeros["reason"], "element 0 of row 0 decodes to 0.00390625, not exactly 0");
   auto unloadable = cli("plugin-check --json " + quote(fs::path(QF_TEST_PLUGIN_DIR) / "qf_test_not_a_plugin.so"));
   BOOST_CHECK(json::parse(unloadable.out)["plugin"].is_null());
+}
+
+// The isolation every check runs in: a crash, a hang and an escaping exception each become a
+// failed outcome of that check; the parent process goes on.
+BOOST_AUTO_TEST_CASE(isolated_checks_turn_crashes_hangs_and_exceptions_into_failures) {
+  using namespace quantflow::conformance;
+  const Outcome passed = run_isolated([] { return pass("fine"); });
+  BOOST_CHECK(passed.verdict == Verdict::passed);
+  BOOST_CHECK_EQUAL(passed.reason, "fine");
+  const Outcome skipped = run_isolated([] { return skip("not here"); });
+  BOOST_CHECK(skipped.verdict == Verdict::skipped);
+  BOOST_CHECK_EQUAL(skipped.reason, "not here");
+
+  const Outcome threw = run_isolated([]() -> Outcome { throw std::runtime_error("boom"); });
+  BOOST_CHECK(threw.verdict == Verdict::failed);
+  BOOST_CHECK_EQUAL(threw.reason, "an exception escaped the plugin: boom");
+
+  // Boost.Test catches signals itself; the child restores the default action first.
+  const Outcome aborted = run_isolated([]() -> Outcome {
+    std::signal(SIGABRT, SIG_DFL);
+    std::abort();
+  });
+  BOOST_CHECK(aborted.verdict == Verdict::failed);
+  BOOST_CHECK_EQUAL(aborted.reason, "the plugin crashed with signal 6 (Aborted)");
+  BOOST_CHECK(!aborted.timed_out);
+
+  const Outcome hung = run_isolated(
+      [] {
+        std::this_thread::sleep_for(std::chrono::seconds(30));
+        return pass("too late");
+      },
+      std::chrono::seconds(1));
+  BOOST_CHECK(hung.verdict == Verdict::failed);
+  BOOST_CHECK(hung.timed_out);
+  BOOST_CHECK_EQUAL(hung.reason, "did not finish within 1 s (the plugin hangs or is far too slow)");
+}
+
+// docs/cli.md, "plugin-check": min(0.9, 3 x max(1.9 x 2^-b, 2^-(b/2))).
+BOOST_AUTO_TEST_CASE(the_accuracy_bound_follows_the_documented_formula) {
+  using quantflow::conformance::accuracy_bound;
+  BOOST_CHECK_CLOSE(accuracy_bound(32.0), 3.0 / 65536, 1e-9);            // f32
+  BOOST_CHECK_CLOSE(accuracy_bound(16.0), 3.0 / 256, 1e-9);              // f16, bf16
+  BOOST_CHECK_CLOSE(accuracy_bound(8.5), 3.0 * std::exp2(-4.25), 1e-9);  // q8_0
+  BOOST_CHECK_CLOSE(accuracy_bound(4.5), 3.0 * std::exp2(-2.25), 1e-9);  // q4_0
+  BOOST_CHECK_EQUAL(accuracy_bound(2.0), 0.9);                           // capped: must beat zeros
+  BOOST_CHECK_EQUAL(accuracy_bound(1.0), 0.9);
 }

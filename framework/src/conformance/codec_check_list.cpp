@@ -1,6 +1,7 @@
 // The order and preconditions of a codec's checks: descriptor first; behaviour checks only
 // when the geometry is sane (it sizes every buffer) and the directions they need exist.
-#include <fmt/format.h>
+#include <algorithm>
+#include <optional>
 
 #include "conformance/accuracy.hpp"
 #include "conformance/codec_calls.hpp"
@@ -49,20 +50,25 @@ CodecSubject::CodecSubject(const CodecDescriptor& c)
 
 std::vector<Check> check_codec(const CodecDescriptor& codec, const NameOwners& others) {
   std::vector<Check> checks = check_codec_descriptor(codec, others);
-  bool geometry_sane = true;
-  for (const Check& c : checks)
-    if (c.check == "geometry" && c.verdict == Verdict::failed) geometry_sane = false;
-  const CodecSubject subject(codec);
+  const bool geometry_sane = std::none_of(checks.begin(), checks.end(), [](const Check& c) {
+    return c.check == "geometry" && c.verdict == Verdict::failed;
+  });
+  std::optional<CodecSubject> subject;  // sized from the geometry, so only when it is sane
+  if (geometry_sane) subject.emplace(codec);
+  bool hung = false;
   for (const BehaviourCheck& b : kBehaviourChecks) {
     Check check{"codec", codec.name, b.id, Verdict::skipped, {}};
     if (!geometry_sane) {
       check.reason = "not run: the block geometry is not sane";
+    } else if (hung) {
+      check.reason = "not run: an earlier check did not finish";
     } else if (std::string missing = missing_precondition(b, codec); !missing.empty()) {
       check.reason = missing;
     } else {
-      Outcome outcome = run_isolated([&] { return b.run(subject); });
+      Outcome outcome = run_isolated([&] { return b.run(*subject); });
       check.verdict = outcome.verdict;
       check.reason = std::move(outcome.reason);
+      hung = outcome.timed_out;
     }
     checks.push_back(std::move(check));
   }

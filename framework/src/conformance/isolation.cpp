@@ -85,13 +85,14 @@ Outcome run_isolated(const std::function<Outcome()>& body, std::chrono::seconds 
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   if (!finished)
-    return fail(fmt::format("did not finish within {} s (the plugin hangs or is far too slow)", timeout.count()));
+    return {Verdict::failed,
+            fmt::format("did not finish within {} s (the plugin hangs or is far too slow)", timeout.count()), true};
   if (WIFSIGNALED(status))
     return fail(fmt::format("the plugin crashed with signal {} ({})", WTERMSIG(status), ::strsignal(WTERMSIG(status))));
   if (message.empty() || static_cast<unsigned char>(message[0]) > static_cast<unsigned char>(Verdict::skipped))
     return fail(fmt::format("the check ended without an answer (exit status {})",
                             WIFEXITED(status) ? WEXITSTATUS(status) : -1));
-  return {static_cast<Verdict>(message[0]), message.substr(1)};
+  return {static_cast<Verdict>(message[0]), message.substr(1), false};
 }
 
 }  // namespace quantflow::conformance
