@@ -99,16 +99,16 @@ constexpr uint32_t kKind = 2;  // quantized
 #define QF_CODEC_NAME QF_CASE_NAME
 #endif
 
-const QfCodecDescriptor codec = {.name = QF_CODEC_NAME,
-                                 .description = "a toy 9-byte block codec for plugin-check's tests",
-                                 .block_elems = kBlockElems,
-                                 .block_bytes = kBlockBytes,
-                                 .kind = kKind,
-                                 .flags = 0,
-                                 .container_ids = nullptr,
-                                 .n_container_ids = 0,
-                                 .encode = encode,
-                                 .decode = decode};
+[[maybe_unused]] const QfCodecDescriptor codec = {.name = QF_CODEC_NAME,
+                                                  .description = "a toy 9-byte block codec for plugin-check's tests",
+                                                  .block_elems = kBlockElems,
+                                                  .block_bytes = kBlockBytes,
+                                                  .kind = kKind,
+                                                  .flags = 0,
+                                                  .container_ids = nullptr,
+                                                  .n_container_ids = 0,
+                                                  .encode = encode,
+                                                  .decode = decode};
 
 #if QF_CASE == PROBE_OUT_OF_RANGE
 int32_t probe(const unsigned char*, size_t) { return 101; }
