@@ -37,7 +37,7 @@ constexpr const char* kUsage =
     "             0..100; a small model with f32 tensors, bundled encodings and metadata\n"
     "             written and read back unchanged; a missing and a truncated file give errors\n\n"
     "Each check runs in a child process, so a plugin that crashes, hangs or throws fails\n"
-    "the check instead of stopping plugin-check. It takes a few seconds.\n\n"
+    "the check instead of stopping plugin-check. It takes about a second.\n\n"
     "Exit status: 0 every check passed (skipped checks included), 1 a check failed,\n"
     "2 usage error (no such file).";
 
