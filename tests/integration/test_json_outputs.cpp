@@ -85,6 +85,12 @@ BOOST_AUTO_TEST_CASE(inspect_verify_diff_plugins_and_reports_match_the_schema) {
   BOOST_CHECK_EQUAL(violation("diff", run_json("diff --json --max-error " + quote(f.model) + " " + quote(f.q8), 1)),
                     "");
   BOOST_CHECK_EQUAL(violation("plugins", run_json("plugins --json")), "");
+  const fs::path q8_plugin = fs::path(QF_PLUGIN_DIR) / "quantflow-codec-q8_0.so";
+  BOOST_CHECK_EQUAL(violation("plugin_check", run_json("plugin-check --json " + quote(q8_plugin))), "");
+  const fs::path gguf_plugin = fs::path(QF_PLUGIN_DIR) / "quantflow-container-gguf.so";
+  BOOST_CHECK_EQUAL(violation("plugin_check", run_json("plugin-check --json " + quote(gguf_plugin))), "");
+  const fs::path not_a_plugin = fs::path(QF_TEST_PLUGIN_DIR) / "qf_test_not_a_plugin.so";
+  BOOST_CHECK_EQUAL(violation("plugin_check", run_json("plugin-check --json " + quote(not_a_plugin), 1)), "");
   BOOST_CHECK_EQUAL(violation("report", run_json("convert -q --type q4_0 --report - " + quote(f.model) + " " +
                                                  quote(f.dir / "r.gguf"))),
                     "");
@@ -127,6 +133,7 @@ BOOST_AUTO_TEST_CASE(failing_json_commands_print_an_error_event) {
       {"verify --json " + quote(f.dir / "nope.gguf"), 2, "usage"},
       {"diff --json " + quote(f.model) + " " + quote(f.dir / "nope.gguf"), 2, "usage"},
       {"run --json --threads -2 " + quote(recipe), 2, "usage"},
+      {"plugin-check --json " + quote(f.dir / "nope.so"), 2, "usage"},
   };
   for (const auto& c : cases) {
     auto r = cli(c.args);

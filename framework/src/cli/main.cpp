@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <iostream>
@@ -11,8 +12,10 @@ namespace {
 void print_usage(std::ostream& os) {
   os << "quantflow " QUANTFLOW_VERSION " - convert and quantize model files (GGUF, safetensors, ...)\n\n"
      << "usage: quantflow <command> [options]\n\ncommands:\n";
+  size_t width = 0;
+  for (const auto& c : quantflow::cli::kCommands) width = std::max(width, std::strlen(c.name));
   for (const auto& c : quantflow::cli::kCommands)
-    os << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+    os << "  " << c.name << std::string(width + 2 - std::strlen(c.name), ' ') << c.summary << "\n";
   os << "\nRun 'quantflow <command> --help' for a command's options.\n"
      << "Plugins are loaded from the installation's plugin directory, then QUANTFLOW_PLUGIN_PATH\n"
      << "(colon-separated), then every --plugin-dir.\n"
