@@ -1,20 +1,20 @@
 // F16: IEEE binary16 elements (ggml_fp32_to_fp16_row / ggml_fp16_to_fp32_row).
 #include <cstdint>
 
-#include "quantflow/numeric/element_rows.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "codec_kit/element_rows.hpp"
+#include "codec_kit/fp16.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
-  return qn::encode_u16_elements<qn::fp32_to_fp16>(src, dst, n_rows, n_per_row);
+  return kit::encode_u16_elements<kit::fp32_to_fp16>(src, dst, n_rows, n_per_row);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_u16_elements<qn::fp16_to_fp32>(src, dst, n_rows, n_per_row);
+  return kit::decode_u16_elements<kit::fp16_to_fp32>(src, dst, n_rows, n_per_row);
 }
 
 const QfContainerId kIds[] = {{"gguf", "1"}, {"gguf.file_type", "1"}, {"safetensors", "F16"}};

@@ -4,20 +4,20 @@
 // default quiet NaN). Decode is exact.
 #include <cstdint>
 
-#include "quantflow/numeric/element_rows.hpp"
-#include "quantflow/numeric/fp8.hpp"
+#include "codec_kit/element_rows.hpp"
+#include "codec_kit/fp8.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
-  return qn::encode_u8_elements<qn::fp32_to_fp8_e5m2>(src, dst, n_rows, n_per_row);
+  return kit::encode_u8_elements<kit::fp32_to_fp8_e5m2>(src, dst, n_rows, n_per_row);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_u8_elements<qn::fp8_e5m2_to_fp32>(src, dst, n_rows, n_per_row);
+  return kit::decode_u8_elements<kit::fp8_e5m2_to_fp32>(src, dst, n_rows, n_per_row);
 }
 
 const QfContainerId kIds[] = {{"safetensors", "F8_E5M2"}};

@@ -5,16 +5,16 @@
 #include <cstring>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/iq3_grids.hpp"
-#include "quantflow/numeric/iq3_scale_search.hpp"
-#include "quantflow/numeric/iq_sub_block.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/iq3_grids.hpp"
+#include "codec_kit/iq3_scale_search.hpp"
+#include "codec_kit/iq_sub_block.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int64_t kBlockElems = 256;
 constexpr int64_t kBlockBytes = 110;
@@ -25,7 +25,7 @@ constexpr int kOffQh = 66;
 constexpr int kOffSigns = 74;
 constexpr int kOffScales = 106;
 
-void encode_super_block(const qn::Iq3Search& s, const float* x, const float* qw, uint8_t* out) {
+void encode_super_block(const kit::Iq3Search& s, const float* x, const float* qw, uint8_t* out) {
   std::memset(out, 0, static_cast<size_t>(kBlockBytes));
   uint8_t* qh = out + kOffQh;
   // ggml advances its index and sign cursors only past 32-groups that are not all zero, so
@@ -37,31 +37,31 @@ void encode_super_block(const qn::Iq3Search& s, const float* x, const float* qw,
   int8_t L[32] = {};  // deliberately outside the loop: see iq3_search_scale
   uint8_t block_signs[4];
 
-  const float sigma2 = 2.0f * qn::sum_squares(x, 256) / 256.0f;
+  const float sigma2 = 2.0f * kit::sum_squares(x, 256) / 256.0f;
 
   float max_scale = 0.0f;
   for (int ib = 0; ib < 8; ++ib) {
     const float* xb = x + 32 * ib;
     if (qw) {
-      qn::imatrix_weights(xb, qw + 32 * ib, sigma2, 32, weight);
+      kit::imatrix_weights(xb, qw + 32 * ib, sigma2, 32, weight);
     } else {
       for (int i = 0; i < 32; ++i) weight[i] = xb[i] * xb[i];
     }
-    qn::sqrt_weights(weight, 32, waux);
-    for (int k = 0; k < 4; ++k) block_signs[k] = qn::split_signs8(xb + 8 * k, xval + 8 * k);
-    const float max = qn::max_magnitude(xval, 32);
+    kit::sqrt_weights(weight, 32, waux);
+    for (int k = 0; k < 4; ++k) block_signs[k] = kit::split_signs8(xb + 8 * k, xval + 8 * k);
+    const float max = kit::max_magnitude(xval, 32);
     if (max == 0.0f) {
       scales[ib] = 0.0f;
       continue;
     }
     // Unlike IQ3_XXS, every group is re-fitted, on the grid or not.
-    float scale = qn::iq3_search_scale(s, xval, weight, waux, max, 9, /*refit_all=*/true, L);
+    float scale = kit::iq3_search_scale(s, xval, weight, waux, max, 9, /*refit_all=*/true, L);
     if (scale < 0.0f) {
       scale = -scale;
       for (int k = 0; k < 4; ++k) block_signs[k] = static_cast<uint8_t>(~block_signs[k]);
     }
     for (int k = 0; k < 8; ++k) {
-      const int g = qn::iq3_grid_index(s, L + 4 * k);
+      const int g = kit::iq3_grid_index(s, L + 4 * k);
       out[kOffQs + qs_pos + k] = static_cast<uint8_t>(g & 255);
       const int bit = ib * 8 + k;
       qh[bit / 8] = static_cast<uint8_t>(qh[bit / 8] | ((g >> 8) << (bit % 8)));
@@ -76,17 +76,17 @@ void encode_super_block(const qn::Iq3Search& s, const float* x, const float* qw,
   if (max_scale == 0.0f) return;
 
   const float d = max_scale / 31.0f;
-  qn::put_u16(out, qn::fp32_to_fp16(d * 1.033f));
+  kit::put_u16(out, kit::fp32_to_fp16(d * 1.033f));
   const float id = 1.0f / d;
   for (int ib = 0; ib < 8; ib += 2) {
-    const int l1 = qn::sub_scale_code(id, scales[ib], 15);
-    const int l2 = qn::sub_scale_code(id, scales[ib + 1], 15);
+    const int l1 = kit::sub_scale_code(id, scales[ib], 15);
+    const int l2 = kit::sub_scale_code(id, scales[ib + 1], 15);
     out[kOffScales + ib / 2] = static_cast<uint8_t>(l1 | (l2 << 4));
   }
 }
 
 void decode_super_block(const uint8_t* in, float* y) {
-  const float d = qn::get_half(in);
+  const float d = kit::get_half(in);
   const uint8_t* qs = in + kOffQs;
   const uint8_t* qh = in + kOffQh;
   const uint8_t* signs = in + kOffSigns;
@@ -97,19 +97,19 @@ void decode_super_block(const uint8_t* in, float* y) {
     for (int l = 0; l < 4; ++l) {
       const int i1 = qs[8 * ib + 2 * l] | (((qh[ib] >> (2 * l)) & 1) << 8);
       const int i2 = qs[8 * ib + 2 * l + 1] | (((qh[ib] >> (2 * l + 1)) & 1) << 8);
-      qn::iq3_decode_group(qn::iq3s_grid[i1], qn::iq3s_grid[i2], signs[4 * ib + l], db, y + 32 * ib + 8 * l);
+      kit::iq3_decode_group(kit::iq3s_grid[i1], kit::iq3s_grid[i2], signs[4 * ib + l], db, y + 32 * ib + 8 * l);
     }
   }
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_iq_blocks<kBlockElems, kBlockBytes>(
+  return kit::encode_iq_blocks<kBlockElems, kBlockBytes>(
       src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = false, .finite_required = false},
-      [](const float* x, const float* qw, uint8_t* y) { encode_super_block(qn::iq3_search(512), x, qw, y); });
+      [](const float* x, const float* qw, uint8_t* y) { encode_super_block(kit::iq3_search(512), x, qw, y); });
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, decode_super_block);
+  return kit::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, decode_super_block);
 }
 
 constexpr QfContainerId kIds[] = {{"gguf", "21"}, {"gguf.file_type", "26"}};

@@ -5,22 +5,22 @@
 #include <cstring>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/iq3_grids.hpp"
-#include "quantflow/numeric/iq3_scale_search.hpp"
-#include "quantflow/numeric/iq_sub_block.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/iq3_grids.hpp"
+#include "codec_kit/iq3_scale_search.hpp"
+#include "codec_kit/iq_sub_block.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int64_t kBlockElems = 256;
 constexpr int64_t kBlockBytes = 98;
 constexpr float kGroupEps = 1e-8f;  // a 32-group whose largest magnitude is below this is zero
 
-void encode_super_block(const qn::Iq3Search& s, const float* x, const float* qw, uint8_t* out) {
+void encode_super_block(const kit::Iq3Search& s, const float* x, const float* qw, uint8_t* out) {
   uint8_t grid_idx[64] = {};
   uint32_t scales_and_signs[8] = {};
   float scales[8];
@@ -28,29 +28,29 @@ void encode_super_block(const qn::Iq3Search& s, const float* x, const float* qw,
   int8_t L[32] = {};  // deliberately outside the loop: see iq3_search_scale
   uint8_t block_signs[4];
 
-  const float sigma2 = 2.0f * qn::sum_squares(x, 256) / 256.0f;
+  const float sigma2 = 2.0f * kit::sum_squares(x, 256) / 256.0f;
 
   float max_scale = 0.0f;
   for (int ib = 0; ib < 8; ++ib) {
     const float* xb = x + 32 * ib;
     if (qw) {
-      qn::imatrix_weights(xb, qw + 32 * ib, sigma2, 32, weight);
+      kit::imatrix_weights(xb, qw + 32 * ib, sigma2, 32, weight);
     } else {
       for (int i = 0; i < 32; ++i) weight[i] = xb[i] * xb[i];
     }
-    qn::sqrt_weights(weight, 32, waux);
-    for (int k = 0; k < 4; ++k) block_signs[k] = qn::even_parity_signs8(xb + 8 * k, weight + 8 * k, xval + 8 * k);
-    const float max = qn::max_magnitude(xval, 32);
+    kit::sqrt_weights(weight, 32, waux);
+    for (int k = 0; k < 4; ++k) block_signs[k] = kit::even_parity_signs8(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+    const float max = kit::max_magnitude(xval, 32);
     if (max < kGroupEps) {
       scales[ib] = 0.0f;
       continue;
     }
-    float scale = qn::iq3_search_scale(s, xval, weight, waux, max, 15, /*refit_all=*/false, L);
+    float scale = kit::iq3_search_scale(s, xval, weight, waux, max, 15, /*refit_all=*/false, L);
     if (scale < 0.0f) {
       scale = -scale;
       for (int k = 0; k < 4; ++k) block_signs[k] = static_cast<uint8_t>(~block_signs[k] & 127u);
     }
-    for (int k = 0; k < 8; ++k) grid_idx[8 * ib + k] = static_cast<uint8_t>(qn::iq3_grid_index(s, L + 4 * k));
+    for (int k = 0; k < 8; ++k) grid_idx[8 * ib + k] = static_cast<uint8_t>(kit::iq3_grid_index(s, L + 4 * k));
     scales_and_signs[ib] = static_cast<uint32_t>(block_signs[0]) | (static_cast<uint32_t>(block_signs[1]) << 7) |
                            (static_cast<uint32_t>(block_signs[2]) << 14) |
                            (static_cast<uint32_t>(block_signs[3]) << 21);
@@ -62,35 +62,35 @@ void encode_super_block(const qn::Iq3Search& s, const float* x, const float* qw,
   if (max_scale == 0.0f) return;  // d = +0 and every index/sign/scale zero
 
   const float d = max_scale / 31.0f;
-  qn::put_u16(out, qn::fp32_to_fp16(d * 1.0125f));
+  kit::put_u16(out, kit::fp32_to_fp16(d * 1.0125f));
   const float id = 1.0f / d;
   for (int ib = 0; ib < 8; ++ib)
-    scales_and_signs[ib] |= static_cast<uint32_t>(qn::sub_scale_code(id, scales[ib], 15)) << 28;
+    scales_and_signs[ib] |= static_cast<uint32_t>(kit::sub_scale_code(id, scales[ib], 15)) << 28;
   std::memcpy(out + 2, grid_idx, 64);
-  for (int ib = 0; ib < 8; ++ib) qn::put_u32(out + 66 + 4 * ib, scales_and_signs[ib]);
+  for (int ib = 0; ib < 8; ++ib) kit::put_u32(out + 66 + 4 * ib, scales_and_signs[ib]);
 }
 
 void decode_super_block(const uint8_t* in, float* y) {
-  const float d = qn::get_half(in);
+  const float d = kit::get_half(in);
   const uint8_t* qs = in + 2;
   for (int ib = 0; ib < 8; ++ib) {
-    const uint32_t aux = qn::get_u32(in + 66 + 4 * ib);
+    const uint32_t aux = kit::get_u32(in + 66 + 4 * ib);
     const float db = d * (0.5f + static_cast<float>(aux >> 28)) * 0.5f;
     for (int l = 0; l < 4; ++l) {
-      qn::iq3_decode_group(qn::iq3xxs_grid[qs[8 * ib + 2 * l]], qn::iq3xxs_grid[qs[8 * ib + 2 * l + 1]],
-                           qn::iq3_ksigns((aux >> (7 * l)) & 127u), db, y + 32 * ib + 8 * l);
+      kit::iq3_decode_group(kit::iq3xxs_grid[qs[8 * ib + 2 * l]], kit::iq3xxs_grid[qs[8 * ib + 2 * l + 1]],
+                            kit::iq3_ksigns((aux >> (7 * l)) & 127u), db, y + 32 * ib + 8 * l);
     }
   }
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_iq_blocks<kBlockElems, kBlockBytes>(
+  return kit::encode_iq_blocks<kBlockElems, kBlockBytes>(
       src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = false, .finite_required = false},
-      [](const float* x, const float* qw, uint8_t* y) { encode_super_block(qn::iq3_search(256), x, qw, y); });
+      [](const float* x, const float* qw, uint8_t* y) { encode_super_block(kit::iq3_search(256), x, qw, y); });
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, decode_super_block);
+  return kit::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, decode_super_block);
 }
 
 constexpr QfContainerId kIds[] = {{"gguf", "18"}, {"gguf.file_type", "23"}};

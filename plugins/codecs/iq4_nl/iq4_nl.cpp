@@ -3,25 +3,25 @@
 #include <cstdint>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/iq4.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/iq4.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int64_t kBlockElems = 32;
 constexpr int64_t kBlockBytes = 18;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix,
-                                                        {.imatrix_required = false, .finite_required = false},
-                                                        qn::iq4nl_encode_block);
+  return kit::encode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix,
+                                                         {.imatrix_required = false, .finite_required = false},
+                                                         kit::iq4nl_encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, qn::iq4nl_decode_block);
+  return kit::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, kit::iq4nl_decode_block);
 }
 
 constexpr QfContainerId kIds[] = {{"gguf", "20"}, {"gguf.file_type", "25"}};

@@ -4,14 +4,14 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/fp16.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 128;
 constexpr int kBlockBytes = 18;
@@ -21,7 +21,7 @@ void encode_block(const float* x, uint8_t* y) {
   float sum_abs = 0.0f;
   for (int j = 0; j < kQK; ++j) sum_abs += std::fabs(x[j]);
   const float d = sum_abs / static_cast<float>(kQK);
-  const uint16_t h = qn::fp32_to_fp16(d);
+  const uint16_t h = kit::fp32_to_fp16(d);
   y[0] = static_cast<uint8_t>(h & 0xFF);
   y[1] = static_cast<uint8_t>(h >> 8);
   std::memset(y + 2, 0, kQK / 8);
@@ -31,16 +31,16 @@ void encode_block(const float* x, uint8_t* y) {
 
 // The importance matrix is ignored, as in ggml.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b);
+  const float d = kit::get_half(b);
   for (int j = 0; j < kQK; ++j) y[j] = ((b[2 + j / 8] >> (j % 8)) & 1) ? d : -d;
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "41"}, {"gguf.file_type", "40"}};

@@ -4,15 +4,15 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/fp16.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 64;
 constexpr int kBlockBytes = 18;
@@ -20,9 +20,9 @@ constexpr int kBlockBytes = 18;
 // quantize_row_q2_0_ref. d is the block's |x| maximum, so codes are -1, 0, +1 in practice;
 // code 3 (+2d) is decodable but never produced.
 void encode_block(const float* x, uint8_t* y) {
-  const float d = qn::abs_max(x, kQK);
+  const float d = kit::abs_max(x, kQK);
   const float id = d > 0.0f ? 1.0f / d : 0.0f;
-  const uint16_t h = qn::fp32_to_fp16(d);
+  const uint16_t h = kit::fp32_to_fp16(d);
   y[0] = static_cast<uint8_t>(h & 0xFF);
   y[1] = static_cast<uint8_t>(h >> 8);
   std::memset(y + 2, 0, kQK / 4);
@@ -34,11 +34,11 @@ void encode_block(const float* x, uint8_t* y) {
 
 // The importance matrix is ignored, as in ggml.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b);
+  const float d = kit::get_half(b);
   for (int j = 0; j < kQK; ++j) {
     const int q = (b[2 + j / 4] >> (2 * (j % 4))) & 3;
     y[j] = static_cast<float>(q - 1) * d;
@@ -46,7 +46,7 @@ void decode_block(const uint8_t* b, float* y) {
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "42"}, {"gguf.file_type", "41"}};

@@ -4,14 +4,14 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
 constexpr int kSub = 16;
@@ -41,12 +41,12 @@ void put_scale(uint8_t* s, int j, int u) {
 // Codes are recomputed against the stored scales; a sub-block whose scale is zero keeps the
 // search's codes. Then the third bit moves to hmask and the low two bits to qs.
 void requantize_and_pack(const float* x, int8_t* L, uint8_t* y) {
-  const float d_all = qn::get_half(y + kD);
+  const float d_all = kit::get_half(y + kD);
   for (int j = 0; j < kNSub; ++j) {
     const float dq = d_all * (get_scale(y + kScales, j) - 32);
     if (dq == 0) continue;
     for (int i = 0; i < kSub; ++i) {
-      const int l = qn::nearest_int(x[kSub * j + i] / dq);
+      const int l = kit::nearest_int(x[kSub * j + i] / dq);
       L[kSub * j + i] = static_cast<int8_t>((l < -4 ? -4 : (l > 3 ? 3 : l)) + 4);
     }
   }
@@ -71,7 +71,7 @@ void encode_block_ref(const float* x, uint8_t* y) {
   float scales[kNSub];
   float max_scale = 0, amax = 0;
   for (int j = 0; j < kNSub; ++j) {
-    scales[j] = qn::make_q3_quants(kSub, 4, x + kSub * j, L + kSub * j, true);
+    scales[j] = kit::make_q3_quants(kSub, 4, x + kSub * j, L + kSub * j, true);
     if (std::fabs(scales[j]) > amax) {
       amax = std::fabs(scales[j]);
       max_scale = scales[j];
@@ -81,12 +81,12 @@ void encode_block_ref(const float* x, uint8_t* y) {
   if (max_scale != 0) {
     const float iscale = -32.f / max_scale;
     for (int j = 0; j < kNSub; ++j) {
-      const int l = static_cast<int8_t>(qn::nearest_int(iscale * scales[j]));
+      const int l = static_cast<int8_t>(kit::nearest_int(iscale * scales[j]));
       put_scale(y + kScales, j, (l < -32 ? -32 : (l > 31 ? 31 : l)) + 32);
     }
-    qn::put_half(y + kD, 1 / iscale);
+    kit::put_half(y + kD, 1 / iscale);
   } else {
-    qn::put_half(y + kD, 0.f);
+    kit::put_half(y + kD, 0.f);
   }
   requantize_and_pack(x, L, y);
 }
@@ -104,17 +104,17 @@ void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
     float sumw = 0;
     for (int l = 0; l < kSub; ++l) sumw += weights[l];
     sw[j] = sumw;
-    scales[j] = qn::make_qx_quants(kSub, 4, xs, L + kSub * j, 1, weights);
+    scales[j] = kit::make_qx_quants(kSub, 4, xs, L + kSub * j, 1, weights);
   }
   std::memset(y + kScales, 0, 12);
-  const float d_block = qn::make_qx_quants(kNSub, 32, scales, ls, 1, sw);
+  const float d_block = kit::make_qx_quants(kNSub, 32, scales, ls, 1, sw);
   for (int j = 0; j < kNSub; ++j) put_scale(y + kScales, j, ls[j]);
-  qn::put_half(y + kD, d_block);
+  kit::put_half(y + kD, d_block);
   requantize_and_pack(x, L, y);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d_all = qn::get_half(b + kD);
+  const float d_all = kit::get_half(b + kD);
   for (int e = 0; e < kQK; ++e) {
     const int n = e / 128, j = (e % 128) / 32, m = e % 32;
     const int q = (b[kQs + 32 * n + m] >> (2 * j)) & 3;
@@ -125,12 +125,12 @@ void decode_block(const uint8_t* b, float* y) {
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block_ref,
-                                             encode_block_weighted);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block_ref,
+                                              encode_block_weighted);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "11"}, {"gguf.file_type", "12"}};

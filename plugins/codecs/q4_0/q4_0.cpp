@@ -2,45 +2,46 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/legacy_blocks.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 18;
 
 // quantize_row_q4_0_ref.
 void encode_block(const float* x, uint8_t* y) {
-  const float id = qn::put_symmetric_scale(x, -8.0f, y);
+  const float id = kit::put_symmetric_scale(x, -8.0f, y);
   int q[kQK];
   for (int j = 0; j < kQK; ++j) q[j] = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
-  qn::pack_nibbles(q, y + 2);
+  kit::pack_nibbles(q, y + 2);
 }
 
 // quantize_row_q4_0_impl.
 void encode_block_weighted(const float* xb, const float* weight, uint8_t* yb) {
   int8_t L[kQK];
-  qn::put_symmetric_search(xb, weight, 8, L, yb);
-  qn::pack_nibbles(L, yb + 2);
+  kit::put_symmetric_search(xb, weight, 8, L, yb);
+  kit::pack_nibbles(L, yb + 2);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_legacy_rows<kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block, encode_block_weighted);
+  return kit::encode_legacy_rows<kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block,
+                                              encode_block_weighted);
 }
 
 void decode_block(const uint8_t* b, float* y) {
   int q[kQK];
-  qn::unpack_nibbles(b + 2, q);
-  qn::dequantize_symmetric(q, 8, qn::get_half(b), y);
+  kit::unpack_nibbles(b + 2, q);
+  kit::dequantize_symmetric(q, 8, kit::get_half(b), y);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "2"}, {"gguf.file_type", "2"}};

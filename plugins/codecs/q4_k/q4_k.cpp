@@ -2,32 +2,32 @@
 // 6-bit min under two fp16 super-scales; value = d*sc*q - dmin*m with 4-bit q.
 #include <cstdint>
 
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/kquant_scale_min.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/kquant_scale_min.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
-constexpr int kQK = qn::kScaleMinQK;
+constexpr int kQK = kit::kScaleMinQK;
 constexpr int kBlockBytes = 144;
 constexpr int kNmax = 15;
-constexpr int kQs = qn::kScaleMinHeadBytes;
+constexpr int kQs = kit::kScaleMinHeadBytes;
 
 // quantize_row_q4_K_ref / _impl, then the codes two per byte: 64-element chunks, the first 32
 // in low nibbles.
 void encode_block(const float* x, const float* qw, uint8_t* y) {
   uint8_t L[kQK];
-  qn::encode_scale_min_head(x, qw, kNmax, -1.f, 20, L, y);
+  kit::encode_scale_min_head(x, qw, kNmax, -1.f, 20, L, y);
   uint8_t* q = y + kQs;
   for (int j = 0; j < kQK; j += 64, q += 32)
     for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  float dl[qn::kScaleMinNSub], ml[qn::kScaleMinNSub];
-  qn::scale_min_multipliers(b, dl, ml);
+  float dl[kit::kScaleMinNSub], ml[kit::kScaleMinNSub];
+  kit::scale_min_multipliers(b, dl, ml);
   const uint8_t* q = b + kQs;
   for (int j = 0; j < kQK / 64; ++j, q += 32) {
     for (int l = 0; l < 32; ++l) *y++ = dl[2 * j] * (q[l] & 0xF) - ml[2 * j];
@@ -36,11 +36,11 @@ void decode_block(const uint8_t* b, float* y) {
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "12"}, {"gguf.file_type", "15"}};

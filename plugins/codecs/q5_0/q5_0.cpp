@@ -3,47 +3,48 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/legacy_blocks.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 22;
 
 // quantize_row_q5_0_ref.
 void encode_block(const float* x, uint8_t* y) {
-  const float id = qn::put_symmetric_scale(x, -16.0f, y);
+  const float id = kit::put_symmetric_scale(x, -16.0f, y);
   int q[kQK];
   for (int j = 0; j < kQK; ++j) q[j] = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
-  qn::pack_q5(q, y + 2, y + 6);
+  kit::pack_q5(q, y + 2, y + 6);
 }
 
 // quantize_row_q5_0_impl.
 void encode_block_weighted(const float* xb, const float* weight, uint8_t* yb) {
   int8_t L[kQK];
   int q[kQK];
-  qn::put_symmetric_search(xb, weight, 16, L, yb);
+  kit::put_symmetric_search(xb, weight, 16, L, yb);
   for (int j = 0; j < kQK; ++j) q[j] = L[j];
-  qn::pack_q5(q, yb + 2, yb + 6);
+  kit::pack_q5(q, yb + 2, yb + 6);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_legacy_rows<kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block, encode_block_weighted);
+  return kit::encode_legacy_rows<kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block,
+                                              encode_block_weighted);
 }
 
 void decode_block(const uint8_t* b, float* y) {
   int q[kQK];
-  qn::unpack_q5(b + 2, b + 6, q);
-  qn::dequantize_symmetric(q, 16, qn::get_half(b), y);
+  kit::unpack_q5(b + 2, b + 6, q);
+  kit::dequantize_symmetric(q, 16, kit::get_half(b), y);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "6"}, {"gguf.file_type", "8"}};

@@ -2,25 +2,25 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/kquant_scale_min.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/kquant_scale_min.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
-constexpr int kQK = qn::kScaleMinQK;
+constexpr int kQK = kit::kScaleMinQK;
 constexpr int kBlockBytes = 176;
 constexpr int kNmax = 31;
 
 // Byte offsets after the shared head.
-constexpr int kQh = qn::kScaleMinHeadBytes, kQs = 48;
+constexpr int kQh = kit::kScaleMinHeadBytes, kQs = 48;
 
 // quantize_row_q5_K_ref / _impl, then the low four bits as in Q4_K and the fifth bits in qh.
 void encode_block(const float* x, const float* qw, uint8_t* y) {
   uint8_t L[kQK];
-  qn::encode_scale_min_head(x, qw, kNmax, -0.5f, 15, L, y);
+  kit::encode_scale_min_head(x, qw, kNmax, -0.5f, 15, L, y);
   uint8_t* qh = y + kQh;
   uint8_t* ql = y + kQs;
   std::memset(qh, 0, 32);
@@ -42,8 +42,8 @@ void encode_block(const float* x, const float* qw, uint8_t* y) {
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  float dl[qn::kScaleMinNSub], ml[qn::kScaleMinNSub];
-  qn::scale_min_multipliers(b, dl, ml);
+  float dl[kit::kScaleMinNSub], ml[kit::kScaleMinNSub];
+  kit::scale_min_multipliers(b, dl, ml);
   const uint8_t* q = b + kQs;
   const uint8_t* qh = b + kQh;
   for (int j = 0; j < kQK / 64; ++j, q += 32) {
@@ -54,11 +54,11 @@ void decode_block(const uint8_t* b, float* y) {
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "13"}, {"gguf.file_type", "17"}};

@@ -4,14 +4,14 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
 constexpr int kSub = 16;
@@ -28,7 +28,7 @@ void encode_block(const float* x, const float* qw, uint8_t* y) {
   float scales[kNSub];
   float max_scale = 0, max_abs_scale = 0;
   for (int ib = 0; ib < kNSub; ++ib) {
-    const float scale = qn::make_qx_quants(kSub, 32, x + kSub * ib, L + kSub * ib, 1, qw ? qw + kSub * ib : nullptr);
+    const float scale = kit::make_qx_quants(kSub, 32, x + kSub * ib, L + kSub * ib, 1, qw ? qw + kSub * ib : nullptr);
     scales[ib] = scale;
     if (std::fabs(scale) > max_abs_scale) {
       max_abs_scale = std::fabs(scale);
@@ -36,22 +36,22 @@ void encode_block(const float* x, const float* qw, uint8_t* y) {
     }
   }
   std::memset(y, 0, kBlockBytes);
-  if (max_abs_scale < qn::kGroupMaxEps) return;  // all-zero block: every byte 0, d = +0
+  if (max_abs_scale < kit::kGroupMaxEps) return;  // all-zero block: every byte 0, d = +0
   const float iscale = -128.f / max_scale;
-  qn::put_half(y + kD, 1 / iscale);
+  kit::put_half(y + kD, 1 / iscale);
   auto* sc = reinterpret_cast<int8_t*>(y + kScales);
   for (int ib = 0; ib < kNSub; ++ib) {
-    const int l = qn::nearest_int(iscale * scales[ib]);
+    const int l = kit::nearest_int(iscale * scales[ib]);
     sc[ib] = static_cast<int8_t>(l < 127 ? l : 127);
   }
   // Codes are recomputed against the stored scales; a sub-block whose scale is zero keeps the
   // search's codes.
-  const float d = qn::get_half(y + kD);
+  const float d = kit::get_half(y + kD);
   for (int j = 0; j < kNSub; ++j) {
     const float dq = d * sc[j];
     if (dq == 0) continue;
     for (int i = 0; i < kSub; ++i) {
-      const int l = qn::nearest_int(x[kSub * j + i] / dq);
+      const int l = kit::nearest_int(x[kSub * j + i] / dq);
       L[kSub * j + i] = static_cast<int8_t>((l < -32 ? -32 : (l > 31 ? 31 : l)) + 32);
     }
   }
@@ -68,7 +68,7 @@ void encode_block(const float* x, const float* qw, uint8_t* y) {
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b + kD);
+  const float d = kit::get_half(b + kD);
   const uint8_t* ql = b + kQl;
   const uint8_t* qh = b + kQh;
   const auto* sc = reinterpret_cast<const int8_t*>(b + kScales);
@@ -88,11 +88,11 @@ void decode_block(const uint8_t* b, float* y) {
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "14"}, {"gguf.file_type", "18"}};

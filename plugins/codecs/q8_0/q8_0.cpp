@@ -2,38 +2,38 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 34;
 
 // quantize_row_q8_0_ref. roundf (ties away from zero) is what ggml uses, not nearest_int.
 void encode_block(const float* x, uint8_t* y) {
-  const float d = qn::abs_max(x, kQK) / 127.0f;
+  const float d = kit::abs_max(x, kQK) / 127.0f;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  qn::put_half(y, d);
+  kit::put_half(y, d);
   for (int j = 0; j < kQK; ++j) y[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::round(x[j] * id)));
 }
 
 // The importance matrix is ignored, as in ggml: Q8_0 has no weighted path.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b);
+  const float d = kit::get_half(b);
   for (int j = 0; j < kQK; ++j) y[j] = static_cast<float>(static_cast<int8_t>(b[2 + j])) * d;
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "8"}, {"gguf.file_type", "7"}};

@@ -3,44 +3,44 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 32;
 constexpr int kBlockBytes = 36;
 
 // quantize_row_q8_1_ref. The sum uses the float d, not the fp16-rounded one.
 void encode_block(const float* x, uint8_t* y) {
-  const float d = qn::abs_max(x, kQK) / 127.0f;
+  const float d = kit::abs_max(x, kQK) / 127.0f;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  qn::put_half(y, d);
+  kit::put_half(y, d);
   int sum = 0;
   for (int j = 0; j < kQK; ++j) {
     const int8_t q = static_cast<int8_t>(std::round(x[j] * id));
     y[4 + j] = static_cast<uint8_t>(q);
     sum += q;
   }
-  qn::put_half(y + 2, static_cast<float>(sum) * d);
+  kit::put_half(y + 2, static_cast<float>(sum) * d);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 // s is redundant for reconstruction; only d and the codes matter.
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b);
+  const float d = kit::get_half(b);
   for (int j = 0; j < kQK; ++j) y[j] = static_cast<float>(static_cast<int8_t>(b[4 + j])) * d;
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "9"}};

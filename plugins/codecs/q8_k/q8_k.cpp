@@ -4,15 +4,15 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
 constexpr int kBlockBytes = 292;
@@ -25,34 +25,34 @@ constexpr int kD = 0, kQs = 4, kBsums = 260;
 void encode_block(const float* x, uint8_t* y) {
   std::memset(y, 0, kBlockBytes);
   float amax;
-  const float max = qn::signed_absmax(kQK, x, &amax);
+  const float max = kit::signed_absmax(kQK, x, &amax);
   if (amax == 0) return;
   const float iscale = -127.f / max;
   auto* qs = reinterpret_cast<int8_t*>(y + kQs);
   for (int j = 0; j < kQK; ++j) {
-    const int v = qn::nearest_int(iscale * x[j]);
+    const int v = kit::nearest_int(iscale * x[j]);
     qs[j] = static_cast<int8_t>(v < 127 ? v : 127);
   }
   for (int j = 0; j < kQK / 16; ++j) {
     int sum = 0;
     for (int i = 0; i < 16; ++i) sum += qs[16 * j + i];
-    qn::put_u16(y + kBsums + 2 * j, static_cast<uint16_t>(static_cast<int16_t>(sum)));
+    kit::put_u16(y + kBsums + 2 * j, static_cast<uint16_t>(static_cast<int16_t>(sum)));
   }
-  qn::put_u32(y + kD, std::bit_cast<uint32_t>(1 / iscale));
+  kit::put_u32(y + kD, std::bit_cast<uint32_t>(1 / iscale));
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = std::bit_cast<float>(qn::get_u32(b + kD));
+  const float d = std::bit_cast<float>(kit::get_u32(b + kD));
   const auto* qs = reinterpret_cast<const int8_t*>(b + kQs);
   for (int j = 0; j < kQK; ++j) y[j] = d * qs[j];
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "15"}};

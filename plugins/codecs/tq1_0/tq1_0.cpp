@@ -3,15 +3,15 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/fp16.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
 constexpr int kBlockBytes = 54;
@@ -30,7 +30,7 @@ int trit(uint8_t byte, int k) {
 
 // quantize_row_tq1_0_ref. lroundf rounds ties away from zero.
 void encode_block(const float* x, uint8_t* y) {
-  const float d = qn::abs_max(x, kQK);
+  const float d = kit::abs_max(x, kQK);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   auto t = [&](int e) { return static_cast<int>(std::lround(x[e] * id)) + 1; };
   // Elements 0..159: trit k of qs[m] is element 32k + m.
@@ -51,13 +51,13 @@ void encode_block(const float* x, uint8_t* y) {
     for (int k = 0; k < 4; ++k) v = v * 3 + t(240 + 4 * k + j);
     y[kQsBytes + j] = pack_trits(v * 3);
   }
-  const uint16_t h = qn::fp32_to_fp16(d);
+  const uint16_t h = kit::fp32_to_fp16(d);
   y[52] = static_cast<uint8_t>(h & 0xFF);
   y[53] = static_cast<uint8_t>(h >> 8);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b + 52);
+  const float d = kit::get_half(b + 52);
   for (int k = 0; k < 5; ++k)
     for (int m = 0; m < 32; ++m) y[32 * k + m] = static_cast<float>(trit(b[m], k) - 1) * d;
   for (int k = 0; k < 5; ++k)
@@ -68,11 +68,11 @@ void decode_block(const uint8_t* b, float* y) {
 
 // The importance matrix is ignored, as in ggml.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "34"}, {"gguf.file_type", "36"}};

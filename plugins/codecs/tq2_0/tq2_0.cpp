@@ -2,22 +2,22 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/fp16.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
 constexpr int kBlockBytes = 66;
 
 // quantize_row_tq2_0_ref. Element 128c + 32n + m sits in bits 2n..2n+1 of qs[32c + m].
 void encode_block(const float* x, uint8_t* y) {
-  const float d = qn::abs_max(x, kQK);
+  const float d = kit::abs_max(x, kQK);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   for (int c = 0; c < 2; ++c) {
     for (int m = 0; m < 32; ++m) {
@@ -29,13 +29,13 @@ void encode_block(const float* x, uint8_t* y) {
       y[32 * c + m] = static_cast<uint8_t>(q);
     }
   }
-  const uint16_t h = qn::fp32_to_fp16(d);
+  const uint16_t h = kit::fp32_to_fp16(d);
   y[64] = static_cast<uint8_t>(h & 0xFF);
   y[65] = static_cast<uint8_t>(h >> 8);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b + 64);
+  const float d = kit::get_half(b + 64);
   for (int c = 0; c < 2; ++c)
     for (int n = 0; n < 4; ++n)
       for (int m = 0; m < 32; ++m) {
@@ -46,11 +46,11 @@ void decode_block(const uint8_t* b, float* y) {
 
 // The importance matrix is ignored, as in ggml.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "35"}, {"gguf.file_type", "37"}};

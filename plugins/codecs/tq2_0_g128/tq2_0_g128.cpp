@@ -5,16 +5,16 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/env_id_plugin.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/env_id_plugin.hpp"
+#include "codec_kit/fp16.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 128;
 constexpr int kBlockBytes = 34;
@@ -24,7 +24,7 @@ constexpr float kFp16Max = 65504.0f;
 // from zero). The stored scale is H(min(d, 65504)) so a block beyond the fp16 range keeps a
 // finite scale instead of an infinite one (whose zero codes would decode to NaN).
 void encode_block(const float* x, uint8_t* y) {
-  const float d = qn::abs_max(x, kQK);
+  const float d = kit::abs_max(x, kQK);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   for (int m = 0; m < 32; ++m) {
     int q = 0;
@@ -34,13 +34,13 @@ void encode_block(const float* x, uint8_t* y) {
     }
     y[m] = static_cast<uint8_t>(q);
   }
-  const uint16_t h = qn::fp32_to_fp16(d < kFp16Max ? d : kFp16Max);
+  const uint16_t h = kit::fp32_to_fp16(d < kFp16Max ? d : kFp16Max);
   y[32] = static_cast<uint8_t>(h & 0xFF);
   y[33] = static_cast<uint8_t>(h >> 8);
 }
 
 void decode_block(const uint8_t* b, float* y) {
-  const float d = qn::get_half(b + 32);
+  const float d = kit::get_half(b + 32);
   for (int n = 0; n < 4; ++n)
     for (int m = 0; m < 32; ++m) {
       const int q = (b[m] >> (2 * n)) & 3;
@@ -50,15 +50,15 @@ void decode_block(const uint8_t* b, float* y) {
 
 // The importance matrix is ignored.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 // Filled once, from the environment, by the entry function before anyone reads it.
-quantflow::numeric::TypeIdText g_gguf_id = {"144"};
+quantflow::codec_kit::TypeIdText g_gguf_id = {"144"};
 QfContainerId g_ids[] = {{"gguf", g_gguf_id.text}};
 
 const QfCodecDescriptor kCodec = {

@@ -7,9 +7,9 @@
 #include <type_traits>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/finite.hpp"
+#include "codec_kit/finite.hpp"
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 inline bool splits_into_blocks(int64_t n_rows, int64_t n_per_row, int64_t block_elems) {
   return n_rows >= 0 && n_per_row >= 0 && n_per_row % block_elems == 0;
@@ -110,4 +110,4 @@ int32_t decode_iq_blocks(const void* src, float* dst, int64_t n_rows, int64_t n_
   return QF_CODEC_OK;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -1,59 +1,9 @@
-// The 16-byte head Q4_K and Q5_K share: fp16 d, fp16 dmin, then eight 6-bit sub-block scales and
-// eight 6-bit mins packed into 12 bytes (ggml's get_scale_min_k4 layout). The two types differ
-// only in code width, so the scale search and the final requantisation live here.
-#pragma once
+#include "codec_kit/kquant_scale_min.hpp"
 
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/quant_search.hpp"
-
-namespace quantflow::numeric {
-
-inline constexpr int kScaleMinQK = 256;
-inline constexpr int kScaleMinSub = 32;
-inline constexpr int kScaleMinNSub = kScaleMinQK / kScaleMinSub;
-inline constexpr int kScaleMinHeadBytes = 16;
-
-// Byte offsets inside the head.
-inline constexpr int kScaleMinD = 0, kScaleMinDmin = 2, kScaleMinScales = 4;
-
-inline void get_scale_min_k4(int j, const uint8_t* s, uint8_t* sc, uint8_t* m) {
-  if (j < 4) {
-    *sc = s[j] & 63;
-    *m = s[j + 4] & 63;
-  } else {
-    *sc = static_cast<uint8_t>((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4));
-    *m = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
-  }
-}
-
-// j = 0..3 assign whole bytes before j = 4..7 OR in their top bits, so the order matters.
-inline void pack_scale_min_k4(const uint8_t* ls, const uint8_t* lm, uint8_t* s) {
-  for (int j = 0; j < kScaleMinNSub; ++j) {
-    if (j < 4) {
-      s[j] = ls[j];
-      s[j + 4] = lm[j];
-    } else {
-      s[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
-      s[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
-      s[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
-    }
-  }
-}
-
-// The per-sub-block multipliers d * scale and dmin * min that the decoder applies.
-inline void scale_min_multipliers(const uint8_t* head, float* dl, float* ml) {
-  const float d = get_half(head + kScaleMinD);
-  const float dmin = get_half(head + kScaleMinDmin);
-  for (int j = 0; j < kScaleMinNSub; ++j) {
-    uint8_t sc, m;
-    get_scale_min_k4(j, head + kScaleMinScales, &sc, &m);
-    dl[j] = d * sc;
-    ml[j] = dmin * m;
-  }
-}
+namespace quantflow::codec_kit {
 
 namespace scale_min_detail {
 
@@ -77,9 +27,7 @@ inline void requantize(const float* x, int nmax, const uint8_t* head, uint8_t* L
 
 }  // namespace scale_min_detail
 
-// quantize_row_q{4,5}_K_ref: writes the head and leaves the final codes 0..nmax in L (256).
-// rmin and nstep are the make_qkx2_quants parameters, which differ between the two types.
-inline void encode_scale_min_head_ref(const float* x, int nmax, float rmin, int nstep, uint8_t* L, uint8_t* head) {
+void encode_scale_min_head_ref(const float* x, int nmax, float rmin, int nstep, uint8_t* L, uint8_t* head) {
   uint8_t Laux[kScaleMinSub], ls[kScaleMinNSub], lm[kScaleMinNSub];
   float weights[kScaleMinSub], scales[kScaleMinNSub], mins[kScaleMinNSub];
   float max_scale = 0, max_min = 0;
@@ -108,8 +56,7 @@ inline void encode_scale_min_head_ref(const float* x, int nmax, float rmin, int 
   scale_min_detail::requantize(x, nmax, head, L);
 }
 
-// quantize_row_q{4,5}_K_impl: imatrix-weighted searches for the codes and for the 6-bit scales.
-inline void encode_scale_min_head_weighted(const float* x, const float* qw, int nmax, uint8_t* L, uint8_t* head) {
+void encode_scale_min_head_weighted(const float* x, const float* qw, int nmax, uint8_t* L, uint8_t* head) {
   uint8_t Laux[kScaleMinSub], ls[kScaleMinNSub], lm[kScaleMinNSub];
   float weights[kScaleMinSub], scales[kScaleMinNSub], mins[kScaleMinNSub], sw[kScaleMinNSub];
   float sum_x2 = 0;
@@ -132,8 +79,7 @@ inline void encode_scale_min_head_weighted(const float* x, const float* qw, int 
   scale_min_detail::requantize(x, nmax, head, L);
 }
 
-// Either search, as ggml picks it: the weighted one whenever an imatrix slice is given.
-inline void encode_scale_min_head(const float* x, const float* qw, int nmax, float rmin, int nstep, uint8_t* L,
+void encode_scale_min_head(const float* x, const float* qw, int nmax, float rmin, int nstep, uint8_t* L,
                                   uint8_t* head) {
   if (qw != nullptr) {
     encode_scale_min_head_weighted(x, qw, nmax, L, head);
@@ -142,4 +88,4 @@ inline void encode_scale_min_head(const float* x, const float* qw, int nmax, flo
   }
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

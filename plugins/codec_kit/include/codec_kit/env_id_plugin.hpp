@@ -3,7 +3,7 @@
 // descriptor, so the entry function fills it, once, before returning it.
 #pragma once
 
-#include "quantflow/numeric/env_type_id.hpp"
+#include "codec_kit/env_type_id.hpp"
 #include "quantflow/plugin.hpp"
 
 #define QUANTFLOW_ENV_ID_CODEC_PLUGIN(plugin_name, plugin_version, codec, env_var, id_text)                       \
@@ -13,7 +13,7 @@
       QUANTFLOW_ABI_VERSION, plugin_name, plugin_version, (codec).description, qf_plugin_codecs_, 1, nullptr, 0}; \
   }                                                                                                               \
   extern "C" QUANTFLOW_PLUGIN_VISIBLE const QfPluginDescriptor* quantflow_plugin_descriptor() {                   \
-    static const bool filled = quantflow::numeric::read_env_type_id(env_var, id_text);                            \
+    static const bool filled = quantflow::codec_kit::read_env_type_id(env_var, id_text);                          \
     (void)filled;                                                                                                 \
     return &qf_plugin_descriptor_;                                                                                \
   }

@@ -4,9 +4,9 @@
 
 #include <cstdint>
 
-#include "quantflow/numeric/fp16.hpp"
+#include "codec_kit/fp16.hpp"
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 inline void put_u16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v & 0xFF);
@@ -29,4 +29,4 @@ inline void put_half(uint8_t* p, float f) { put_u16(p, fp32_to_fp16(f)); }
 
 inline float get_half(const uint8_t* p) { return fp16_to_fp32(get_u16(p)); }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -7,13 +7,13 @@
 #include <cstdint>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/finite.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/finite.hpp"
+#include "codec_kit/quant_search.hpp"
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 inline constexpr int kLegacyQK = 32;
 
@@ -122,4 +122,4 @@ int32_t encode_legacy_rows(const float* src, void* dst, int64_t n_rows, int64_t 
   return QF_CODEC_OK;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/fp16.hpp"
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 inline constexpr int kFp8B32Elems = 32;
 inline constexpr int kFp8B32Bytes = 34;
@@ -52,4 +52,4 @@ int32_t decode_fp8_b32(const void* src, float* dst, int64_t n_rows, int64_t n_pe
   });
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit
