@@ -4,8 +4,8 @@
 
 namespace quantflow::codec_kit {
 
-bool iq1_snap_groups(const IqLattice& lat, const float* xb, const float* weight, float scale,
-                            const float* const* xx, int n_groups, int8_t* L, int* index) {
+bool iq1_snap_groups(const IqLattice& lat, const float* xb, const float* weight, float scale, const float* const* xx,
+                     int n_groups, int8_t* L, int* index) {
   bool all_on_grid = true;
   for (int k = 0; k < n_groups; ++k) {
     const uint32_t u = pack_lattice_levels(L + 8 * k);
@@ -19,8 +19,8 @@ bool iq1_snap_groups(const IqLattice& lat, const float* xb, const float* weight,
   return all_on_grid;
 }
 
-float iq1_refit_scale(const IqLattice& lat, const float* xb, const float* weight, const float* const* xx,
-                             int n_groups, const int* index, float scale) {
+float iq1_refit_scale(const IqLattice& lat, const float* xb, const float* weight, const float* const* xx, int n_groups,
+                      const int* index, float scale) {
   float sumqx = 0, sumq2 = 0;
   for (int k = 0; k < n_groups; ++k) {
     for (int j = 0; j < 8; ++j) {

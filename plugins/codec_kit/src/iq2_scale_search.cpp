@@ -5,8 +5,7 @@
 
 namespace quantflow::codec_kit {
 
-bool iq2_snap_group(const IqLattice& lat, const float* xval, const float* waux, float id, float scale,
-                           int8_t* L) {
+bool iq2_snap_group(const IqLattice& lat, const float* xval, const float* waux, float id, float scale, int8_t* L) {
   for (int i = 0; i < 8; ++i) {
     const int l = nearest_int(0.5f * (id * xval[i] - 1));
     L[i] = static_cast<int8_t>(l < 0 ? 0 : (l > kIq2MaxQ - 1 ? kIq2MaxQ - 1 : l));
@@ -17,8 +16,8 @@ bool iq2_snap_group(const IqLattice& lat, const float* xval, const float* waux, 
   return false;
 }
 
-float iq2_search_pair_scale(const IqLattice& lat, const float* xval, const float* weight, const float* waux,
-                                   float vmax, int8_t* L) {
+float iq2_search_pair_scale(const IqLattice& lat, const float* xval, const float* weight, const float* waux, float vmax,
+                            int8_t* L) {
   int8_t Laux[16];
   bool on_grid[2] = {true, true};
   float best = 0;

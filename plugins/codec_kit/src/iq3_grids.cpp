@@ -165,8 +165,7 @@ const Iq3Search& iq3_search(int grid_size) {
   return tables[i];
 }
 
-int iq3_best_neighbour(const Iq3Search& s, const uint16_t* nb, const float* x, const float* w, float scale,
-                              int8_t* L) {
+int iq3_best_neighbour(const Iq3Search& s, const uint16_t* nb, const float* x, const float* w, float scale, int8_t* L) {
   const int n = nb[0];
   float best_d2 = 3.40282347e38f;
   int best = nb[1];

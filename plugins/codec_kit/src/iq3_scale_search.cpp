@@ -6,7 +6,7 @@
 namespace quantflow::codec_kit {
 
 float iq3_search_scale(const Iq3Search& s, const float* xval, const float* weight, const float* waux, float max,
-                              int n_steps, bool refit_all, int8_t* L) {
+                       int n_steps, bool refit_all, int8_t* L) {
   int8_t Laux[32];
   bool on_grid[8], on_grid_aux[8];
   float best = 0.0f;

@@ -9,7 +9,7 @@
 namespace quantflow::codec_kit {
 
 IqLattice build_iq_lattice(const uint64_t* table, size_t grid_size, const std::array<uint8_t, 3>& level_bytes,
-                                  int nwant) {
+                           int nwant) {
   IqLattice lat;
   lat.points.resize(grid_size);
   lat.map.assign(kIqLatticeMapSize, -1);
@@ -70,8 +70,8 @@ IqLattice build_iq_lattice(const uint64_t* table, size_t grid_size, const std::a
   return lat;
 }
 
-int iq2_find_best_neighbour(const IqLattice& lat, uint32_t packed, const float* xval, const float* weight,
-                                   float scale, int8_t* L) {
+int iq2_find_best_neighbour(const IqLattice& lat, uint32_t packed, const float* xval, const float* weight, float scale,
+                            int8_t* L) {
   const uint16_t* nb = lat.neighbours_of(packed);
   const int n = nb[0];
   float best_d2 = FLT_MAX;
@@ -93,8 +93,8 @@ int iq2_find_best_neighbour(const IqLattice& lat, uint32_t packed, const float* 
   return grid_index;
 }
 
-int iq1_find_best_neighbour(const IqLattice& lat, uint32_t packed, const float* xval, const float* weight,
-                                   float scale, const float* xg, int8_t* L) {
+int iq1_find_best_neighbour(const IqLattice& lat, uint32_t packed, const float* xval, const float* weight, float scale,
+                            const float* xg, int8_t* L) {
   const uint16_t* nb = lat.neighbours_of(packed);
   const int n = nb[0];
   float best_score = FLT_MAX;

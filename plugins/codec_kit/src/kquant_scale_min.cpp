@@ -80,7 +80,7 @@ void encode_scale_min_head_weighted(const float* x, const float* qw, int nmax, u
 }
 
 void encode_scale_min_head(const float* x, const float* qw, int nmax, float rmin, int nstep, uint8_t* L,
-                                  uint8_t* head) {
+                           uint8_t* head) {
   if (qw != nullptr) {
     encode_scale_min_head_weighted(x, qw, nmax, L, head);
   } else {

@@ -1,5 +1,6 @@
 // BF16: bfloat16 elements, the top half of a binary32 (ggml_fp32_to_bf16_row_ref).
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/element_rows.hpp"
 #include "codec_kit/fp16.hpp"
@@ -20,7 +21,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 const QfContainerId kIds[] = {{"gguf", "30"}, {"gguf.file_type", "32"}, {"safetensors", "BF16"}};
 
 const QfCodecDescriptor kCodec = {
-    "bf16", "bfloat16, round to nearest even, NaN kept quiet", 1, 2, 0, 0, kIds, 3, encode, decode};
+    .name = "bf16",
+    .description = "bfloat16, round to nearest even, NaN kept quiet",
+    .block_elems = 1,
+    .block_bytes = 2,
+    .kind = QF_KIND_FLOATING,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // F16: IEEE binary16 elements (ggml_fp32_to_fp16_row / ggml_fp16_to_fp32_row).
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/element_rows.hpp"
 #include "codec_kit/fp16.hpp"
@@ -19,7 +20,17 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "1"}, {"gguf.file_type", "1"}, {"safetensors", "F16"}};
 
-const QfCodecDescriptor kCodec = {"f16", "IEEE binary16, round to nearest even", 1, 2, 0, 0, kIds, 3, encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "f16",
+    .description = "IEEE binary16, round to nearest even",
+    .block_elems = 1,
+    .block_bytes = 2,
+    .kind = QF_KIND_FLOATING,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

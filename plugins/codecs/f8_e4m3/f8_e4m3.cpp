@@ -2,6 +2,7 @@
 // Encode rounds to nearest even and saturates to +-448; infinity saturates to +-448 (the
 // format has no infinity); NaN becomes 0x7F (0xFF when negative). Decode is exact.
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/element_rows.hpp"
 #include "codec_kit/fp8.hpp"
@@ -22,7 +23,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 const QfContainerId kIds[] = {{"safetensors", "F8_E4M3"}};
 
 const QfCodecDescriptor kCodec = {
-    "f8_e4m3", "FP8 E4M3FN (OCP), round to nearest even, saturating to +-448", 1, 1, 0, 0, kIds, 1, encode, decode};
+    .name = "f8_e4m3",
+    .description = "FP8 E4M3FN (OCP), round to nearest even, saturating to +-448",
+    .block_elems = 1,
+    .block_bytes = 1,
+    .kind = QF_KIND_FLOATING,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

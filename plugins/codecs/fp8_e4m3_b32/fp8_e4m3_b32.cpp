@@ -2,6 +2,7 @@
 // E4M3FN codes, 34 bytes; value = fp8(code) * F(scale). The GGUF type id defaults to 43
 // and can be overridden through QUANTFLOW_GGUF_ID_FP8_E4M3_B32.
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/env_id_plugin.hpp"
 #include "codec_kit/fp8.hpp"
@@ -27,16 +28,17 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 quantflow::codec_kit::TypeIdText g_gguf_id = {"43"};
 QfContainerId g_ids[] = {{"gguf", g_gguf_id.text}};
 
-const QfCodecDescriptor kCodec = {"fp8_e4m3_b32",
-                                  "seed FP8_E4M3_B32: 32 FP8 E4M3FN codes with one fp16 scale (8.5 bits per weight)",
-                                  kQK,
-                                  kBlockBytes,
-                                  2,
-                                  0,
-                                  g_ids,
-                                  1,
-                                  encode,
-                                  decode};
+const QfCodecDescriptor kCodec = {
+    .name = "fp8_e4m3_b32",
+    .description = "seed FP8_E4M3_B32: 32 FP8 E4M3FN codes with one fp16 scale (8.5 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = g_ids,
+    .n_container_ids = std::size(g_ids),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "quantflow/codec.hpp"
 #include "codec_kit/block_extremes.hpp"
@@ -178,16 +179,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 const QfContainerId kIds[] = {{"gguf", "29"}, {"gguf.file_type", "31"}};
 
 const QfCodecDescriptor kCodec = {
-    "iq1_m",
-    "ggml IQ1_M: 1.75 bpw lattice quantization",
-    kQK,
-    kBlockBytes,
-    static_cast<uint32_t>(quantflow::DTypeKind::quantized),
-    QF_CODEC_IMATRIX_USED,
-    kIds,
-    2,
-    encode,
-    decode,
+    .name = "iq1_m",
+    .description = "ggml IQ1_M: 1.75 bpw lattice quantization",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 // An importance matrix is optional.
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "quantflow/codec.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -105,16 +106,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 const QfContainerId kIds[] = {{"gguf", "22"}, {"gguf.file_type", "28"}};
 
 const QfCodecDescriptor kCodec = {
-    "iq2_s",
-    "ggml IQ2_S: 2.56 bpw lattice quantization",
-    kQK,
-    kBlockBytes,
-    static_cast<uint32_t>(quantflow::DTypeKind::quantized),
-    QF_CODEC_IMATRIX_USED,
-    kIds,
-    2,
-    encode,
-    decode,
+    .name = "iq2_s",
+    .description = "ggml IQ2_S: 2.56 bpw lattice quantization",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
 };
 
 }  // namespace

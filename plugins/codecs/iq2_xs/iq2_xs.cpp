@@ -4,6 +4,7 @@
 // importance matrix.
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "quantflow/codec.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -95,16 +96,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 const QfContainerId kIds[] = {{"gguf", "17"}, {"gguf.file_type", "20"}};
 
 const QfCodecDescriptor kCodec = {
-    "iq2_xs",
-    "ggml IQ2_XS: 2.31 bpw lattice quantization (needs an importance matrix)",
-    kQK,
-    kBlockBytes,
-    static_cast<uint32_t>(quantflow::DTypeKind::quantized),
-    QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED,
-    kIds,
-    2,
-    encode,
-    decode,
+    .name = "iq2_xs",
+    .description = "ggml IQ2_XS: 2.31 bpw lattice quantization (needs an importance matrix)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // quantize_iq3_s / dequantize_row_iq3_s (quant-blocks.md §4.5, §4.8).
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "quantflow/codec.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -115,16 +116,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 constexpr QfContainerId kIds[] = {{"gguf", "21"}, {"gguf.file_type", "26"}};
 
 constexpr QfCodecDescriptor kCodec = {
-    "iq3_s",
-    "IQ3_S: 3-bit lattice (512-point grid), sign bits, 4-bit scale per 32, fp16 per 256 (3.44 bpw)",
-    kBlockElems,
-    kBlockBytes,
-    static_cast<uint32_t>(quantflow::DTypeKind::quantized),
-    QF_CODEC_IMATRIX_USED,
-    kIds,
-    2,
-    encode,
-    decode,
+    .name = "iq3_s",
+    .description = "IQ3_S: 3-bit lattice (512-point grid), sign bits, 4-bit scale per 32, fp16 per 256 (3.44 bpw)",
+    .block_elems = kBlockElems,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // IQ4_NL: 32 weights as 4-bit indices into a fixed non-linear table with one fp16 scale
 // (18 bytes), bit-exact with ggml's quantize_iq4_nl / dequantize_row_iq4_nl.
 #include <cstdint>
+#include <iterator>
 
 #include "quantflow/codec.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -27,16 +28,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 constexpr QfContainerId kIds[] = {{"gguf", "20"}, {"gguf.file_type", "25"}};
 
 constexpr QfCodecDescriptor kCodec = {
-    "iq4_nl",
-    "IQ4_NL: 4-bit non-linear levels, fp16 scale per 32 (4.5 bpw)",
-    kBlockElems,
-    kBlockBytes,
-    static_cast<uint32_t>(quantflow::DTypeKind::quantized),
-    QF_CODEC_IMATRIX_USED,
-    kIds,
-    2,
-    encode,
-    decode,
+    .name = "iq4_nl",
+    .description = "IQ4_NL: 4-bit non-linear levels, fp16 scale per 32 (4.5 bpw)",
+    .block_elems = kBlockElems,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
 };
 
 }  // namespace

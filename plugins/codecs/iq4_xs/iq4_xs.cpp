@@ -2,6 +2,7 @@
 // eight 6-bit block scales (136 bytes), bit-exact with ggml's quantize_iq4_xs /
 // dequantize_row_iq4_xs.
 #include <cstdint>
+#include <iterator>
 
 #include "quantflow/codec.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -28,16 +29,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 constexpr QfContainerId kIds[] = {{"gguf", "23"}, {"gguf.file_type", "30"}};
 
 constexpr QfCodecDescriptor kCodec = {
-    "iq4_xs",
-    "IQ4_XS: 4-bit non-linear levels, 6-bit scale per 32, fp16 per 256 (4.25 bpw)",
-    kBlockElems,
-    kBlockBytes,
-    static_cast<uint32_t>(quantflow::DTypeKind::quantized),
-    QF_CODEC_IMATRIX_USED,
-    kIds,
-    2,
-    encode,
-    decode,
+    .name = "iq4_xs",
+    .description = "IQ4_XS: 4-bit non-linear levels, 6-bit scale per 32, fp16 per 256 (4.25 bpw)",
+    .block_elems = kBlockElems,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // MXFP4 (OCP microscaling): 32 E2M1 codes sharing one E8M0 power-of-two exponent.
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_extremes.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -51,11 +52,17 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 // llama has no MOSTLY_MXFP4 file type; MXFP4_MOE is the one that names it.
 const QfContainerId kIds[] = {{"gguf", "39"}, {"gguf.file_type", "38"}};
 
-const QfCodecDescriptor kCodec = {"mxfp4", "MXFP4: 32 E2M1 codes with a shared E8M0 exponent (4.25 bits per weight)",
-                                  kQK,     kBlockBytes,
-                                  2,       0,
-                                  kIds,    2,
-                                  encode,  decode};
+const QfCodecDescriptor kCodec = {
+    .name = "mxfp4",
+    .description = "MXFP4: 32 E2M1 codes with a shared E8M0 exponent (4.25 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // NVFP4: 64 elements as four 16-element sub-blocks of E2M1 codes, each with a UE4M3 scale.
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_extremes.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -52,11 +53,17 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "40"}, {"gguf.file_type", "39"}};
 
-const QfCodecDescriptor kCodec = {"nvfp4", "NVFP4: 64 E2M1 codes, a UE4M3 scale per 16 (4.5 bits per weight)",
-                                  kQK,     kBlockBytes,
-                                  2,       0,
-                                  kIds,    2,
-                                  encode,  decode};
+const QfCodecDescriptor kCodec = {
+    .name = "nvfp4",
+    .description = "NVFP4: 64 E2M1 codes, a UE4M3 scale per 16 (4.5 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

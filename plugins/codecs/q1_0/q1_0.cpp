@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "codec_kit/block_fields.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -45,11 +46,17 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "41"}, {"gguf.file_type", "40"}};
 
-const QfCodecDescriptor kCodec = {"q1_0", "ggml Q1_0: 128 sign bits with one fp16 magnitude (1.125 bits per weight)",
-                                  kQK,    kBlockBytes,
-                                  2,      0,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q1_0",
+    .description = "ggml Q1_0: 128 sign bits with one fp16 magnitude (1.125 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

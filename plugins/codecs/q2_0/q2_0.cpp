@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "codec_kit/block_extremes.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -51,11 +52,17 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "42"}, {"gguf.file_type", "41"}};
 
-const QfCodecDescriptor kCodec = {"q2_0", "ggml Q2_0: 64 x 2-bit codes with one fp16 scale (2.25 bits per weight)",
-                                  kQK,    kBlockBytes,
-                                  2,      0,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q2_0",
+    .description = "ggml Q2_0: 64 x 2-bit codes with one fp16 scale (2.25 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "codec_kit/block_fields.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -135,11 +136,18 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "11"}, {"gguf.file_type", "12"}};
 
-const QfCodecDescriptor kCodec = {"q3_k", "ggml Q3_K: 256-weight super-blocks, signed 6-bit scales, 3.4375 bits/weight",
-                                  kQK,    kBlockBytes,
-                                  2,      QF_CODEC_IMATRIX_USED,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q3_k",
+    .description = "ggml Q3_K: 256-weight super-blocks, signed 6-bit scales, 3.4375 bits/weight",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // Q4_1: 32 elements, fp16 scale and fp16 minimum, 4-bit codes, value = q * d + m.
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_fields.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -47,11 +48,18 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "3"}, {"gguf.file_type", "3"}};
 
-const QfCodecDescriptor kCodec = {"q4_1", "ggml Q4_1: 32 x 4-bit codes with fp16 scale and minimum (5 bits per weight)",
-                                  kQK,    kBlockBytes,
-                                  2,      QF_CODEC_IMATRIX_USED,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q4_1",
+    .description = "ggml Q4_1: 32 x 4-bit codes with fp16 scale and minimum (5 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // Q4_K: 256-weight super-blocks of eight 32-weight sub-blocks, each with a 6-bit scale and a
 // 6-bit min under two fp16 super-scales; value = d*sc*q - dmin*m with 4-bit q.
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_rows.hpp"
 #include "codec_kit/kquant_scale_min.hpp"
@@ -45,11 +46,18 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "12"}, {"gguf.file_type", "15"}};
 
-const QfCodecDescriptor kCodec = {"q4_k", "ggml Q4_K: 256-weight super-blocks, 6-bit scales and mins, 4.5 bits/weight",
-                                  kQK,    kBlockBytes,
-                                  2,      QF_CODEC_IMATRIX_USED,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q4_k",
+    .description = "ggml Q4_K: 256-weight super-blocks, 6-bit scales and mins, 4.5 bits/weight",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

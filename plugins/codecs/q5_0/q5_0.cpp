@@ -2,6 +2,7 @@
 // bits, value = (q - 16) * d.
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_fields.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -49,11 +50,18 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "6"}, {"gguf.file_type", "8"}};
 
-const QfCodecDescriptor kCodec = {"q5_0", "ggml Q5_0: 32 x 5-bit codes with one fp16 scale (5.5 bits per weight)",
-                                  kQK,    kBlockBytes,
-                                  2,      QF_CODEC_IMATRIX_USED,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q5_0",
+    .description = "ggml Q5_0: 32 x 5-bit codes with one fp16 scale (5.5 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

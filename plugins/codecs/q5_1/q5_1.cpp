@@ -1,6 +1,7 @@
 // Q5_1: 32 elements, fp16 scale and minimum, 5-bit codes (nibbles plus a fifth-bit mask),
 // value = q * d + m.
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_fields.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -50,11 +51,18 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "7"}, {"gguf.file_type", "9"}};
 
-const QfCodecDescriptor kCodec = {"q5_1", "ggml Q5_1: 32 x 5-bit codes with fp16 scale and minimum (6 bits per weight)",
-                                  kQK,    kBlockBytes,
-                                  2,      QF_CODEC_IMATRIX_USED,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q5_1",
+    .description = "ggml Q5_1: 32 x 5-bit codes with fp16 scale and minimum (6 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // Q5_K: Q4_K's scale layout with 5-bit codes; the fifth bits live in qh.
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "codec_kit/block_rows.hpp"
 #include "codec_kit/kquant_scale_min.hpp"
@@ -63,11 +64,18 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "13"}, {"gguf.file_type", "17"}};
 
-const QfCodecDescriptor kCodec = {"q5_k", "ggml Q5_K: 256-weight super-blocks, 6-bit scales and mins, 5.5 bits/weight",
-                                  kQK,    kBlockBytes,
-                                  2,      QF_CODEC_IMATRIX_USED,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q5_k",
+    .description = "ggml Q5_K: 256-weight super-blocks, 6-bit scales and mins, 5.5 bits/weight",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "codec_kit/block_fields.hpp"
 #include "codec_kit/block_rows.hpp"
@@ -98,11 +99,17 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 const QfContainerId kIds[] = {{"gguf", "14"}, {"gguf.file_type", "18"}};
 
 const QfCodecDescriptor kCodec = {
-    "q6_k", "ggml Q6_K: 256-weight super-blocks, 8-bit scales per 16 weights, 6.5625 bits/weight",
-    kQK,    kBlockBytes,
-    2,      QF_CODEC_IMATRIX_USED,
-    kIds,   2,
-    encode, decode};
+    .name = "q6_k",
+    .description = "ggml Q6_K: 256-weight super-blocks, 8-bit scales per 16 weights, 6.5625 bits/weight",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // Q8_0: 32 elements, fp16 scale and signed 8-bit codes, value = q * d.
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_extremes.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -38,11 +39,17 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "8"}, {"gguf.file_type", "7"}};
 
-const QfCodecDescriptor kCodec = {"q8_0", "ggml Q8_0: 32 x int8 codes with one fp16 scale (8.5 bits per weight)",
-                                  kQK,    kBlockBytes,
-                                  2,      0,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q8_0",
+    .description = "ggml Q8_0: 32 x int8 codes with one fp16 scale (8.5 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // dot products with Q4_1/Q5_1 use to fold in the minimum without a second pass.
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_extremes.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -46,11 +47,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 const QfContainerId kIds[] = {{"gguf", "9"}};
 
 const QfCodecDescriptor kCodec = {
-    "q8_1", "ggml Q8_1: Q8_0 plus an fp16 d*sum(q) (activation format, 9 bits per weight)",
-    kQK,    kBlockBytes,
-    2,      0,
-    kIds,   1,
-    encode, decode};
+    .name = "q8_1",
+    .description = "ggml Q8_1: Q8_0 plus an fp16 d*sum(q) (activation format, 9 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "codec_kit/block_extremes.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -57,17 +58,18 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "15"}};
 
-const QfCodecDescriptor kCodec = {"q8_k",
-                                  "ggml Q8_K: 256 int8 codes with an fp32 scale and 16-weight sums (dot-product "
-                                  "intermediate), 9.125 bits/weight",
-                                  kQK,
-                                  kBlockBytes,
-                                  2,
-                                  0,
-                                  kIds,
-                                  1,
-                                  encode,
-                                  decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q8_k",
+    .description =
+        "ggml Q8_K: 256 int8 codes with an fp32 scale and 16-weight sums (dot-product intermediate), 9.125 bits/weight",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // bytes), plus one fp16 scale; value = (t - 1) * d.
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_extremes.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -78,11 +79,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 const QfContainerId kIds[] = {{"gguf", "34"}, {"gguf.file_type", "36"}};
 
 const QfCodecDescriptor kCodec = {
-    "tq1_0", "ggml TQ1_0: 256 ternary weights packed base-3 with one fp16 scale (1.6875 bits per weight)",
-    kQK,     kBlockBytes,
-    2,       0,
-    kIds,    2,
-    encode,  decode};
+    .name = "tq1_0",
+    .description = "ggml TQ1_0: 256 ternary weights packed base-3 with one fp16 scale (1.6875 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // TQ2_0: 256 ternary elements at two bits each plus one fp16 scale; value = (q - 1) * d.
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_extremes.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -56,11 +57,16 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 const QfContainerId kIds[] = {{"gguf", "35"}, {"gguf.file_type", "37"}};
 
 const QfCodecDescriptor kCodec = {
-    "tq2_0", "ggml TQ2_0: 256 ternary weights at 2 bits with one fp16 scale (2.0625 bits per weight)",
-    kQK,     kBlockBytes,
-    2,       0,
-    kIds,    2,
-    encode,  decode};
+    .name = "tq2_0",
+    .description = "ggml TQ2_0: 256 ternary weights at 2 bits with one fp16 scale (2.0625 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 // QUANTFLOW_GGUF_ID_TQ2_0_G128.
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 
 #include "codec_kit/block_extremes.hpp"
 #include "codec_kit/block_fields.hpp"
@@ -62,16 +63,16 @@ quantflow::codec_kit::TypeIdText g_gguf_id = {"144"};
 QfContainerId g_ids[] = {{"gguf", g_gguf_id.text}};
 
 const QfCodecDescriptor kCodec = {
-    "tq2_0_g128",
-    "seed TQ2_0_g128: 128 ternary weights at 2 bits with one fp16 scale (2.125 bits per weight)",
-    kQK,
-    kBlockBytes,
-    2,
-    0,
-    g_ids,
-    1,
-    encode,
-    decode};
+    .name = "tq2_0_g128",
+    .description = "seed TQ2_0_g128: 128 ternary weights at 2 bits with one fp16 scale (2.125 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = kBlockBytes,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = g_ids,
+    .n_container_ids = std::size(g_ids),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 
