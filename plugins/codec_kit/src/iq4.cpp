@@ -76,20 +76,18 @@ inline void pack_nibbles(const uint8_t* L, uint8_t* qs) {
 
 }  // namespace iq4_detail
 
-void iq4nl_encode_block(const float* x, const float* qw, uint8_t* out) {
+void iq4nl_encode_block(const float* x, const float* qw, BlockIq4Nl& out) {
   float weight[32];
   iq4_detail::block_weights(x, qw, qw ? iq4_detail::super_block_sigma2(x, 32) : 0.0f, weight);
   const float d = iq4_detail::fit_block_scale(x, weight);
-  const uint16_t h = fp32_to_fp16(d);
-  out[0] = static_cast<uint8_t>(h & 0xFF);
-  out[1] = static_cast<uint8_t>(h >> 8);
+  store(out.d, d);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   uint8_t L[32];
   for (int j = 0; j < 32; ++j) L[j] = static_cast<uint8_t>(iq4nl_best_index(id * x[j]));
-  iq4_detail::pack_nibbles(L, out + 2);
+  iq4_detail::pack_nibbles(L, out.qs);
 }
 
-void iq4xs_encode_block(const float* x, const float* qw, uint8_t* out) {
+void iq4xs_encode_block(const float* x, const float* qw, BlockIq4Xs& out) {
   const float sigma2 = qw ? iq4_detail::super_block_sigma2(x, 256) : 0.0f;
   float scales[8];
   float weight[32];
@@ -104,13 +102,11 @@ void iq4xs_encode_block(const float* x, const float* qw, uint8_t* out) {
     }
   }
   const float d = -max_scale / 32.0f;
-  const uint16_t h = fp32_to_fp16(d);
-  out[0] = static_cast<uint8_t>(h & 0xFF);
-  out[1] = static_cast<uint8_t>(h >> 8);
+  store(out.d, d);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   uint16_t scales_h = 0;
-  uint8_t* scales_l = out + 4;
-  std::memset(scales_l, 0, 4);
+  uint8_t* scales_l = out.scales_l;
+  std::memset(scales_l, 0, sizeof(out.scales_l));
   for (int ib = 0; ib < 8; ++ib) {
     int l = nearest_int(id * scales[ib]);
     l = l < -32 ? -32 : (l > 31 ? 31 : l);
@@ -119,32 +115,31 @@ void iq4xs_encode_block(const float* x, const float* qw, uint8_t* out) {
     const float* xb = x + 32 * ib;
     uint8_t L[32];
     for (int j = 0; j < 32; ++j) L[j] = static_cast<uint8_t>(iq4nl_best_index(idl * xb[j]));
-    iq4_detail::pack_nibbles(L, out + 8 + 16 * ib);
+    iq4_detail::pack_nibbles(L, out.qs + 16 * ib);
     const int u = l + 32;
     scales_l[ib / 2] = static_cast<uint8_t>(scales_l[ib / 2] | ((u & 0xF) << (4 * (ib % 2))));
     scales_h = static_cast<uint16_t>(scales_h | ((u >> 4) << (2 * ib)));
   }
-  out[2] = static_cast<uint8_t>(scales_h & 0xFF);
-  out[3] = static_cast<uint8_t>(scales_h >> 8);
+  store(out.scales_h, scales_h);
 }
 
-void iq4nl_decode_block(const uint8_t* in, float* y) {
-  const float d = fp16_to_fp32(static_cast<uint16_t>(in[0] | (in[1] << 8)));
-  const uint8_t* qs = in + 2;
+void iq4nl_decode_block(const BlockIq4Nl& in, float* y) {
+  const float d = load(in.d);
+  const uint8_t* qs = in.qs;
   for (int j = 0; j < 16; ++j) {
     y[j] = d * static_cast<float>(kvalues_iq4nl[qs[j] & 0xF]);
     y[j + 16] = d * static_cast<float>(kvalues_iq4nl[qs[j] >> 4]);
   }
 }
 
-void iq4xs_decode_block(const uint8_t* in, float* y) {
-  const float d = fp16_to_fp32(static_cast<uint16_t>(in[0] | (in[1] << 8)));
-  const unsigned scales_h = static_cast<unsigned>(in[2] | (in[3] << 8));
-  const uint8_t* scales_l = in + 4;
+void iq4xs_decode_block(const BlockIq4Xs& in, float* y) {
+  const float d = load(in.d);
+  const unsigned scales_h = load(in.scales_h);
+  const uint8_t* scales_l = in.scales_l;
   for (int ib = 0; ib < 8; ++ib) {
     const int ls = ((scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((scales_h >> (2 * ib)) & 3) << 4);
     const float dl = d * static_cast<float>(ls - 32);
-    const uint8_t* qs = in + 8 + 16 * ib;
+    const uint8_t* qs = in.qs + 16 * ib;
     float* yb = y + 32 * ib;
     for (int j = 0; j < 16; ++j) {
       yb[j] = dl * static_cast<float>(kvalues_iq4nl[qs[j] & 0xF]);

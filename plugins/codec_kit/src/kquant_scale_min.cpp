@@ -9,12 +9,12 @@ namespace scale_min_detail {
 
 // Codes are recomputed against the fp16-rounded scales the decoder will see; a sub-block whose
 // scale rounds to zero keeps the search's codes.
-inline void requantize(const float* x, int nmax, const uint8_t* head, uint8_t* L) {
-  const float d = get_half(head + kScaleMinD);
-  const float dmin = get_half(head + kScaleMinDmin);
+inline void requantize(const float* x, int nmax, const ScaleMinHead& head, uint8_t* L) {
+  const float d = load(head.d);
+  const float dmin = load(head.dmin);
   for (int j = 0; j < kScaleMinNSub; ++j) {
     uint8_t sc, m;
-    get_scale_min_k4(j, head + kScaleMinScales, &sc, &m);
+    get_scale_min_k4(j, head.scales, &sc, &m);
     const float dq = d * sc;
     if (dq == 0) continue;
     const float dm = dmin * m;
@@ -27,7 +27,7 @@ inline void requantize(const float* x, int nmax, const uint8_t* head, uint8_t* L
 
 }  // namespace scale_min_detail
 
-void encode_scale_min_head_ref(const float* x, int nmax, float rmin, int nstep, uint8_t* L, uint8_t* head) {
+void encode_scale_min_head_ref(const float* x, int nmax, float rmin, int nstep, uint8_t* L, ScaleMinHead& head) {
   uint8_t Laux[kScaleMinSub], ls[kScaleMinNSub], lm[kScaleMinNSub];
   float weights[kScaleMinSub], scales[kScaleMinNSub], mins[kScaleMinNSub];
   float max_scale = 0, max_min = 0;
@@ -50,13 +50,13 @@ void encode_scale_min_head_ref(const float* x, int nmax, float rmin, int nstep, 
     ls[j] = a < 63 ? a : 63;
     lm[j] = b < 63 ? b : 63;
   }
-  pack_scale_min_k4(ls, lm, head + kScaleMinScales);
-  put_half(head + kScaleMinD, max_scale / 63.f);
-  put_half(head + kScaleMinDmin, max_min / 63.f);
+  pack_scale_min_k4(ls, lm, head.scales);
+  store(head.d, max_scale / 63.f);
+  store(head.dmin, max_min / 63.f);
   scale_min_detail::requantize(x, nmax, head, L);
 }
 
-void encode_scale_min_head_weighted(const float* x, const float* qw, int nmax, uint8_t* L, uint8_t* head) {
+void encode_scale_min_head_weighted(const float* x, const float* qw, int nmax, uint8_t* L, ScaleMinHead& head) {
   uint8_t Laux[kScaleMinSub], ls[kScaleMinNSub], lm[kScaleMinNSub];
   float weights[kScaleMinSub], scales[kScaleMinNSub], mins[kScaleMinNSub], sw[kScaleMinNSub];
   float sum_x2 = 0;
@@ -73,14 +73,14 @@ void encode_scale_min_head_weighted(const float* x, const float* qw, int nmax, u
   }
   const float d_block = make_qp_quants(kScaleMinNSub, 63, scales, ls, sw);
   const float m_block = make_qp_quants(kScaleMinNSub, 63, mins, lm, sw);
-  pack_scale_min_k4(ls, lm, head + kScaleMinScales);
-  put_half(head + kScaleMinD, d_block);
-  put_half(head + kScaleMinDmin, m_block);
+  pack_scale_min_k4(ls, lm, head.scales);
+  store(head.d, d_block);
+  store(head.dmin, m_block);
   scale_min_detail::requantize(x, nmax, head, L);
 }
 
 void encode_scale_min_head(const float* x, const float* qw, int nmax, float rmin, int nstep, uint8_t* L,
-                           uint8_t* head) {
+                           ScaleMinHead& head) {
   if (qw != nullptr) {
     encode_scale_min_head_weighted(x, qw, nmax, L, head);
   } else {

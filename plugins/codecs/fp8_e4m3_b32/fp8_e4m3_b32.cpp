@@ -14,7 +14,6 @@ namespace {
 namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = kit::kFp8B32Elems;
-constexpr int kBlockBytes = kit::kFp8B32Bytes;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
   return kit::encode_fp8_b32<kit::fp32_to_fp8_e4m3>(src, dst, n_rows, n_per_row, kit::kFp8E4M3Max);
@@ -32,7 +31,7 @@ const QfCodecDescriptor kCodec = {
     .name = "fp8_e4m3_b32",
     .description = "seed FP8_E4M3_B32: 32 FP8 E4M3FN codes with one fp16 scale (8.5 bits per weight)",
     .block_elems = kQK,
-    .block_bytes = kBlockBytes,
+    .block_bytes = sizeof(kit::BlockFp8B32),
     .kind = QF_KIND_QUANTIZED,
     .container_ids = g_ids,
     .n_container_ids = std::size(g_ids),

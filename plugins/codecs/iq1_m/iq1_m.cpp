@@ -22,9 +22,17 @@ namespace {
 namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
-constexpr int kBlockBytes = 56;
 constexpr int kBlock = 16;  // elements sharing one scale; each half has its own shift sign
 constexpr int kNumBlocks = kQK / kBlock;
+
+// ggml's block_iq1_m. It has no separate fp16 scale: the super-scale's 16 bits are spread over
+// the top nibbles of the four scale words.
+struct BlockIq1M {
+  uint8_t qs[kQK / 8];        // low eight bits of each group's 11-bit grid index
+  uint8_t qh[kQK / 16];       // per group pair: high index bits and shift signs, one nibble each
+  kit::U16 scales[kQK / 64];  // 3-bit sub-block scales, super-scale nibbles on top
+};
+static_assert(sizeof(BlockIq1M) == kQK / 8 + kQK / 16 + kQK / 64 * sizeof(kit::U16));
 // ggml's GROUP_MAX_EPS_IQ1_M.
 constexpr float kGroupMaxEpsIq1m = 1e-7f;
 // qh bits marking a negative shift: none, second group, first group, both.
@@ -40,7 +48,7 @@ void block_weights(const float* xb, const float* qw, float sigma2, float* weight
 
 // shifts[ib] (0..3) says which halves of sub-block ib use the negative shift: bit 1 the first,
 // bit 0 the second. All-zero sub-blocks keep the previous super-block's value, as in ggml.
-void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, uint8_t* out, int8_t* shifts) {
+void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, BlockIq1M& out, int8_t* shifts) {
   const float x_p[3] = {-1 + kit::kIq1mDelta, kit::kIq1mDelta, 1 + kit::kIq1mDelta};
   const float x_m[3] = {-1 - kit::kIq1mDelta, -kit::kIq1mDelta, 1 - kit::kIq1mDelta};
   auto values_for = [&](int k, int shift) -> const float* {
@@ -48,9 +56,9 @@ void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float*
     return shift % 2 == 0 ? x_p : x_m;
   };
 
-  std::memset(out, 0, kBlockBytes);
-  uint8_t* qs = out;
-  uint8_t* qh = out + 32;
+  out = BlockIq1M{};
+  uint8_t* qs = out.qs;
+  uint8_t* qh = out.qh;
 
   const float sigma2 = 2 * kit::sum_squares(xbl, kQK) / kQK;
 
@@ -137,28 +145,28 @@ void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float*
   sc[1] |= static_cast<uint16_t>((s & 0x00f0) << 8);
   sc[2] |= static_cast<uint16_t>((s & 0x0f00) << 4);
   sc[3] |= static_cast<uint16_t>(s & 0xf000);
-  for (int i = 0; i < 4; ++i) kit::put_u16(out + 48 + 2 * i, sc[i]);
+  for (int i = 0; i < 4; ++i) kit::store(out.scales[i], sc[i]);
 }
 
 // Each row starts with all-positive shifts, so that rows encode independently.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
   int8_t shifts[kNumBlocks] = {};
-  return kit::encode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix,
-                                                 {.imatrix_required = false, .finite_required = true},
-                                                 [&](const float* x, const float* qw, uint8_t* y, int64_t ib) {
-                                                   if (ib == 0) std::fill(shifts, shifts + kNumBlocks, int8_t{0});
-                                                   encode_superblock(kit::iq1s_lattice(), x, qw, y, shifts);
-                                                 });
+  return kit::encode_iq_blocks<kQK, BlockIq1M>(src, dst, n_rows, n_per_row, imatrix,
+                                               {.imatrix_required = false, .finite_required = true},
+                                               [&](const float* x, const float* qw, BlockIq1M& y, int64_t ib) {
+                                                 if (ib == 0) std::fill(shifts, shifts + kNumBlocks, int8_t{0});
+                                                 encode_superblock(kit::iq1s_lattice(), x, qw, y, shifts);
+                                               });
 }
 
-void decode_block(const uint8_t* in, float* y) {
+void decode_block(const BlockIq1M& in, float* y) {
   uint16_t sc[4];
-  for (int i = 0; i < 4; ++i) sc[i] = kit::get_u16(in + 48 + 2 * i);
+  for (int i = 0; i < 4; ++i) sc[i] = kit::load(in.scales[i]);
   const uint16_t dbits =
       static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
   const float d = kit::fp16_to_fp32(dbits);
-  const uint8_t* qs = in;
-  const uint8_t* qh = in + 32;
+  const uint8_t* qs = in.qs;
+  const uint8_t* qh = in.qh;
   for (int ib = 0; ib < 8; ++ib) {
     const float dl[2] = {d * (2 * ((sc[ib / 2] >> (6 * (ib % 2))) & 0x7) + 1),
                          d * (2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3)) & 0x7) + 1)};
@@ -173,7 +181,7 @@ void decode_block(const uint8_t* in, float* y) {
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return kit::decode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_iq_blocks<kQK, BlockIq1M>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "29"}, {"gguf.file_type", "31"}};
@@ -182,7 +190,7 @@ const QfCodecDescriptor kCodec = {
     .name = "iq1_m",
     .description = "ggml IQ1_M: 1.75 bpw lattice quantization",
     .block_elems = kQK,
-    .block_bytes = kBlockBytes,
+    .block_bytes = sizeof(BlockIq1M),
     .kind = QF_KIND_QUANTIZED,
     .flags = QF_CODEC_IMATRIX_USED,
     .container_ids = kIds,

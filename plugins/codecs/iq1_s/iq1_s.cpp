@@ -22,19 +22,26 @@ namespace {
 namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
-constexpr int kBlockBytes = 50;
 constexpr int kBlock = 32;  // elements sharing one scale and one shift
+
+// ggml's block_iq1_s.
+struct BlockIq1S {
+  kit::Half d;
+  uint8_t qs[kQK / 8];        // low eight bits of each group's 11-bit grid index
+  kit::U16 qh[kQK / kBlock];  // per sub-block: high index bits (3 per group), 3-bit scale, shift sign
+};
+static_assert(sizeof(BlockIq1S) == sizeof(kit::Half) + kQK / 8 + kQK / kBlock * sizeof(kit::U16));
 // ggml's GROUP_MAX_EPS_IQ1_S.
 constexpr float kGroupMaxEpsIq1s = 1e-12f;
 
 // shifts[ib] is the shift sign (+1 / -1) chosen for sub-block ib; it carries over from the
 // previous super-block of the row for sub-blocks that are all zero, as ggml's does.
-void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, uint8_t* out, int8_t* shifts) {
+void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, BlockIq1S& out, int8_t* shifts) {
   const float x_p[3] = {-1 + kit::kIq1sDelta, kit::kIq1sDelta, 1 + kit::kIq1sDelta};
   const float x_m[3] = {-1 - kit::kIq1sDelta, -kit::kIq1sDelta, 1 - kit::kIq1sDelta};
 
-  std::memset(out, 0, kBlockBytes);
-  uint8_t* qs = out + 2;
+  out = BlockIq1S{};
+  uint8_t* qs = out.qs;
   uint16_t qh[8] = {};
 
   const float sigma2 = 2 * kit::sum_squares(xbl, kQK) / kQK;
@@ -107,26 +114,26 @@ void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float*
     if (shifts[ib] == -1) l |= 8;
     qh[ib] |= static_cast<uint16_t>(l << 12);
   }
-  kit::put_u16(out, dh);
-  for (int ib = 0; ib < 8; ++ib) kit::put_u16(out + 34 + 2 * ib, qh[ib]);
+  kit::store_bits(out.d, dh);
+  for (int ib = 0; ib < 8; ++ib) kit::store(out.qh[ib], qh[ib]);
 }
 
 // Each row starts with all-positive shifts, so that rows encode independently.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
   int8_t shifts[kQK / kBlock] = {};
-  return kit::encode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix,
-                                                 {.imatrix_required = true, .finite_required = true},
-                                                 [&](const float* x, const float* qw, uint8_t* y, int64_t ib) {
-                                                   if (ib == 0) std::fill(shifts, shifts + kQK / kBlock, int8_t{0});
-                                                   encode_superblock(kit::iq1s_lattice(), x, qw, y, shifts);
-                                                 });
+  return kit::encode_iq_blocks<kQK, BlockIq1S>(src, dst, n_rows, n_per_row, imatrix,
+                                               {.imatrix_required = true, .finite_required = true},
+                                               [&](const float* x, const float* qw, BlockIq1S& y, int64_t ib) {
+                                                 if (ib == 0) std::fill(shifts, shifts + kQK / kBlock, int8_t{0});
+                                                 encode_superblock(kit::iq1s_lattice(), x, qw, y, shifts);
+                                               });
 }
 
-void decode_block(const uint8_t* in, float* y) {
-  const float d = kit::get_half(in);
-  const uint8_t* qs = in + 2;
+void decode_block(const BlockIq1S& in, float* y) {
+  const float d = kit::load(in.d);
+  const uint8_t* qs = in.qs;
   for (int ib = 0; ib < 8; ++ib) {
-    const uint16_t qh = kit::get_u16(in + 34 + 2 * ib);
+    const uint16_t qh = kit::load(in.qh[ib]);
     const float dl = d * (2 * ((qh >> 12) & 7) + 1);
     const float delta = qh & 0x8000 ? -kit::kIq1sDelta : kit::kIq1sDelta;
     for (int l = 0; l < 4; ++l, y += 8)
@@ -135,7 +142,7 @@ void decode_block(const uint8_t* in, float* y) {
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return kit::decode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_iq_blocks<kQK, BlockIq1S>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "19"}, {"gguf.file_type", "24"}};
@@ -144,7 +151,7 @@ const QfCodecDescriptor kCodec = {
     .name = "iq1_s",
     .description = "ggml IQ1_S: 1.56 bpw lattice quantization (needs an importance matrix)",
     .block_elems = kQK,
-    .block_bytes = kBlockBytes,
+    .block_bytes = sizeof(BlockIq1S),
     .kind = QF_KIND_QUANTIZED,
     .flags = QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED,
     .container_ids = kIds,

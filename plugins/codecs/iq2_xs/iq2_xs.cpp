@@ -20,9 +20,16 @@ namespace {
 namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
-constexpr int kBlockBytes = 74;
 
-void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, uint8_t* out) {
+// ggml's block_iq2_xs.
+struct BlockIq2Xs {
+  kit::Half d;
+  kit::U16 qs[kQK / 8];      // per group of eight: 9-bit grid index, 7 sign bits on top
+  uint8_t scales[kQK / 32];  // 4-bit scales, two per byte
+};
+static_assert(sizeof(BlockIq2Xs) == sizeof(kit::Half) + kQK / 8 * sizeof(kit::U16) + kQK / 32);
+
+void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, BlockIq2Xs& out) {
   const float sigma2 = kit::sum_squares(xbl, kQK) / kQK;
 
   uint16_t q2[32] = {};
@@ -58,7 +65,7 @@ void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float*
   }
 
   if (!max_scale) {
-    std::memset(out, 0, kBlockBytes);
+    out = BlockIq2Xs{};
     return;
   }
   const float d = max_scale / 31;
@@ -66,31 +73,31 @@ void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float*
   uint8_t sc[8] = {};
   for (int ib = 0; ib < 16; ++ib)
     sc[ib / 2] |= static_cast<uint8_t>(kit::sub_scale_code(id, scales[ib], 15) << (4 * (ib % 2)));
-  kit::put_u16(out, kit::fp32_to_fp16(d));
-  for (int i = 0; i < 32; ++i) kit::put_u16(out + 2 + 2 * i, q2[i]);
-  std::memcpy(out + 66, sc, 8);
+  kit::store(out.d, d);
+  for (int i = 0; i < 32; ++i) kit::store(out.qs[i], q2[i]);
+  std::memcpy(out.scales, sc, sizeof(out.scales));
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return kit::encode_iq_blocks<kQK, kBlockBytes>(
+  return kit::encode_iq_blocks<kQK, BlockIq2Xs>(
       src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = true, .finite_required = true},
-      [](const float* x, const float* qw, uint8_t* y) { encode_superblock(kit::iq2xs_lattice(), x, qw, y); });
+      [](const float* x, const float* qw, BlockIq2Xs& y) { encode_superblock(kit::iq2xs_lattice(), x, qw, y); });
 }
 
-void decode_block(const uint8_t* in, float* y) {
-  const float d = kit::get_half(in);
-  const uint8_t* scales = in + 66;
+void decode_block(const BlockIq2Xs& in, float* y) {
+  const float d = kit::load(in.d);
+  const uint8_t* scales = in.scales;
   for (int ib = 0; ib < 8; ++ib) {
     const float db[2] = {d * (0.5f + (scales[ib] & 0xf)) * 0.25f, d * (0.5f + (scales[ib] >> 4)) * 0.25f};
     for (int l = 0; l < 4; ++l, y += 8) {
-      const uint16_t v = kit::get_u16(in + 2 + 2 * (4 * ib + l));
+      const uint16_t v = kit::load(in.qs[4 * ib + l]);
       kit::iq2_decode_group(kit::iq2xs_grid[v & 511], kit::ksigns_iq2xs[v >> 9], db[l / 2], y);
     }
   }
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return kit::decode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_iq_blocks<kQK, BlockIq2Xs>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "17"}, {"gguf.file_type", "20"}};
@@ -99,7 +106,7 @@ const QfCodecDescriptor kCodec = {
     .name = "iq2_xs",
     .description = "ggml IQ2_XS: 2.31 bpw lattice quantization (needs an importance matrix)",
     .block_elems = kQK,
-    .block_bytes = kBlockBytes,
+    .block_bytes = sizeof(BlockIq2Xs),
     .kind = QF_KIND_QUANTIZED,
     .flags = QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED,
     .container_ids = kIds,

@@ -20,10 +20,17 @@ namespace {
 namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
-constexpr int kBlockBytes = 66;
+
+// ggml's block_iq2_xxs, read as 32-bit words: per 32 elements, one word of four 8-bit grid
+// indices, then one of four 7-bit sign sets and a 4-bit scale on top.
+struct BlockIq2Xxs {
+  kit::Half d;
+  kit::U32 qs[kQK / 16];
+};
+static_assert(sizeof(BlockIq2Xxs) == sizeof(kit::Half) + kQK / 16 * sizeof(kit::U32));
 constexpr int kMaxQ = kit::kIq2MaxQ;
 
-void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, uint8_t* out) {
+void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, BlockIq2Xxs& out) {
   const float sigma2 = kit::sum_squares(xbl, kQK) / kQK;
 
   uint32_t q2[16] = {};
@@ -84,27 +91,27 @@ void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float*
   }
 
   if (!max_scale) {
-    std::memset(out, 0, kBlockBytes);
+    out = BlockIq2Xxs{};
     return;
   }
   const float d = max_scale / 31;
   const float id = 1 / d;
   for (int ib = 0; ib < 8; ++ib) q2[2 * ib + 1] |= static_cast<uint32_t>(kit::sub_scale_code(id, scales[ib], 15)) << 28;
-  kit::put_u16(out, kit::fp32_to_fp16(d));
-  for (int i = 0; i < 16; ++i) kit::put_u32(out + 2 + 4 * i, q2[i]);
+  kit::store(out.d, d);
+  for (int i = 0; i < 16; ++i) kit::store(out.qs[i], q2[i]);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return kit::encode_iq_blocks<kQK, kBlockBytes>(
+  return kit::encode_iq_blocks<kQK, BlockIq2Xxs>(
       src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = true, .finite_required = true},
-      [](const float* x, const float* qw, uint8_t* y) { encode_superblock(kit::iq2xxs_lattice(), x, qw, y); });
+      [](const float* x, const float* qw, BlockIq2Xxs& y) { encode_superblock(kit::iq2xxs_lattice(), x, qw, y); });
 }
 
-void decode_block(const uint8_t* in, float* y) {
-  const float d = kit::get_half(in);
+void decode_block(const BlockIq2Xxs& in, float* y) {
+  const float d = kit::load(in.d);
   for (int ib = 0; ib < 8; ++ib) {
-    const uint8_t* q = in + 2 + 8 * ib;
-    const uint32_t aux = kit::get_u32(q + 4);
+    const uint8_t* q = in.qs[2 * ib].bytes;
+    const uint32_t aux = kit::load(in.qs[2 * ib + 1]);
     const float db = d * (0.5f + (aux >> 28)) * 0.25f;
     for (int l = 0; l < 4; ++l, y += 8)
       kit::iq2_decode_group(kit::iq2xxs_grid[q[l]], kit::ksigns_iq2xs[(aux >> (7 * l)) & 127], db, y);
@@ -112,7 +119,7 @@ void decode_block(const uint8_t* in, float* y) {
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return kit::decode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_iq_blocks<kQK, BlockIq2Xxs>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "16"}, {"gguf.file_type", "19"}};
@@ -121,7 +128,7 @@ const QfCodecDescriptor kCodec = {
     .name = "iq2_xxs",
     .description = "ggml IQ2_XXS: 2.06 bpw lattice quantization (needs an importance matrix)",
     .block_elems = kQK,
-    .block_bytes = kBlockBytes,
+    .block_bytes = sizeof(BlockIq2Xxs),
     .kind = QF_KIND_QUANTIZED,
     .flags = QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED,
     .container_ids = kIds,

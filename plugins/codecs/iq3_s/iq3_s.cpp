@@ -18,17 +18,21 @@ namespace {
 namespace kit = quantflow::codec_kit;
 
 constexpr int64_t kBlockElems = 256;
-constexpr int64_t kBlockBytes = 110;
 
-// Block layout offsets.
-constexpr int kOffQs = 2;
-constexpr int kOffQh = 66;
-constexpr int kOffSigns = 74;
-constexpr int kOffScales = 106;
+// ggml's block_iq3_s.
+struct BlockIq3S {
+  kit::Half d;
+  uint8_t qs[kBlockElems / 4];       // low eight bits of each group of four's 9-bit grid index
+  uint8_t qh[kBlockElems / 32];      // ninth index bits, one per group of four
+  uint8_t signs[kBlockElems / 8];    // one sign byte per group of eight
+  uint8_t scales[kBlockElems / 64];  // 4-bit scales, two per byte
+};
+static_assert(sizeof(BlockIq3S) ==
+              sizeof(kit::Half) + kBlockElems / 4 + kBlockElems / 32 + kBlockElems / 8 + kBlockElems / 64);
 
-void encode_super_block(const kit::Iq3Search& s, const float* x, const float* qw, uint8_t* out) {
-  std::memset(out, 0, static_cast<size_t>(kBlockBytes));
-  uint8_t* qh = out + kOffQh;
+void encode_super_block(const kit::Iq3Search& s, const float* x, const float* qw, BlockIq3S& out) {
+  out = BlockIq3S{};
+  uint8_t* qh = out.qh;
   // ggml advances its index and sign cursors only past 32-groups that are not all zero, so
   // a zero group leaves its slots to the groups that follow it; the cursors reproduce that.
   int qs_pos = 0;
@@ -63,12 +67,12 @@ void encode_super_block(const kit::Iq3Search& s, const float* x, const float* qw
     }
     for (int k = 0; k < 8; ++k) {
       const int g = kit::iq3_grid_index(s, L + 4 * k);
-      out[kOffQs + qs_pos + k] = static_cast<uint8_t>(g & 255);
+      out.qs[qs_pos + k] = static_cast<uint8_t>(g & 255);
       const int bit = ib * 8 + k;
       qh[bit / 8] = static_cast<uint8_t>(qh[bit / 8] | ((g >> 8) << (bit % 8)));
     }
     qs_pos += 8;
-    for (int k = 0; k < 4; ++k) out[kOffSigns + signs_pos + k] = block_signs[k];
+    for (int k = 0; k < 4; ++k) out.signs[signs_pos + k] = block_signs[k];
     signs_pos += 4;
     scales[ib] = scale;
     max_scale = max_scale > scale ? max_scale : scale;
@@ -77,21 +81,21 @@ void encode_super_block(const kit::Iq3Search& s, const float* x, const float* qw
   if (max_scale == 0.0f) return;
 
   const float d = max_scale / 31.0f;
-  kit::put_u16(out, kit::fp32_to_fp16(d * 1.033f));
+  kit::store(out.d, d * 1.033f);
   const float id = 1.0f / d;
   for (int ib = 0; ib < 8; ib += 2) {
     const int l1 = kit::sub_scale_code(id, scales[ib], 15);
     const int l2 = kit::sub_scale_code(id, scales[ib + 1], 15);
-    out[kOffScales + ib / 2] = static_cast<uint8_t>(l1 | (l2 << 4));
+    out.scales[ib / 2] = static_cast<uint8_t>(l1 | (l2 << 4));
   }
 }
 
-void decode_super_block(const uint8_t* in, float* y) {
-  const float d = kit::get_half(in);
-  const uint8_t* qs = in + kOffQs;
-  const uint8_t* qh = in + kOffQh;
-  const uint8_t* signs = in + kOffSigns;
-  const uint8_t* scales = in + kOffScales;
+void decode_super_block(const BlockIq3S& in, float* y) {
+  const float d = kit::load(in.d);
+  const uint8_t* qs = in.qs;
+  const uint8_t* qh = in.qh;
+  const uint8_t* signs = in.signs;
+  const uint8_t* scales = in.scales;
   for (int ib = 0; ib < 8; ++ib) {
     const int sc = (scales[ib / 2] >> (4 * (ib % 2))) & 0xF;
     const float db = d * static_cast<float>(1 + 2 * sc);
@@ -104,13 +108,13 @@ void decode_super_block(const uint8_t* in, float* y) {
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return kit::encode_iq_blocks<kBlockElems, kBlockBytes>(
+  return kit::encode_iq_blocks<kBlockElems, BlockIq3S>(
       src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = false, .finite_required = false},
-      [](const float* x, const float* qw, uint8_t* y) { encode_super_block(kit::iq3_search(512), x, qw, y); });
+      [](const float* x, const float* qw, BlockIq3S& y) { encode_super_block(kit::iq3_search(512), x, qw, y); });
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return kit::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, decode_super_block);
+  return kit::decode_iq_blocks<kBlockElems, BlockIq3S>(src, dst, n_rows, n_per_row, decode_super_block);
 }
 
 constexpr QfContainerId kIds[] = {{"gguf", "21"}, {"gguf.file_type", "26"}};
@@ -119,7 +123,7 @@ constexpr QfCodecDescriptor kCodec = {
     .name = "iq3_s",
     .description = "IQ3_S: 3-bit lattice (512-point grid), sign bits, 4-bit scale per 32, fp16 per 256 (3.44 bpw)",
     .block_elems = kBlockElems,
-    .block_bytes = kBlockBytes,
+    .block_bytes = sizeof(BlockIq3S),
     .kind = QF_KIND_QUANTIZED,
     .flags = QF_CODEC_IMATRIX_USED,
     .container_ids = kIds,

@@ -18,10 +18,18 @@ namespace {
 namespace kit = quantflow::codec_kit;
 
 constexpr int64_t kBlockElems = 256;
-constexpr int64_t kBlockBytes = 98;
+
+// ggml's block_iq3_xxs, whose qs[3*QK_K/8] is the grid indices followed by the sign-and-scale
+// words.
+struct BlockIq3Xxs {
+  kit::Half d;
+  uint8_t qs[kBlockElems / 4];              // one 8-bit grid index per group of four
+  kit::U32 scales_signs[kBlockElems / 32];  // per 32 elements: four 7-bit sign sets, 4-bit scale on top
+};
+static_assert(sizeof(BlockIq3Xxs) == sizeof(kit::Half) + kBlockElems / 4 + kBlockElems / 32 * sizeof(kit::U32));
 constexpr float kGroupEps = 1e-8f;  // a 32-group whose largest magnitude is below this is zero
 
-void encode_super_block(const kit::Iq3Search& s, const float* x, const float* qw, uint8_t* out) {
+void encode_super_block(const kit::Iq3Search& s, const float* x, const float* qw, BlockIq3Xxs& out) {
   uint8_t grid_idx[64] = {};
   uint32_t scales_and_signs[8] = {};
   float scales[8];
@@ -59,23 +67,23 @@ void encode_super_block(const kit::Iq3Search& s, const float* x, const float* qw
     max_scale = max_scale > scale ? max_scale : scale;
   }
 
-  std::memset(out, 0, static_cast<size_t>(kBlockBytes));
+  out = BlockIq3Xxs{};
   if (max_scale == 0.0f) return;  // d = +0 and every index/sign/scale zero
 
   const float d = max_scale / 31.0f;
-  kit::put_u16(out, kit::fp32_to_fp16(d * 1.0125f));
+  kit::store(out.d, d * 1.0125f);
   const float id = 1.0f / d;
   for (int ib = 0; ib < 8; ++ib)
     scales_and_signs[ib] |= static_cast<uint32_t>(kit::sub_scale_code(id, scales[ib], 15)) << 28;
-  std::memcpy(out + 2, grid_idx, 64);
-  for (int ib = 0; ib < 8; ++ib) kit::put_u32(out + 66 + 4 * ib, scales_and_signs[ib]);
+  std::memcpy(out.qs, grid_idx, sizeof(out.qs));
+  for (int ib = 0; ib < 8; ++ib) kit::store(out.scales_signs[ib], scales_and_signs[ib]);
 }
 
-void decode_super_block(const uint8_t* in, float* y) {
-  const float d = kit::get_half(in);
-  const uint8_t* qs = in + 2;
+void decode_super_block(const BlockIq3Xxs& in, float* y) {
+  const float d = kit::load(in.d);
+  const uint8_t* qs = in.qs;
   for (int ib = 0; ib < 8; ++ib) {
-    const uint32_t aux = kit::get_u32(in + 66 + 4 * ib);
+    const uint32_t aux = kit::load(in.scales_signs[ib]);
     const float db = d * (0.5f + static_cast<float>(aux >> 28)) * 0.5f;
     for (int l = 0; l < 4; ++l) {
       kit::iq3_decode_group(kit::iq3xxs_grid[qs[8 * ib + 2 * l]], kit::iq3xxs_grid[qs[8 * ib + 2 * l + 1]],
@@ -85,13 +93,13 @@ void decode_super_block(const uint8_t* in, float* y) {
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return kit::encode_iq_blocks<kBlockElems, kBlockBytes>(
+  return kit::encode_iq_blocks<kBlockElems, BlockIq3Xxs>(
       src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = false, .finite_required = false},
-      [](const float* x, const float* qw, uint8_t* y) { encode_super_block(kit::iq3_search(256), x, qw, y); });
+      [](const float* x, const float* qw, BlockIq3Xxs& y) { encode_super_block(kit::iq3_search(256), x, qw, y); });
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return kit::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, decode_super_block);
+  return kit::decode_iq_blocks<kBlockElems, BlockIq3Xxs>(src, dst, n_rows, n_per_row, decode_super_block);
 }
 
 constexpr QfContainerId kIds[] = {{"gguf", "18"}, {"gguf.file_type", "23"}};
@@ -100,7 +108,7 @@ constexpr QfCodecDescriptor kCodec = {
     .name = "iq3_xxs",
     .description = "IQ3_XXS: 3-bit lattice (256-point grid), 4-bit scale per 32, fp16 per 256 (3.06 bpw)",
     .block_elems = kBlockElems,
-    .block_bytes = kBlockBytes,
+    .block_bytes = sizeof(BlockIq3Xxs),
     .kind = QF_KIND_QUANTIZED,
     .flags = QF_CODEC_IMATRIX_USED,
     .container_ids = kIds,

@@ -12,17 +12,16 @@ namespace {
 
 namespace kit = quantflow::codec_kit;
 
-constexpr int64_t kBlockElems = 32;
-constexpr int64_t kBlockBytes = 18;
+constexpr int64_t kBlockElems = kit::kIq4nlElems;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return kit::encode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix,
-                                                         {.imatrix_required = false, .finite_required = false},
-                                                         kit::iq4nl_encode_block);
+  return kit::encode_iq_blocks<kBlockElems, kit::BlockIq4Nl>(src, dst, n_rows, n_per_row, imatrix,
+                                                             {.imatrix_required = false, .finite_required = false},
+                                                             kit::iq4nl_encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return kit::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, kit::iq4nl_decode_block);
+  return kit::decode_iq_blocks<kBlockElems, kit::BlockIq4Nl>(src, dst, n_rows, n_per_row, kit::iq4nl_decode_block);
 }
 
 constexpr QfContainerId kIds[] = {{"gguf", "20"}, {"gguf.file_type", "25"}};
@@ -31,7 +30,7 @@ constexpr QfCodecDescriptor kCodec = {
     .name = "iq4_nl",
     .description = "IQ4_NL: 4-bit non-linear levels, fp16 scale per 32 (4.5 bpw)",
     .block_elems = kBlockElems,
-    .block_bytes = kBlockBytes,
+    .block_bytes = sizeof(kit::BlockIq4Nl),
     .kind = QF_KIND_QUANTIZED,
     .flags = QF_CODEC_IMATRIX_USED,
     .container_ids = kIds,

@@ -17,17 +17,22 @@ namespace kit = quantflow::codec_kit;
 constexpr int kQK = 256;
 constexpr int kSub = 16;
 constexpr int kNSub = kQK / kSub;
-constexpr int kBlockBytes = 84;
 
-// Byte offsets inside a block.
-constexpr int kScales = 0, kQs = 16, kD = 80, kDmin = 82;
+// ggml's block_q2_K: value = d * (scale & 0xF) * q - dmin * (scale >> 4).
+struct BlockQ2_K {
+  uint8_t scales[kNSub];  // per sub-block: 4-bit scale (low) and 4-bit min (high)
+  uint8_t qs[kQK / 4];    // 2-bit codes, element 128n + 32j + m in bits 2j of byte 32n + m
+  kit::Half d;
+  kit::Half dmin;
+};
+static_assert(sizeof(BlockQ2_K) == kNSub + kQK / 4 + 2 * sizeof(kit::Half));
 
 // Codes are recomputed against the fp16-rounded scales the decoder will see; a sub-block whose
 // scale is zero keeps the search's codes.
-void requantize_and_pack(const float* x, uint8_t* L, uint8_t* y) {
-  const float d = kit::get_half(y + kD);
-  const float dmin = kit::get_half(y + kDmin);
-  const uint8_t* sc = y + kScales;
+void requantize_and_pack(const float* x, uint8_t* L, BlockQ2_K& y) {
+  const float d = kit::load(y.d);
+  const float dmin = kit::load(y.dmin);
+  const uint8_t* sc = y.scales;
   for (int j = 0; j < kNSub; ++j) {
     const float dq = d * (sc[j] & 0xF);
     if (dq == 0) continue;
@@ -37,7 +42,7 @@ void requantize_and_pack(const float* x, uint8_t* L, uint8_t* y) {
       L[kSub * j + i] = static_cast<uint8_t>(l < 0 ? 0 : (l > 3 ? 3 : l));
     }
   }
-  uint8_t* qs = y + kQs;
+  uint8_t* qs = y.qs;
   for (int n = 0; n < kQK; n += 128)
     for (int l = 0; l < 32; ++l)
       qs[n / 4 + l] =
@@ -45,7 +50,7 @@ void requantize_and_pack(const float* x, uint8_t* L, uint8_t* y) {
 }
 
 // quantize_row_q2_K_ref.
-void encode_block_ref(const float* x, uint8_t* y) {
+void encode_block_ref(const float* x, BlockQ2_K& y) {
   uint8_t L[kQK], Laux[kSub];
   float weights[kSub], scales[kNSub], mins[kNSub];
   float max_scale = 0, max_min = 0;
@@ -56,24 +61,24 @@ void encode_block_ref(const float* x, uint8_t* y) {
     if (scales[j] > max_scale) max_scale = scales[j];
     if (mins[j] > max_min) max_min = mins[j];
   }
-  uint8_t* sc = y + kScales;
-  std::memset(sc, 0, kNSub);
+  uint8_t* sc = y.scales;
+  std::memset(sc, 0, sizeof(y.scales));
   // The nibbles are not clamped: the largest value maps to exactly 15 by construction.
   if (max_scale > 0) {
     const float iscale = 15.f / max_scale;
     for (int j = 0; j < kNSub; ++j) sc[j] = static_cast<uint8_t>(kit::nearest_int(iscale * scales[j]));
   }
-  kit::put_half(y + kD, max_scale > 0 ? max_scale / 15.f : 0.f);
+  kit::store(y.d, max_scale > 0 ? max_scale / 15.f : 0.f);
   if (max_min > 0) {
     const float iscale = 15.f / max_min;
     for (int j = 0; j < kNSub; ++j) sc[j] |= static_cast<uint8_t>(kit::nearest_int(iscale * mins[j]) << 4);
   }
-  kit::put_half(y + kDmin, max_min > 0 ? max_min / 15.f : 0.f);
+  kit::store(y.dmin, max_min > 0 ? max_min / 15.f : 0.f);
   requantize_and_pack(x, L, y);
 }
 
 // quantize_row_q2_K_impl: imatrix-weighted searches for the codes and for the 4-bit scales.
-void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
+void encode_block_weighted(const float* x, const float* qw, BlockQ2_K& y) {
   uint8_t L[kQK], Laux[kSub], ls[kNSub], lm[kNSub];
   float weights[kSub], scales[kNSub], mins[kNSub], sw[kNSub];
   float sumx2 = 0;
@@ -89,19 +94,19 @@ void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
   }
   const float dm = kit::make_qp_quants(kNSub, 15, scales, ls, sw);
   const float mm = kit::make_qp_quants(kNSub, 15, mins, lm, sw);
-  kit::put_half(y + kD, dm);
-  kit::put_half(y + kDmin, mm);
-  for (int j = 0; j < kNSub; ++j) y[kScales + j] = static_cast<uint8_t>(ls[j] | (lm[j] << 4));
+  kit::store(y.d, dm);
+  kit::store(y.dmin, mm);
+  for (int j = 0; j < kNSub; ++j) y.scales[j] = static_cast<uint8_t>(ls[j] | (lm[j] << 4));
   requantize_and_pack(x, L, y);
 }
 
-void decode_block(const uint8_t* b, float* y) {
-  const float d = kit::get_half(b + kD);
-  const float dmin = kit::get_half(b + kDmin);
-  const uint8_t* sc = b + kScales;
+void decode_block(const BlockQ2_K& b, float* y) {
+  const float d = kit::load(b.d);
+  const float dmin = kit::load(b.dmin);
+  const uint8_t* sc = b.scales;
   for (int e = 0; e < kQK; ++e) {
     const int n = e / 128, j = (e % 128) / 32, m = e % 32;
-    const int q = (b[kQs + 32 * n + m] >> (2 * j)) & 3;
+    const int q = (b.qs[32 * n + m] >> (2 * j)) & 3;
     const uint8_t s = sc[e / 16];
     const float dl = d * (s & 0xF);
     const float ml = dmin * (s >> 4);
@@ -110,12 +115,12 @@ void decode_block(const uint8_t* b, float* y) {
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return kit::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block_ref,
-                                              encode_block_weighted);
+  return kit::encode_blocks<kQK, BlockQ2_K>(src, dst, n_rows, n_per_row, imatrix, encode_block_ref,
+                                            encode_block_weighted);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return kit::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, BlockQ2_K>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "10"}, {"gguf.file_type", "10"}};
@@ -124,7 +129,7 @@ const QfCodecDescriptor kCodec = {
     .name = "q2_k",
     .description = "ggml Q2_K: 256-weight super-blocks, 4-bit scales and mins, 2.625 bits/weight",
     .block_elems = kQK,
-    .block_bytes = kBlockBytes,
+    .block_bytes = sizeof(BlockQ2_K),
     .kind = QF_KIND_QUANTIZED,
     .flags = QF_CODEC_IMATRIX_USED,
     .container_ids = kIds,

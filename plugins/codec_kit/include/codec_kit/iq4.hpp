@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "codec_kit/block_fields.hpp"
+
 #include "codec_kit/fp16.hpp"
 #include "codec_kit/quant_search.hpp"
 
@@ -32,14 +34,33 @@ inline int iq4nl_best_index(float x) {
   return below < above ? hi - 1 : hi;
 }
 
-// One IQ4_NL block (18 bytes) from 32 floats; qw is null or the block's 32 imatrix weights.
-void iq4nl_encode_block(const float* x, const float* qw, uint8_t* out);
+inline constexpr int kIq4nlElems = 32;
+inline constexpr int kIq4xsElems = 256;
 
-// One IQ4_XS super-block (136 bytes) from 256 floats; qw is null or its 256 imatrix weights.
-void iq4xs_encode_block(const float* x, const float* qw, uint8_t* out);
+// ggml's block_iq4_nl: value = d * kvalues_iq4nl[code].
+struct BlockIq4Nl {
+  Half d;
+  uint8_t qs[kIq4nlElems / 2];  // element j low nibble of byte j, element j + 16 high
+};
+static_assert(sizeof(BlockIq4Nl) == sizeof(Half) + kIq4nlElems / 2);
 
-void iq4nl_decode_block(const uint8_t* in, float* y);
+// ggml's block_iq4_xs: eight IQ4_NL blocks under one fp16 scale with 6-bit block scales.
+struct BlockIq4Xs {
+  Half d;
+  U16 scales_h;                        // top two bits of block scale ib at bits 2ib..2ib+1
+  uint8_t scales_l[kIq4xsElems / 64];  // low four bits of block scale ib, two per byte
+  uint8_t qs[kIq4xsElems / 2];         // 16 bytes per block, laid out as IQ4_NL's
+};
+static_assert(sizeof(BlockIq4Xs) == sizeof(Half) + sizeof(U16) + kIq4xsElems / 64 + kIq4xsElems / 2);
 
-void iq4xs_decode_block(const uint8_t* in, float* y);
+// One IQ4_NL block from 32 floats; qw is null or the block's 32 imatrix weights.
+void iq4nl_encode_block(const float* x, const float* qw, BlockIq4Nl& out);
+
+// One IQ4_XS super-block from 256 floats; qw is null or its 256 imatrix weights.
+void iq4xs_encode_block(const float* x, const float* qw, BlockIq4Xs& out);
+
+void iq4nl_decode_block(const BlockIq4Nl& in, float* y);
+
+void iq4xs_decode_block(const BlockIq4Xs& in, float* y);
 
 }  // namespace quantflow::codec_kit

@@ -14,10 +14,15 @@ namespace quantflow::codec_kit {
 inline constexpr int kScaleMinQK = 256;
 inline constexpr int kScaleMinSub = 32;
 inline constexpr int kScaleMinNSub = kScaleMinQK / kScaleMinSub;
-inline constexpr int kScaleMinHeadBytes = 16;
+inline constexpr int kScaleMinScaleBytes = 12;
 
-// Byte offsets inside the head.
-inline constexpr int kScaleMinD = 0, kScaleMinDmin = 2, kScaleMinScales = 4;
+// The head of ggml's block_q4_K and block_q5_K: value = d * scale * q - dmin * min.
+struct ScaleMinHead {
+  Half d;
+  Half dmin;
+  uint8_t scales[kScaleMinScaleBytes];  // 6-bit scales and mins, get_scale_min_k4 layout
+};
+static_assert(sizeof(ScaleMinHead) == 2 * sizeof(Half) + kScaleMinScaleBytes);
 
 inline void get_scale_min_k4(int j, const uint8_t* s, uint8_t* sc, uint8_t* m) {
   if (j < 4) {
@@ -44,12 +49,12 @@ inline void pack_scale_min_k4(const uint8_t* ls, const uint8_t* lm, uint8_t* s) 
 }
 
 // The per-sub-block multipliers d * scale and dmin * min that the decoder applies.
-inline void scale_min_multipliers(const uint8_t* head, float* dl, float* ml) {
-  const float d = get_half(head + kScaleMinD);
-  const float dmin = get_half(head + kScaleMinDmin);
+inline void scale_min_multipliers(const ScaleMinHead& head, float* dl, float* ml) {
+  const float d = load(head.d);
+  const float dmin = load(head.dmin);
   for (int j = 0; j < kScaleMinNSub; ++j) {
     uint8_t sc, m;
-    get_scale_min_k4(j, head + kScaleMinScales, &sc, &m);
+    get_scale_min_k4(j, head.scales, &sc, &m);
     dl[j] = d * sc;
     ml[j] = dmin * m;
   }
@@ -57,12 +62,13 @@ inline void scale_min_multipliers(const uint8_t* head, float* dl, float* ml) {
 
 // quantize_row_q{4,5}_K_ref: writes the head and leaves the final codes 0..nmax in L (256).
 // rmin and nstep are the make_qkx2_quants parameters, which differ between the two types.
-void encode_scale_min_head_ref(const float* x, int nmax, float rmin, int nstep, uint8_t* L, uint8_t* head);
+void encode_scale_min_head_ref(const float* x, int nmax, float rmin, int nstep, uint8_t* L, ScaleMinHead& head);
 
 // quantize_row_q{4,5}_K_impl: imatrix-weighted searches for the codes and for the 6-bit scales.
-void encode_scale_min_head_weighted(const float* x, const float* qw, int nmax, uint8_t* L, uint8_t* head);
+void encode_scale_min_head_weighted(const float* x, const float* qw, int nmax, uint8_t* L, ScaleMinHead& head);
 
 // Either search, as ggml picks it: the weighted one whenever an imatrix slice is given.
-void encode_scale_min_head(const float* x, const float* qw, int nmax, float rmin, int nstep, uint8_t* L, uint8_t* head);
+void encode_scale_min_head(const float* x, const float* qw, int nmax, float rmin, int nstep, uint8_t* L,
+                           ScaleMinHead& head);
 
 }  // namespace quantflow::codec_kit
