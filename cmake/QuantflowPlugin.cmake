@@ -16,7 +16,8 @@ function(quantflow_add_plugin name)
   install(TARGETS ${target} LIBRARY DESTINATION ${QUANTFLOW_PLUGIN_SUBDIR})
 endfunction()
 
-# A codec folder holding exactly one <folder>.cpp needs only: quantflow_add_codec()
+# A codec folder holding exactly one <folder>.cpp needs only: quantflow_add_codec(). Bundled
+# codecs also get the private codec kit (plugins/codec_kit).
 function(quantflow_add_codec)
   get_filename_component(folder ${CMAKE_CURRENT_SOURCE_DIR} NAME)
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
@@ -24,5 +25,5 @@ function(quantflow_add_codec)
     message(WARNING "plugins/codecs/${folder} has no .cpp file yet; skipped")
     return()
   endif()
-  quantflow_add_plugin(codec-${folder} SOURCES ${sources} ${ARGN})
+  quantflow_add_plugin(codec-${folder} SOURCES ${sources} LIBRARIES quantflow::codec_kit ${ARGN})
 endfunction()

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "quantflow/plugin.hpp"
 
@@ -36,26 +37,52 @@ Scratch& scratch() {
   return s;
 }
 
-class F32Catalog final : public quantflow::CodecCatalog {
+// GGUF files name their encodings by the codec plugins' ids, and the fuzz build loads no
+// plugins: besides the linked-in f32 codec, the catalog knows the geometry (no functions) of
+// the other types the seeds use, so the parser gets past their tensor records.
+const QfContainerId kF16Ids[] = {{"gguf", "1"}};
+const QfContainerId kQ8_0Ids[] = {{"gguf", "8"}};
+const QfCodecDescriptor kGeometryOnly[] = {
+    {.name = "f16",
+     .description = "geometry only",
+     .block_elems = 1,
+     .block_bytes = 2,
+     .kind = QF_KIND_FLOATING,
+     .container_ids = kF16Ids,
+     .n_container_ids = 1},
+    {.name = "q8_0",
+     .description = "geometry only",
+     .block_elems = 32,
+     .block_bytes = 34,
+     .kind = QF_KIND_QUANTIZED,
+     .container_ids = kQ8_0Ids,
+     .n_container_ids = 1},
+};
+
+class FuzzCatalog final : public quantflow::CodecCatalog {
  public:
-  F32Catalog() : plugin_(quantflow_plugin_descriptor()) {}
+  FuzzCatalog() : plugin_(quantflow_plugin_descriptor()) {
+    for (uint32_t i = 0; i < plugin_->n_codecs; ++i) codecs_.push_back(plugin_->codecs[i]);
+    for (const QfCodecDescriptor& c : kGeometryOnly) codecs_.push_back(&c);
+  }
   const quantflow::CodecDescriptor* find(std::string_view name) const override {
-    for (uint32_t i = 0; i < plugin_->n_codecs; ++i)
-      if (name == plugin_->codecs[i]->name) return plugin_->codecs[i];
+    for (const quantflow::CodecDescriptor* c : codecs_)
+      if (name == c->name) return c;
     return nullptr;
   }
   const quantflow::CodecDescriptor* find_by_container_id(std::string_view container,
                                                          std::string_view id) const override {
-    for (uint32_t i = 0; i < plugin_->n_codecs; ++i)
-      for (uint32_t j = 0; j < plugin_->codecs[i]->n_container_ids; ++j) {
-        const auto& cid = plugin_->codecs[i]->container_ids[j];
-        if (container == cid.container && id == cid.id) return plugin_->codecs[i];
+    for (const quantflow::CodecDescriptor* c : codecs_)
+      for (uint32_t j = 0; j < c->n_container_ids; ++j) {
+        const auto& cid = c->container_ids[j];
+        if (container == cid.container && id == cid.id) return c;
       }
     return nullptr;
   }
 
  private:
   const QfPluginDescriptor* plugin_;
+  std::vector<const quantflow::CodecDescriptor*> codecs_;
 };
 
 }  // namespace
@@ -71,7 +98,7 @@ std::string scratch_file(const std::string& name, const uint8_t* data, size_t si
 }
 
 const quantflow::CodecCatalog& catalog() {
-  static const F32Catalog c;
+  static const FuzzCatalog c;
   return c;
 }
 

@@ -24,7 +24,7 @@ struct KQuantLayout {
 inline double half_at(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
-  return quantflow::numeric::fp16_to_fp32(h);
+  return half_to_double(h);
 }
 
 // ggml's get_scale_min_k4: 6-bit scale and min j of Q4_K / Q5_K's 12 packed bytes.

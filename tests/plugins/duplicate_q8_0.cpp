@@ -5,7 +5,16 @@
 namespace {
 int32_t encode(const float*, void*, int64_t, int64_t, const float*) { return QF_CODEC_OK; }
 const QfContainerId ids[] = {{"gguf", "8"}};
-const QfCodecDescriptor codec = {"q8_0", "an impostor", 32, 34, 2, 0, ids, 1, encode, nullptr, nullptr};
+const QfCodecDescriptor codec = {
+    .name = "q8_0",
+    .description = "an impostor",
+    .block_elems = 32,
+    .block_bytes = 34,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = ids,
+    .n_container_ids = 1,
+    .encode = encode,
+};
 }  // namespace
 
 QUANTFLOW_CODEC_PLUGIN("qf-duplicate-q8_0", "1.0", codec)

@@ -16,9 +16,25 @@ int32_t encode_throws(const float*, void*, int64_t, int64_t, const float*) {
 const QfContainerId fail_ids[] = {{"gguf", "240"}};
 const QfContainerId throw_ids[] = {{"gguf", "241"}};
 const QfCodecDescriptor fail_codec = {
-    "qf_fail", "encode returns an undocumented code", 32, 8, 2, 0, fail_ids, 1, encode_fails, nullptr, nullptr};
-const QfCodecDescriptor throw_codec = {"qf_throw", "encode throws", 32,      8,      2, 0, throw_ids,
-                                       1,          encode_throws,   nullptr, nullptr};
+    .name = "qf_fail",
+    .description = "encode returns an undocumented code",
+    .block_elems = 32,
+    .block_bytes = 8,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = fail_ids,
+    .n_container_ids = 1,
+    .encode = encode_fails,
+};
+const QfCodecDescriptor throw_codec = {
+    .name = "qf_throw",
+    .description = "encode throws",
+    .block_elems = 32,
+    .block_bytes = 8,
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = throw_ids,
+    .n_container_ids = 1,
+    .encode = encode_throws,
+};
 
 int32_t probe(const unsigned char* head, size_t n) { return n >= 7 && std::memcmp(head, "QFTHROW", 7) == 0 ? 100 : 0; }
 

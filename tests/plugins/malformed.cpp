@@ -13,8 +13,11 @@ namespace {
 [[maybe_unused]] const QfContainerId ids[] = {{"gguf", "240"}};
 [[maybe_unused]] const QfContainerId null_ids[] = {{nullptr, "240"}};
 
-#define CODEC(name, elems, bytes, ids_, n_ids, enc, dec) \
-  QfCodecDescriptor { name, "malformed", elems, bytes, 2, 0, ids_, n_ids, enc, dec, nullptr }
+#define CODEC(codec_name, elems, bytes, ids_, n_ids, enc, dec)                                                \
+  QfCodecDescriptor {                                                                                         \
+    .name = codec_name, .description = "malformed", .block_elems = elems, .block_bytes = bytes,               \
+    .kind = QF_KIND_QUANTIZED, .container_ids = ids_, .n_container_ids = n_ids, .encode = enc, .decode = dec, \
+  }
 
 #if QF_CASE == 1  // the plugin has no name
 const QfCodecDescriptor codec = CODEC("qf_ok", 32, 8, ids, 1, encode, decode);

@@ -40,7 +40,15 @@ class FakeCatalog final : public CodecCatalog {
  public:
   FakeCatalog() {
     static const QfContainerId ids[] = {{"gguf", "99"}};
-    codec_ = QfCodecDescriptor{"fp8_blk", "test codec", 32, 33, 2, 0, ids, 1, nullptr, nullptr};
+    codec_ = QfCodecDescriptor{
+        .name = "fp8_blk",
+        .description = "test codec",
+        .block_elems = 32,
+        .block_bytes = 33,
+        .kind = QF_KIND_QUANTIZED,
+        .container_ids = ids,
+        .n_container_ids = 1,
+    };
   }
   const CodecDescriptor* find(std::string_view name) const override { return name == "fp8_blk" ? &codec_ : nullptr; }
   const CodecDescriptor* find_by_container_id(std::string_view container, std::string_view id) const override {

@@ -12,15 +12,15 @@
 #include <random>
 #include <thread>
 
-#include "quantflow/numeric/env_type_id.hpp"
-#include "quantflow/numeric/fp16.hpp"
-#include "quantflow/numeric/fp8.hpp"
+#include "codec_kit/env_type_id.hpp"
+#include "codec_kit/fp16.hpp"
+#include "codec_kit/fp8.hpp"
 #include "quantflow/plugin.hpp"
 #include "support/test_support.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 namespace fs = std::filesystem;
 
 using EncodeFn = uint8_t (*)(float);
@@ -33,8 +33,8 @@ struct Fp8Api {
   uint8_t max_code;  // largest finite positive code
 };
 
-const Fp8Api kE4M3 = {"e4m3fn", qn::fp32_to_fp8_e4m3, qn::fp8_e4m3_to_fp32, 0x7E};
-const Fp8Api kE5M2 = {"e5m2", qn::fp32_to_fp8_e5m2, qn::fp8_e5m2_to_fp32, 0x7B};
+const Fp8Api kE4M3 = {"e4m3fn", kit::fp32_to_fp8_e4m3, kit::fp8_e4m3_to_fp32, 0x7E};
+const Fp8Api kE5M2 = {"e5m2", kit::fp32_to_fp8_e5m2, kit::fp8_e5m2_to_fp32, 0x7B};
 
 uint32_t bits_of(float f) { return std::bit_cast<uint32_t>(f); }
 
@@ -103,10 +103,10 @@ BOOST_AUTO_TEST_CASE(all_codes_round_trip) {
 BOOST_AUTO_TEST_CASE(special_codes) {
   for (int c = 0; c < 256; ++c) {
     const int m = c & 0x7F;
-    const float a = qn::fp8_e4m3_to_fp32(static_cast<uint8_t>(c));
+    const float a = kit::fp8_e4m3_to_fp32(static_cast<uint8_t>(c));
     BOOST_CHECK_EQUAL(std::isnan(a), m == 0x7F);
     BOOST_CHECK(!std::isinf(a));
-    const float b = qn::fp8_e5m2_to_fp32(static_cast<uint8_t>(c));
+    const float b = kit::fp8_e5m2_to_fp32(static_cast<uint8_t>(c));
     BOOST_CHECK_EQUAL(std::isnan(b), m > 0x7C);
     BOOST_CHECK_EQUAL(std::isinf(b), m == 0x7C);
   }
@@ -121,64 +121,64 @@ BOOST_AUTO_TEST_CASE(special_codes) {
 
 BOOST_AUTO_TEST_CASE(known_values) {
   // E4M3FN
-  BOOST_CHECK_EQUAL(qn::fp8_e4m3_to_fp32(0x7E), 448.0f);
-  BOOST_CHECK_EQUAL(qn::fp8_e4m3_to_fp32(0x01), 0x1p-9f);
-  BOOST_CHECK_EQUAL(qn::fp8_e4m3_to_fp32(0x07), 7 * 0x1p-9f);  // largest subnormal
-  BOOST_CHECK_EQUAL(qn::fp8_e4m3_to_fp32(0x08), 0x1p-6f);      // smallest normal
-  BOOST_CHECK_EQUAL(qn::fp8_e4m3_to_fp32(0x38), 1.0f);
-  BOOST_CHECK_EQUAL(qn::fp8_e4m3_to_fp32(0xC0), -2.0f);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(448.0f)), 0x7E);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(-448.0f)), 0xFE);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(0x1p-9f)), 0x01);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(1.0f)), 0x38);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(0.0f)), 0x00);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(-0.0f)), 0x80);
+  BOOST_CHECK_EQUAL(kit::fp8_e4m3_to_fp32(0x7E), 448.0f);
+  BOOST_CHECK_EQUAL(kit::fp8_e4m3_to_fp32(0x01), 0x1p-9f);
+  BOOST_CHECK_EQUAL(kit::fp8_e4m3_to_fp32(0x07), 7 * 0x1p-9f);  // largest subnormal
+  BOOST_CHECK_EQUAL(kit::fp8_e4m3_to_fp32(0x08), 0x1p-6f);      // smallest normal
+  BOOST_CHECK_EQUAL(kit::fp8_e4m3_to_fp32(0x38), 1.0f);
+  BOOST_CHECK_EQUAL(kit::fp8_e4m3_to_fp32(0xC0), -2.0f);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(448.0f)), 0x7E);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(-448.0f)), 0xFE);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(0x1p-9f)), 0x01);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(1.0f)), 0x38);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(0.0f)), 0x00);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(-0.0f)), 0x80);
   // ties to even
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(1.0625f)), 0x38);    // 1.0 | 1.125
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(1.1875f)), 0x3A);    // 1.125 | 1.25
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(-1.1875f)), 0xBA);   // sign symmetric
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(0x1p-10f)), 0x00);   // 0 | 2^-9
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(0x1.8p-9f)), 0x02);  // 2^-9 | 2^-8
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(0x1.Ep-7f)), 0x08);  // 7*2^-9 | 2^-6: into the normals
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(15.5f)), 0x58);      // 15 (0x57) | 16: carry into the exponent
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(std::nextafter(0x1p-10f, 1.0f))), 0x01);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(1.0625f)), 0x38);    // 1.0 | 1.125
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(1.1875f)), 0x3A);    // 1.125 | 1.25
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(-1.1875f)), 0xBA);   // sign symmetric
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(0x1p-10f)), 0x00);   // 0 | 2^-9
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(0x1.8p-9f)), 0x02);  // 2^-9 | 2^-8
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(0x1.Ep-7f)), 0x08);  // 7*2^-9 | 2^-6: into the normals
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(15.5f)), 0x58);      // 15 (0x57) | 16: carry into the exponent
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(std::nextafter(0x1p-10f, 1.0f))), 0x01);
   // saturation, infinity, NaN
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(464.0f)), 0x7E);  // 448 | (480): saturates
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(1e9f)), 0x7E);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(-FLT_MAX)), 0xFE);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(INFINITY)), 0x7E);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(-INFINITY)), 0xFE);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(NAN)), 0x7F);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(-NAN)), 0xFF);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(std::bit_cast<float>(0x7F800001u))), 0x7F);  // signalling
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(FLT_TRUE_MIN)), 0x00);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(464.0f)), 0x7E);  // 448 | (480): saturates
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(1e9f)), 0x7E);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(-FLT_MAX)), 0xFE);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(INFINITY)), 0x7E);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(-INFINITY)), 0xFE);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(NAN)), 0x7F);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(-NAN)), 0xFF);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(std::bit_cast<float>(0x7F800001u))), 0x7F);  // signalling
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(FLT_TRUE_MIN)), 0x00);
 
   // E5M2
-  BOOST_CHECK_EQUAL(qn::fp8_e5m2_to_fp32(0x7B), 57344.0f);
-  BOOST_CHECK_EQUAL(qn::fp8_e5m2_to_fp32(0x01), 0x1p-16f);
-  BOOST_CHECK_EQUAL(qn::fp8_e5m2_to_fp32(0x04), 0x1p-14f);
-  BOOST_CHECK_EQUAL(qn::fp8_e5m2_to_fp32(0x3C), 1.0f);
-  BOOST_CHECK_EQUAL(qn::fp8_e5m2_to_fp32(0x7C), INFINITY);
-  BOOST_CHECK_EQUAL(qn::fp8_e5m2_to_fp32(0xFC), -INFINITY);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(57344.0f)), 0x7B);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(0x1p-16f)), 0x01);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(1.0f)), 0x3C);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(-0.0f)), 0x80);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(1.125f)), 0x3C);      // 1.0 | 1.25
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(1.375f)), 0x3E);      // 1.25 | 1.5
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(0x1p-17f)), 0x00);    // 0 | 2^-16
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(0x1.8p-16f)), 0x02);  // 2^-16 | 2^-15
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(61440.0f)), 0x7B);    // 57344 | (65536): saturates
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(65536.0f)), 0x7B);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(-1e30f)), 0xFB);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(INFINITY)), 0x7C);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(-INFINITY)), 0xFC);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(NAN)), 0x7E);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(-NAN)), 0xFE);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(std::bit_cast<float>(0x7F800001u))), 0x7E);  // payload 0 -> quiet
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(std::bit_cast<float>(0x7FA00000u))), 0x7D);
+  BOOST_CHECK_EQUAL(kit::fp8_e5m2_to_fp32(0x7B), 57344.0f);
+  BOOST_CHECK_EQUAL(kit::fp8_e5m2_to_fp32(0x01), 0x1p-16f);
+  BOOST_CHECK_EQUAL(kit::fp8_e5m2_to_fp32(0x04), 0x1p-14f);
+  BOOST_CHECK_EQUAL(kit::fp8_e5m2_to_fp32(0x3C), 1.0f);
+  BOOST_CHECK_EQUAL(kit::fp8_e5m2_to_fp32(0x7C), INFINITY);
+  BOOST_CHECK_EQUAL(kit::fp8_e5m2_to_fp32(0xFC), -INFINITY);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(57344.0f)), 0x7B);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(0x1p-16f)), 0x01);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(1.0f)), 0x3C);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(-0.0f)), 0x80);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(1.125f)), 0x3C);      // 1.0 | 1.25
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(1.375f)), 0x3E);      // 1.25 | 1.5
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(0x1p-17f)), 0x00);    // 0 | 2^-16
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(0x1.8p-16f)), 0x02);  // 2^-16 | 2^-15
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(61440.0f)), 0x7B);    // 57344 | (65536): saturates
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(65536.0f)), 0x7B);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(-1e30f)), 0xFB);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(INFINITY)), 0x7C);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(-INFINITY)), 0xFC);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(NAN)), 0x7E);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(-NAN)), 0xFE);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(std::bit_cast<float>(0x7F800001u))), 0x7E);  // payload 0 -> quiet
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(std::bit_cast<float>(0x7FA00000u))), 0x7D);
   // E5M2 is the top byte of fp16 for every value exact in both.
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e5m2(qn::fp16_to_fp32(0x3D00))), 0x3D);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e5m2(kit::fp16_to_fp32(0x3D00))), 0x3D);
 }
 
 // Every midpoint between neighbouring finite codes goes to the even code; one ulp either
@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(matches_reference_encoder) {
                               << ", want 0x" << int(want));
     };
     for (uint32_t h = 0; h < 0x10000u; ++h) {
-      const float f = qn::fp16_to_fp32(static_cast<uint16_t>(h));
+      const float f = kit::fp16_to_fp32(static_cast<uint16_t>(h));
       if (std::isfinite(f)) check(f);
     }
     std::mt19937 rng(1234);
@@ -338,7 +338,7 @@ BOOST_AUTO_TEST_CASE(fp8_e4m3_b32_block) {
   BOOST_CHECK_EQUAL(int(qr[1]), 0x18);
   BOOST_CHECK_EQUAL(int(qr[2]), 0x7E);  // 448.109 -> 448
   BOOST_CHECK_EQUAL(int(qr[3]), 0x39);
-  BOOST_CHECK_EQUAL(int(qn::fp32_to_fp8_e4m3(0.0023714f / (1.0f / 448.0f))), 0x38);
+  BOOST_CHECK_EQUAL(int(kit::fp32_to_fp8_e4m3(0.0023714f / (1.0f / 448.0f))), 0x38);
 }
 
 BOOST_AUTO_TEST_CASE(fp8_e5m2_b32_block) {
@@ -527,11 +527,11 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(gguf_id_override)
 
 BOOST_AUTO_TEST_CASE(parse_rules) {
-  qn::TypeIdText t = {"7"};
+  kit::TypeIdText t = {"7"};
   auto with = [&](const char* value) {
-    t = qn::TypeIdText{"7"};
+    t = kit::TypeIdText{"7"};
     ::setenv("QF_TEST_SEED_ID", value, 1);
-    const bool ok = qn::read_env_type_id("QF_TEST_SEED_ID", t);
+    const bool ok = kit::read_env_type_id("QF_TEST_SEED_ID", t);
     return std::make_pair(ok, std::string(t.text));
   };
   BOOST_CHECK((with("150") == std::make_pair(true, std::string("150"))));
@@ -541,7 +541,7 @@ BOOST_AUTO_TEST_CASE(parse_rules) {
   for (const char* bad : {"", "2147483648", "99999999999999999999", "-1", "+5", " 5", "5 ", "0x2b", "abc", "4e1"})
     BOOST_CHECK_MESSAGE((with(bad) == std::make_pair(false, std::string("7"))), "accepted '" << bad << "'");
   ::unsetenv("QF_TEST_SEED_ID");
-  BOOST_CHECK(!qn::read_env_type_id("QF_TEST_SEED_ID", t));
+  BOOST_CHECK(!kit::read_env_type_id("QF_TEST_SEED_ID", t));
 }
 
 // Loads a private copy of the plugin (a new file, so the loader maps it afresh and the

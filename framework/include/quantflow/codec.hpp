@@ -34,6 +34,14 @@ struct QfContainerId {
   const char* id;
 };
 
+// What an encoding's elements are, for QfCodecDescriptor::kind. The values are those of
+// quantflow::DTypeKind (checked below), so the host converts with a plain cast.
+enum QfCodecKind : uint32_t {
+  QF_KIND_FLOATING = 0,   // plain IEEE-like elements: f32, f16, bf16, f8_e4m3, ...
+  QF_KIND_INTEGER = 1,    // plain integers
+  QF_KIND_QUANTIZED = 2,  // blocks of codes with scales: q4_0, q4_k, iq2_xs, ...
+};
+
 enum QfCodecFlags : uint32_t {
   QF_CODEC_IMATRIX_REQUIRED = 1u << 0,  // encode refuses to run without an importance matrix
   QF_CODEC_IMATRIX_USED = 1u << 1,      // an importance matrix changes the output when given
@@ -51,17 +59,18 @@ struct QfRowScale {
   const char* scale_suffix;  // appended to the tensor name, e.g. "_scale"
 };
 
+// Written with designated initialisers; the fields with defaults may be left out.
 struct QfCodecDescriptor {
   const char* name;         // canonical lower-case name: "q4_k"
   const char* description;  // one line for `quantflow plugins`
   uint32_t block_elems;
   uint32_t block_bytes;
-  uint32_t kind;   // quantflow::DTypeKind
-  uint32_t flags;  // QfCodecFlags
-  const QfContainerId* container_ids;
-  uint32_t n_container_ids;
-  qf_encode_fn encode;                    // null when the type is decode-only
-  qf_decode_fn decode;                    // null when the type is encode-only
+  uint32_t kind;       // QfCodecKind
+  uint32_t flags = 0;  // QfCodecFlags
+  const QfContainerId* container_ids = nullptr;
+  uint32_t n_container_ids = 0;           // std::size(container_ids), never counted by hand
+  qf_encode_fn encode = nullptr;          // null when the type is decode-only
+  qf_decode_fn decode = nullptr;          // null when the type is encode-only
   const QfRowScale* row_scale = nullptr;  // null for block codecs (the usual case)
 };
 
@@ -70,6 +79,10 @@ struct QfCodecDescriptor {
 namespace quantflow {
 
 using CodecDescriptor = QfCodecDescriptor;
+
+static_assert(QF_KIND_FLOATING == static_cast<uint32_t>(DTypeKind::floating));
+static_assert(QF_KIND_INTEGER == static_cast<uint32_t>(DTypeKind::integer));
+static_assert(QF_KIND_QUANTIZED == static_cast<uint32_t>(DTypeKind::quantized));
 
 inline DType dtype_of(const CodecDescriptor& codec) {
   return DType{codec.name, codec.block_elems, codec.block_bytes, static_cast<DTypeKind>(codec.kind)};

@@ -37,10 +37,18 @@ typedef const QfPluginDescriptor* (*qf_plugin_entry_fn)(void);
   extern "C" QUANTFLOW_PLUGIN_VISIBLE const QfPluginDescriptor* quantflow_plugin_descriptor() { return &(descriptor); }
 
 // A plugin that provides one codec and nothing else, the common case.
-#define QUANTFLOW_CODEC_PLUGIN(plugin_name, plugin_version, codec)                                                \
-  namespace {                                                                                                     \
-  const QfCodecDescriptor* const qf_plugin_codecs_[] = {&(codec)};                                                \
-  const QfPluginDescriptor qf_plugin_descriptor_ = {                                                              \
-      QUANTFLOW_ABI_VERSION, plugin_name, plugin_version, (codec).description, qf_plugin_codecs_, 1, nullptr, 0}; \
-  }                                                                                                               \
+#define QUANTFLOW_CODEC_PLUGIN(plugin_name, plugin_version, codec) \
+  namespace {                                                      \
+  const QfCodecDescriptor* const qf_plugin_codecs_[] = {&(codec)}; \
+  const QfPluginDescriptor qf_plugin_descriptor_ = {               \
+      .abi_version = QUANTFLOW_ABI_VERSION,                        \
+      .name = plugin_name,                                         \
+      .version = plugin_version,                                   \
+      .description = (codec).description,                          \
+      .codecs = qf_plugin_codecs_,                                 \
+      .n_codecs = 1,                                               \
+      .containers = nullptr,                                       \
+      .n_containers = 0,                                           \
+  };                                                               \
+  }                                                                \
   QUANTFLOW_EXPORT_PLUGIN(qf_plugin_descriptor_)

@@ -1,26 +1,36 @@
 // BF16: bfloat16 elements, the top half of a binary32 (ggml_fp32_to_bf16_row_ref).
 #include <cstdint>
+#include <iterator>
 
-#include "quantflow/numeric/element_rows.hpp"
-#include "quantflow/numeric/fp16.hpp"
+#include "codec_kit/element_rows.hpp"
+#include "codec_kit/fp16.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
-  return qn::encode_u16_elements<qn::fp32_to_bf16>(src, dst, n_rows, n_per_row);
+  return kit::encode_u16_elements<kit::fp32_to_bf16>(src, dst, n_rows, n_per_row);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_u16_elements<qn::bf16_to_fp32>(src, dst, n_rows, n_per_row);
+  return kit::decode_u16_elements<kit::bf16_to_fp32>(src, dst, n_rows, n_per_row);
 }
 
 const QfContainerId kIds[] = {{"gguf", "30"}, {"gguf.file_type", "32"}, {"safetensors", "BF16"}};
 
 const QfCodecDescriptor kCodec = {
-    "bf16", "bfloat16, round to nearest even, NaN kept quiet", 1, 2, 0, 0, kIds, 3, encode, decode};
+    .name = "bf16",
+    .description = "bfloat16, round to nearest even, NaN kept quiet",
+    .block_elems = 1,
+    .block_bytes = 2,
+    .kind = QF_KIND_FLOATING,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // F32: the identity encoding, so that float tensors pass through the same codec interface.
 #include <cstring>
+#include <iterator>
 
 #include "quantflow/plugin.hpp"
 
@@ -19,7 +20,17 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
 
 const QfContainerId kIds[] = {{"gguf", "0"}, {"gguf.file_type", "0"}, {"safetensors", "F32"}};
 
-const QfCodecDescriptor kCodec = {"f32", "IEEE binary32, stored as is", 1, 4, 0, 0, kIds, 3, encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "f32",
+    .description = "IEEE binary32, stored as is",
+    .block_elems = 1,
+    .block_bytes = 4,
+    .kind = QF_KIND_FLOATING,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -2,27 +2,37 @@
 // Encode rounds to nearest even and saturates to +-448; infinity saturates to +-448 (the
 // format has no infinity); NaN becomes 0x7F (0xFF when negative). Decode is exact.
 #include <cstdint>
+#include <iterator>
 
-#include "quantflow/numeric/element_rows.hpp"
-#include "quantflow/numeric/fp8.hpp"
+#include "codec_kit/element_rows.hpp"
+#include "codec_kit/fp8.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
-  return qn::encode_u8_elements<qn::fp32_to_fp8_e4m3>(src, dst, n_rows, n_per_row);
+  return kit::encode_u8_elements<kit::fp32_to_fp8_e4m3>(src, dst, n_rows, n_per_row);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_u8_elements<qn::fp8_e4m3_to_fp32>(src, dst, n_rows, n_per_row);
+  return kit::decode_u8_elements<kit::fp8_e4m3_to_fp32>(src, dst, n_rows, n_per_row);
 }
 
 const QfContainerId kIds[] = {{"safetensors", "F8_E4M3"}};
 
 const QfCodecDescriptor kCodec = {
-    "f8_e4m3", "FP8 E4M3FN (OCP), round to nearest even, saturating to +-448", 1, 1, 0, 0, kIds, 1, encode, decode};
+    .name = "f8_e4m3",
+    .description = "FP8 E4M3FN (OCP), round to nearest even, saturating to +-448",
+    .block_elems = 1,
+    .block_bytes = 1,
+    .kind = QF_KIND_FLOATING,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -2,41 +2,42 @@
 // E4M3FN codes, 34 bytes; value = fp8(code) * F(scale). The GGUF type id defaults to 43
 // and can be overridden through QUANTFLOW_GGUF_ID_FP8_E4M3_B32.
 #include <cstdint>
+#include <iterator>
 
-#include "quantflow/numeric/env_id_plugin.hpp"
-#include "quantflow/numeric/fp8.hpp"
-#include "quantflow/numeric/fp8_scaled_block.hpp"
+#include "codec_kit/env_id_plugin.hpp"
+#include "codec_kit/fp8.hpp"
+#include "codec_kit/fp8_scaled_block.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
-constexpr int kQK = qn::kFp8B32Elems;
-constexpr int kBlockBytes = qn::kFp8B32Bytes;
+constexpr int kQK = kit::kFp8B32Elems;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* /*imatrix*/) {
-  return qn::encode_fp8_b32<qn::fp32_to_fp8_e4m3>(src, dst, n_rows, n_per_row, qn::kFp8E4M3Max);
+  return kit::encode_fp8_b32<kit::fp32_to_fp8_e4m3>(src, dst, n_rows, n_per_row, kit::kFp8E4M3Max);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_fp8_b32<qn::fp8_e4m3_to_fp32>(src, dst, n_rows, n_per_row);
+  return kit::decode_fp8_b32<kit::fp8_e4m3_to_fp32>(src, dst, n_rows, n_per_row);
 }
 
 // Filled once, from the environment, by the entry function before anyone reads it.
-quantflow::numeric::TypeIdText g_gguf_id = {"43"};
+quantflow::codec_kit::TypeIdText g_gguf_id = {"43"};
 QfContainerId g_ids[] = {{"gguf", g_gguf_id.text}};
 
-const QfCodecDescriptor kCodec = {"fp8_e4m3_b32",
-                                  "seed FP8_E4M3_B32: 32 FP8 E4M3FN codes with one fp16 scale (8.5 bits per weight)",
-                                  kQK,
-                                  kBlockBytes,
-                                  2,
-                                  0,
-                                  g_ids,
-                                  1,
-                                  encode,
-                                  decode};
+const QfCodecDescriptor kCodec = {
+    .name = "fp8_e4m3_b32",
+    .description = "seed FP8_E4M3_B32: 32 FP8 E4M3FN codes with one fp16 scale (8.5 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = sizeof(kit::BlockFp8B32),
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = g_ids,
+    .n_container_ids = std::size(g_ids),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

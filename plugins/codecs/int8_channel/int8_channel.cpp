@@ -46,19 +46,23 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
   return QF_CODEC_OK;
 }
 
-const QfRowScale kRowScale = {kScaleBytes, "i8", "f32", "_scale"};
+const QfRowScale kRowScale = {
+    .scale_bytes_per_row = kScaleBytes,
+    .values_dtype = "i8",
+    .scale_dtype = "f32",
+    .scale_suffix = "_scale",
+};
 
-const QfCodecDescriptor kCodec = {"int8_channel",
-                                  "INT8 per output channel: int8 values plus one f32 scale per row (max|w|/127)",
-                                  1,
-                                  1,
-                                  2,
-                                  0,
-                                  nullptr,
-                                  0,
-                                  encode,
-                                  decode,
-                                  &kRowScale};
+const QfCodecDescriptor kCodec = {
+    .name = "int8_channel",
+    .description = "INT8 per output channel: int8 values plus one f32 scale per row (max|w|/127)",
+    .block_elems = 1,
+    .block_bytes = 1,
+    .kind = QF_KIND_QUANTIZED,
+    .encode = encode,
+    .decode = decode,
+    .row_scale = &kRowScale,
+};
 
 }  // namespace
 

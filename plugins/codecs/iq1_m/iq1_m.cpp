@@ -5,25 +5,34 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/iq1_grids.hpp"
-#include "quantflow/numeric/iq1_scale_search.hpp"
-#include "quantflow/numeric/iq_sub_block.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/iq1_grids.hpp"
+#include "codec_kit/iq1_scale_search.hpp"
+#include "codec_kit/iq_sub_block.hpp"
+#include "codec_kit/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
-constexpr int kBlockBytes = 56;
 constexpr int kBlock = 16;  // elements sharing one scale; each half has its own shift sign
 constexpr int kNumBlocks = kQK / kBlock;
+
+// ggml's block_iq1_m. It has no separate fp16 scale: the super-scale's 16 bits are spread over
+// the top nibbles of the four scale words.
+struct BlockIq1M {
+  uint8_t qs[kQK / 8];        // low eight bits of each group's 11-bit grid index
+  uint8_t qh[kQK / 16];       // per group pair: high index bits and shift signs, one nibble each
+  kit::U16 scales[kQK / 64];  // 3-bit sub-block scales, super-scale nibbles on top
+};
+static_assert(sizeof(BlockIq1M) == kQK / 8 + kQK / 16 + kQK / 64 * sizeof(kit::U16));
 // ggml's GROUP_MAX_EPS_IQ1_M.
 constexpr float kGroupMaxEpsIq1m = 1e-7f;
 // qh bits marking a negative shift: none, second group, first group, both.
@@ -31,7 +40,7 @@ constexpr uint8_t kShiftMasks[4] = {0x00, 0x80, 0x08, 0x88};
 
 void block_weights(const float* xb, const float* qw, float sigma2, float* weight) {
   if (qw) {
-    qn::imatrix_weights(xb, qw, sigma2, kBlock, weight);
+    kit::imatrix_weights(xb, qw, sigma2, kBlock, weight);
   } else {
     for (int i = 0; i < kBlock; ++i) weight[i] = xb[i] * xb[i];
   }
@@ -39,19 +48,19 @@ void block_weights(const float* xb, const float* qw, float sigma2, float* weight
 
 // shifts[ib] (0..3) says which halves of sub-block ib use the negative shift: bit 1 the first,
 // bit 0 the second. All-zero sub-blocks keep the previous super-block's value, as in ggml.
-void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* qwbl, uint8_t* out, int8_t* shifts) {
-  const float x_p[3] = {-1 + qn::kIq1mDelta, qn::kIq1mDelta, 1 + qn::kIq1mDelta};
-  const float x_m[3] = {-1 - qn::kIq1mDelta, -qn::kIq1mDelta, 1 - qn::kIq1mDelta};
+void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, BlockIq1M& out, int8_t* shifts) {
+  const float x_p[3] = {-1 + kit::kIq1mDelta, kit::kIq1mDelta, 1 + kit::kIq1mDelta};
+  const float x_m[3] = {-1 - kit::kIq1mDelta, -kit::kIq1mDelta, 1 - kit::kIq1mDelta};
   auto values_for = [&](int k, int shift) -> const float* {
     if (k == 0) return shift < 2 ? x_p : x_m;
     return shift % 2 == 0 ? x_p : x_m;
   };
 
-  std::memset(out, 0, kBlockBytes);
-  uint8_t* qs = out;
-  uint8_t* qh = out + 32;
+  out = BlockIq1M{};
+  uint8_t* qs = out.qs;
+  uint8_t* qh = out.qh;
 
-  const float sigma2 = 2 * qn::sum_squares(xbl, kQK) / kQK;
+  const float sigma2 = 2 * kit::sum_squares(xbl, kQK) / kQK;
 
   float scales[kNumBlocks];
   float max_scale = 0;
@@ -59,7 +68,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
   for (int ib = 0; ib < kNumBlocks; ++ib) {
     const float* xb = xbl + kBlock * ib;
     block_weights(xb, qwbl ? qwbl + kBlock * ib : nullptr, sigma2, weight);
-    const float vmax = qn::abs_max(xb, kBlock);
+    const float vmax = kit::abs_max(xb, kBlock);
     if (vmax < kGroupMaxEpsIq1m) {
       scales[ib] = 0;
       continue;
@@ -67,8 +76,8 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     // Exhaustive search over the two split points of the sorted elements and the four shift
     // combinations of the two halves.
     int idx[kBlock];
-    qn::iq1_sorted_order(xb, kBlock, idx);
-    qn::Iq1SplitChoice best(vmax);
+    kit::iq1_sorted_order(xb, kBlock, idx);
+    kit::Iq1SplitChoice best(vmax);
     for (int i1 = 0; i1 <= kBlock; ++i1) {
       for (int i2 = i1; i2 <= kBlock; ++i2) {
         float sumqx[4] = {}, sumq2[4] = {};
@@ -96,8 +105,8 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     float scale = best.scale;
     const float* const xx[2] = {values_for(0, best_k), values_for(1, best_k)};
     int index[2];
-    if (!qn::iq1_snap_groups(lat, xb, weight, scale, xx, 2, L, index))
-      scale = qn::iq1_refit_scale(lat, xb, weight, xx, 2, index, scale);
+    if (!kit::iq1_snap_groups(lat, xb, weight, scale, xx, 2, L, index))
+      scale = kit::iq1_refit_scale(lat, xb, weight, xx, 2, index, scale);
     qs[2 * ib] = static_cast<uint8_t>(index[0] & 255);
     qs[2 * ib + 1] = static_cast<uint8_t>(index[1] & 255);
     qh[ib] = static_cast<uint8_t>((index[0] >> 8) | ((index[1] >> 8) << 4));
@@ -114,7 +123,7 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
   const float id = 1 / d;
   float sumqx = 0, sumq2 = 0;
   for (int ib = 0; ib < kNumBlocks; ++ib) {
-    const int l = qn::sub_scale_code(id, scales[ib], 7);
+    const int l = kit::sub_scale_code(id, scales[ib], 7);
     sc[ib / 4] |= static_cast<uint16_t>(l << (3 * (ib % 4)));
     qh[ib] |= kShiftMasks[shifts[ib]];
     const float* xb = xbl + kBlock * ib;
@@ -131,33 +140,33 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     }
   }
   if (sumq2 > 0) d = sumqx / sumq2;
-  const uint16_t s = qn::fp32_to_fp16(d * 1.1125f);
+  const uint16_t s = kit::fp32_to_fp16(d * 1.1125f);
   sc[0] |= static_cast<uint16_t>((s & 0x000f) << 12);
   sc[1] |= static_cast<uint16_t>((s & 0x00f0) << 8);
   sc[2] |= static_cast<uint16_t>((s & 0x0f00) << 4);
   sc[3] |= static_cast<uint16_t>(s & 0xf000);
-  for (int i = 0; i < 4; ++i) qn::put_u16(out + 48 + 2 * i, sc[i]);
+  for (int i = 0; i < 4; ++i) kit::store(out.scales[i], sc[i]);
 }
 
 // Each row starts with all-positive shifts, so that rows encode independently.
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
   int8_t shifts[kNumBlocks] = {};
-  return qn::encode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix,
-                                                {.imatrix_required = false, .finite_required = true},
-                                                [&](const float* x, const float* qw, uint8_t* y, int64_t ib) {
-                                                  if (ib == 0) std::fill(shifts, shifts + kNumBlocks, int8_t{0});
-                                                  encode_superblock(qn::iq1s_lattice(), x, qw, y, shifts);
-                                                });
+  return kit::encode_iq_blocks<kQK, BlockIq1M>(src, dst, n_rows, n_per_row, imatrix,
+                                               {.imatrix_required = false, .finite_required = true},
+                                               [&](const float* x, const float* qw, BlockIq1M& y, int64_t ib) {
+                                                 if (ib == 0) std::fill(shifts, shifts + kNumBlocks, int8_t{0});
+                                                 encode_superblock(kit::iq1s_lattice(), x, qw, y, shifts);
+                                               });
 }
 
-void decode_block(const uint8_t* in, float* y) {
+void decode_block(const BlockIq1M& in, float* y) {
   uint16_t sc[4];
-  for (int i = 0; i < 4; ++i) sc[i] = qn::get_u16(in + 48 + 2 * i);
+  for (int i = 0; i < 4; ++i) sc[i] = kit::load(in.scales[i]);
   const uint16_t dbits =
       static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
-  const float d = qn::fp16_to_fp32(dbits);
-  const uint8_t* qs = in;
-  const uint8_t* qh = in + 32;
+  const float d = kit::fp16_to_fp32(dbits);
+  const uint8_t* qs = in.qs;
+  const uint8_t* qh = in.qh;
   for (int ib = 0; ib < 8; ++ib) {
     const float dl[2] = {d * (2 * ((sc[ib / 2] >> (6 * (ib % 2))) & 0x7) + 1),
                          d * (2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3)) & 0x7) + 1)};
@@ -165,29 +174,29 @@ void decode_block(const uint8_t* in, float* y) {
       const uint8_t h = qh[2 * ib + l / 2];
       const int shift = (l % 2) * 4;
       const int index = qs[4 * ib + l] | (((h >> shift) & 7) << 8);
-      const float delta = (h >> shift) & 0x08 ? -qn::kIq1mDelta : qn::kIq1mDelta;
-      qn::iq1_decode_group(qn::iq1s_grid[index], dl[l / 2], delta, y);
+      const float delta = (h >> shift) & 0x08 ? -kit::kIq1mDelta : kit::kIq1mDelta;
+      kit::iq1_decode_group(kit::iq1s_grid[index], dl[l / 2], delta, y);
     }
   }
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_iq_blocks<kQK, BlockIq1M>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "29"}, {"gguf.file_type", "31"}};
 
 const QfCodecDescriptor kCodec = {
-    "iq1_m",
-    "ggml IQ1_M: 1.75 bpw lattice quantization",
-    kQK,
-    kBlockBytes,
-    static_cast<uint32_t>(quantflow::DTypeKind::quantized),
-    QF_CODEC_IMATRIX_USED,
-    kIds,
-    2,
-    encode,
-    decode,
+    .name = "iq1_m",
+    .description = "ggml IQ1_M: 1.75 bpw lattice quantization",
+    .block_elems = kQK,
+    .block_bytes = sizeof(BlockIq1M),
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
 };
 
 }  // namespace

@@ -4,25 +4,33 @@
 // importance matrix.
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/iq2_grids.hpp"
-#include "quantflow/numeric/iq2_scale_search.hpp"
-#include "quantflow/numeric/iq_sub_block.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/iq2_grids.hpp"
+#include "codec_kit/iq2_scale_search.hpp"
+#include "codec_kit/iq_sub_block.hpp"
+#include "codec_kit/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
-constexpr int kBlockBytes = 74;
 
-void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* qwbl, uint8_t* out) {
-  const float sigma2 = qn::sum_squares(xbl, kQK) / kQK;
+// ggml's block_iq2_xs.
+struct BlockIq2Xs {
+  kit::Half d;
+  kit::U16 qs[kQK / 8];      // per group of eight: 9-bit grid index, 7 sign bits on top
+  uint8_t scales[kQK / 32];  // 4-bit scales, two per byte
+};
+static_assert(sizeof(BlockIq2Xs) == sizeof(kit::Half) + kQK / 8 * sizeof(kit::U16) + kQK / 32);
+
+void encode_superblock(const kit::IqLattice& lat, const float* xbl, const float* qwbl, BlockIq2Xs& out) {
+  const float sigma2 = kit::sum_squares(xbl, kQK) / kQK;
 
   uint16_t q2[32] = {};
   float scales[16];
@@ -32,23 +40,23 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
     const float* xb = xbl + 16 * ib;
     float weight[16], waux[16], xval[16];
     uint8_t signs[2];
-    qn::imatrix_weights(xb, qwbl + 16 * ib, sigma2, 16, weight);
-    qn::sqrt_weights(weight, 16, waux);
-    for (int k = 0; k < 2; ++k) signs[k] = qn::even_parity_signs8(xb + 8 * k, weight + 8 * k, xval + 8 * k);
-    const float vmax = qn::max_magnitude(xval, 16);
-    if (vmax < qn::kGroupMaxEps) {
+    kit::imatrix_weights(xb, qwbl + 16 * ib, sigma2, 16, weight);
+    kit::sqrt_weights(weight, 16, waux);
+    for (int k = 0; k < 2; ++k) signs[k] = kit::even_parity_signs8(xb + 8 * k, weight + 8 * k, xval + 8 * k);
+    const float vmax = kit::max_magnitude(xval, 16);
+    if (vmax < kit::kGroupMaxEps) {
       scales[ib] = 0;
       continue;
     }
 
     int8_t L[16];
-    float scale = qn::iq2_search_pair_scale(lat, xval, weight, waux, vmax, L);
+    float scale = kit::iq2_search_pair_scale(lat, xval, weight, waux, vmax, L);
     if (scale < 0) {
       scale = -scale;
       for (int k = 0; k < 2; ++k) signs[k] = static_cast<uint8_t>(~signs[k] & 127);
     }
     for (int k = 0; k < 2; ++k) {
-      int g = lat.lookup(qn::pack_lattice_levels(L + 8 * k));
+      int g = lat.lookup(kit::pack_lattice_levels(L + 8 * k));
       if (g < 0) g = 0;  // unreachable: L always comes from a grid entry here
       q2[2 * ib + k] = static_cast<uint16_t>(g | (signs[k] << 9));
     }
@@ -57,54 +65,54 @@ void encode_superblock(const qn::IqLattice& lat, const float* xbl, const float* 
   }
 
   if (!max_scale) {
-    std::memset(out, 0, kBlockBytes);
+    out = BlockIq2Xs{};
     return;
   }
   const float d = max_scale / 31;
   const float id = 1 / d;
   uint8_t sc[8] = {};
   for (int ib = 0; ib < 16; ++ib)
-    sc[ib / 2] |= static_cast<uint8_t>(qn::sub_scale_code(id, scales[ib], 15) << (4 * (ib % 2)));
-  qn::put_u16(out, qn::fp32_to_fp16(d));
-  for (int i = 0; i < 32; ++i) qn::put_u16(out + 2 + 2 * i, q2[i]);
-  std::memcpy(out + 66, sc, 8);
+    sc[ib / 2] |= static_cast<uint8_t>(kit::sub_scale_code(id, scales[ib], 15) << (4 * (ib % 2)));
+  kit::store(out.d, d);
+  for (int i = 0; i < 32; ++i) kit::store(out.qs[i], q2[i]);
+  std::memcpy(out.scales, sc, sizeof(out.scales));
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_iq_blocks<kQK, kBlockBytes>(
+  return kit::encode_iq_blocks<kQK, BlockIq2Xs>(
       src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = true, .finite_required = true},
-      [](const float* x, const float* qw, uint8_t* y) { encode_superblock(qn::iq2xs_lattice(), x, qw, y); });
+      [](const float* x, const float* qw, BlockIq2Xs& y) { encode_superblock(kit::iq2xs_lattice(), x, qw, y); });
 }
 
-void decode_block(const uint8_t* in, float* y) {
-  const float d = qn::get_half(in);
-  const uint8_t* scales = in + 66;
+void decode_block(const BlockIq2Xs& in, float* y) {
+  const float d = kit::load(in.d);
+  const uint8_t* scales = in.scales;
   for (int ib = 0; ib < 8; ++ib) {
     const float db[2] = {d * (0.5f + (scales[ib] & 0xf)) * 0.25f, d * (0.5f + (scales[ib] >> 4)) * 0.25f};
     for (int l = 0; l < 4; ++l, y += 8) {
-      const uint16_t v = qn::get_u16(in + 2 + 2 * (4 * ib + l));
-      qn::iq2_decode_group(qn::iq2xs_grid[v & 511], qn::ksigns_iq2xs[v >> 9], db[l / 2], y);
+      const uint16_t v = kit::load(in.qs[4 * ib + l]);
+      kit::iq2_decode_group(kit::iq2xs_grid[v & 511], kit::ksigns_iq2xs[v >> 9], db[l / 2], y);
     }
   }
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_iq_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_iq_blocks<kQK, BlockIq2Xs>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "17"}, {"gguf.file_type", "20"}};
 
 const QfCodecDescriptor kCodec = {
-    "iq2_xs",
-    "ggml IQ2_XS: 2.31 bpw lattice quantization (needs an importance matrix)",
-    kQK,
-    kBlockBytes,
-    static_cast<uint32_t>(quantflow::DTypeKind::quantized),
-    QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED,
-    kIds,
-    2,
-    encode,
-    decode,
+    .name = "iq2_xs",
+    .description = "ggml IQ2_XS: 2.31 bpw lattice quantization (needs an importance matrix)",
+    .block_elems = kQK,
+    .block_bytes = sizeof(BlockIq2Xs),
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
 };
 
 }  // namespace

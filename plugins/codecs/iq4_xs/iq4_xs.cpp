@@ -2,42 +2,42 @@
 // eight 6-bit block scales (136 bytes), bit-exact with ggml's quantize_iq4_xs /
 // dequantize_row_iq4_xs.
 #include <cstdint>
+#include <iterator>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/iq4.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/iq4.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
-constexpr int64_t kBlockElems = 256;
-constexpr int64_t kBlockBytes = 136;
+constexpr int64_t kBlockElems = kit::kIq4xsElems;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix,
-                                                        {.imatrix_required = false, .finite_required = false},
-                                                        qn::iq4xs_encode_block);
+  return kit::encode_iq_blocks<kBlockElems, kit::BlockIq4Xs>(src, dst, n_rows, n_per_row, imatrix,
+                                                             {.imatrix_required = false, .finite_required = false},
+                                                             kit::iq4xs_encode_block);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_iq_blocks<kBlockElems, kBlockBytes>(src, dst, n_rows, n_per_row, qn::iq4xs_decode_block);
+  return kit::decode_iq_blocks<kBlockElems, kit::BlockIq4Xs>(src, dst, n_rows, n_per_row, kit::iq4xs_decode_block);
 }
 
 constexpr QfContainerId kIds[] = {{"gguf", "23"}, {"gguf.file_type", "30"}};
 
 constexpr QfCodecDescriptor kCodec = {
-    "iq4_xs",
-    "IQ4_XS: 4-bit non-linear levels, 6-bit scale per 32, fp16 per 256 (4.25 bpw)",
-    kBlockElems,
-    kBlockBytes,
-    static_cast<uint32_t>(quantflow::DTypeKind::quantized),
-    QF_CODEC_IMATRIX_USED,
-    kIds,
-    2,
-    encode,
-    decode,
+    .name = "iq4_xs",
+    .description = "IQ4_XS: 4-bit non-linear levels, 6-bit scale per 32, fp16 per 256 (4.25 bpw)",
+    .block_elems = kBlockElems,
+    .block_bytes = sizeof(kit::BlockIq4Xs),
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
 };
 
 }  // namespace

@@ -3,23 +3,29 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
 constexpr int kSub = 16;
 constexpr int kNSub = kQK / kSub;
-constexpr int kBlockBytes = 110;
 
-// Byte offsets inside a block.
-constexpr int kHmask = 0, kQs = 32, kScales = 96, kD = 108;
+// ggml's block_q3_K: value = d * (scale - 32) * (q - 4), q's third bit stored in hmask.
+struct BlockQ3_K {
+  uint8_t hmask[kQK / 8];  // third code bit: element e at bit e / 32 of byte e % 32
+  uint8_t qs[kQK / 4];     // low two code bits, laid out as Q2_K's codes
+  uint8_t scales[12];      // 6-bit scales (see get_scale)
+  kit::Half d;
+};
+static_assert(sizeof(BlockQ3_K) == kQK / 8 + kQK / 4 + 12 + sizeof(kit::Half));
 
 // Stored 6-bit value u (0..63) of sub-block j; the signed scale is u - 32.
 int get_scale(const uint8_t* s, int j) {
@@ -40,25 +46,25 @@ void put_scale(uint8_t* s, int j, int u) {
 
 // Codes are recomputed against the stored scales; a sub-block whose scale is zero keeps the
 // search's codes. Then the third bit moves to hmask and the low two bits to qs.
-void requantize_and_pack(const float* x, int8_t* L, uint8_t* y) {
-  const float d_all = qn::get_half(y + kD);
+void requantize_and_pack(const float* x, int8_t* L, BlockQ3_K& y) {
+  const float d_all = kit::load(y.d);
   for (int j = 0; j < kNSub; ++j) {
-    const float dq = d_all * (get_scale(y + kScales, j) - 32);
+    const float dq = d_all * (get_scale(y.scales, j) - 32);
     if (dq == 0) continue;
     for (int i = 0; i < kSub; ++i) {
-      const int l = qn::nearest_int(x[kSub * j + i] / dq);
+      const int l = kit::nearest_int(x[kSub * j + i] / dq);
       L[kSub * j + i] = static_cast<int8_t>((l < -4 ? -4 : (l > 3 ? 3 : l)) + 4);
     }
   }
-  uint8_t* hmask = y + kHmask;
-  std::memset(hmask, 0, 32);
+  uint8_t* hmask = y.hmask;
+  std::memset(hmask, 0, sizeof(y.hmask));
   for (int e = 0; e < kQK; ++e) {
     if (L[e] > 3) {
       hmask[e % 32] |= static_cast<uint8_t>(1u << (e / 32));
       L[e] = static_cast<int8_t>(L[e] - 4);
     }
   }
-  uint8_t* qs = y + kQs;
+  uint8_t* qs = y.qs;
   for (int n = 0; n < kQK; n += 128)
     for (int l = 0; l < 32; ++l)
       qs[n / 4 + l] =
@@ -66,33 +72,33 @@ void requantize_and_pack(const float* x, int8_t* L, uint8_t* y) {
 }
 
 // quantize_row_q3_K_ref.
-void encode_block_ref(const float* x, uint8_t* y) {
+void encode_block_ref(const float* x, BlockQ3_K& y) {
   int8_t L[kQK];
   float scales[kNSub];
   float max_scale = 0, amax = 0;
   for (int j = 0; j < kNSub; ++j) {
-    scales[j] = qn::make_q3_quants(kSub, 4, x + kSub * j, L + kSub * j, true);
+    scales[j] = kit::make_q3_quants(kSub, 4, x + kSub * j, L + kSub * j, true);
     if (std::fabs(scales[j]) > amax) {
       amax = std::fabs(scales[j]);
       max_scale = scales[j];
     }
   }
-  std::memset(y + kScales, 0, 12);
+  std::memset(y.scales, 0, sizeof(y.scales));
   if (max_scale != 0) {
     const float iscale = -32.f / max_scale;
     for (int j = 0; j < kNSub; ++j) {
-      const int l = static_cast<int8_t>(qn::nearest_int(iscale * scales[j]));
-      put_scale(y + kScales, j, (l < -32 ? -32 : (l > 31 ? 31 : l)) + 32);
+      const int l = static_cast<int8_t>(kit::nearest_int(iscale * scales[j]));
+      put_scale(y.scales, j, (l < -32 ? -32 : (l > 31 ? 31 : l)) + 32);
     }
-    qn::put_half(y + kD, 1 / iscale);
+    kit::store(y.d, 1 / iscale);
   } else {
-    qn::put_half(y + kD, 0.f);
+    kit::store(y.d, 0.f);
   }
   requantize_and_pack(x, L, y);
 }
 
 // quantize_row_q3_K_impl: imatrix-weighted searches for the codes and for the 6-bit scales.
-void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
+void encode_block_weighted(const float* x, const float* qw, BlockQ3_K& y) {
   int8_t L[kQK], ls[kNSub];
   float weights[kSub], scales[kNSub], sw[kNSub];
   float sumx2 = 0;
@@ -104,42 +110,49 @@ void encode_block_weighted(const float* x, const float* qw, uint8_t* y) {
     float sumw = 0;
     for (int l = 0; l < kSub; ++l) sumw += weights[l];
     sw[j] = sumw;
-    scales[j] = qn::make_qx_quants(kSub, 4, xs, L + kSub * j, 1, weights);
+    scales[j] = kit::make_qx_quants(kSub, 4, xs, L + kSub * j, 1, weights);
   }
-  std::memset(y + kScales, 0, 12);
-  const float d_block = qn::make_qx_quants(kNSub, 32, scales, ls, 1, sw);
-  for (int j = 0; j < kNSub; ++j) put_scale(y + kScales, j, ls[j]);
-  qn::put_half(y + kD, d_block);
+  std::memset(y.scales, 0, sizeof(y.scales));
+  const float d_block = kit::make_qx_quants(kNSub, 32, scales, ls, 1, sw);
+  for (int j = 0; j < kNSub; ++j) put_scale(y.scales, j, ls[j]);
+  kit::store(y.d, d_block);
   requantize_and_pack(x, L, y);
 }
 
-void decode_block(const uint8_t* b, float* y) {
-  const float d_all = qn::get_half(b + kD);
+void decode_block(const BlockQ3_K& b, float* y) {
+  const float d_all = kit::load(b.d);
   for (int e = 0; e < kQK; ++e) {
     const int n = e / 128, j = (e % 128) / 32, m = e % 32;
-    const int q = (b[kQs + 32 * n + m] >> (2 * j)) & 3;
-    const int h = (b[kHmask + e % 32] >> (e / 32)) & 1;
-    const float dl = d_all * (get_scale(b + kScales, e / 16) - 32);
+    const int q = (b.qs[32 * n + m] >> (2 * j)) & 3;
+    const int h = (b.hmask[e % 32] >> (e / 32)) & 1;
+    const float dl = d_all * (get_scale(b.scales, e / 16) - 32);
     y[e] = dl * (q - (h ? 0 : 4));
   }
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block_ref,
-                                             encode_block_weighted);
+  return kit::encode_blocks<kQK, BlockQ3_K>(src, dst, n_rows, n_per_row, imatrix, encode_block_ref,
+                                            encode_block_weighted);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, BlockQ3_K>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "11"}, {"gguf.file_type", "12"}};
 
-const QfCodecDescriptor kCodec = {"q3_k", "ggml Q3_K: 256-weight super-blocks, signed 6-bit scales, 3.4375 bits/weight",
-                                  kQK,    kBlockBytes,
-                                  2,      QF_CODEC_IMATRIX_USED,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q3_k",
+    .description = "ggml Q3_K: 256-weight super-blocks, signed 6-bit scales, 3.4375 bits/weight",
+    .block_elems = kQK,
+    .block_bytes = sizeof(BlockQ3_K),
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

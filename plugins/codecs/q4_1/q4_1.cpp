@@ -1,56 +1,71 @@
 // Q4_1: 32 elements, fp16 scale and fp16 minimum, 4-bit codes, value = q * d + m.
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/legacy_blocks.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
-constexpr int kQK = 32;
-constexpr int kBlockBytes = 20;
+constexpr int kQK = kit::kLegacyQK;
+
+// ggml's block_q4_1: value = q * d + m.
+struct BlockQ4_1 {
+  kit::Half d;
+  kit::Half m;
+  uint8_t qs[kQK / 2];  // element j in the low nibble of byte j, element j + 16 in its high nibble
+};
+static_assert(sizeof(BlockQ4_1) == 2 * sizeof(kit::Half) + kQK / 2);
 
 // quantize_row_q4_1_ref.
-void encode_block(const float* x, uint8_t* y) {
+void encode_block(const float* x, BlockQ4_1& y) {
   float min;
-  const float id = qn::put_affine_scale(x, 15.0f, y, &min);
+  const float id = kit::put_affine_scale(x, 15.0f, y.d, y.m, &min);
   int q[kQK];
   for (int j = 0; j < kQK; ++j) q[j] = std::min(15, static_cast<int>(static_cast<int8_t>((x[j] - min) * id + 0.5f)));
-  qn::pack_nibbles(q, y + 4);
+  kit::pack_nibbles(q, y.qs);
 }
 
 // quantize_row_q4_1_impl.
-void encode_block_weighted(const float* xb, const float* weight, uint8_t* yb) {
+void encode_block_weighted(const float* xb, const float* weight, BlockQ4_1& yb) {
   uint8_t L[kQK];
-  qn::put_affine_search(xb, weight, 15, L, yb);
-  qn::pack_nibbles(L, yb + 4);
+  kit::put_affine_search(xb, weight, 15, L, yb.d, yb.m);
+  kit::pack_nibbles(L, yb.qs);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_legacy_rows<kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block, encode_block_weighted);
+  return kit::encode_legacy_rows<BlockQ4_1>(src, dst, n_rows, n_per_row, imatrix, encode_block, encode_block_weighted);
 }
 
-void decode_block(const uint8_t* b, float* y) {
+void decode_block(const BlockQ4_1& b, float* y) {
   int q[kQK];
-  qn::unpack_nibbles(b + 4, q);
-  qn::dequantize_affine(q, qn::get_half(b), qn::get_half(b + 2), y);
+  kit::unpack_nibbles(b.qs, q);
+  kit::dequantize_affine(q, kit::load(b.d), kit::load(b.m), y);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, BlockQ4_1>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "3"}, {"gguf.file_type", "3"}};
 
-const QfCodecDescriptor kCodec = {"q4_1", "ggml Q4_1: 32 x 4-bit codes with fp16 scale and minimum (5 bits per weight)",
-                                  kQK,    kBlockBytes,
-                                  2,      QF_CODEC_IMATRIX_USED,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q4_1",
+    .description = "ggml Q4_1: 32 x 4-bit codes with fp16 scale and minimum (5 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = sizeof(BlockQ4_1),
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -2,57 +2,72 @@
 // bits, value = (q - 16) * d.
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/legacy_blocks.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/legacy_blocks.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
-constexpr int kQK = 32;
-constexpr int kBlockBytes = 22;
+constexpr int kQK = kit::kLegacyQK;
+
+// ggml's block_q5_0.
+struct BlockQ5_0 {
+  kit::Half d;
+  uint8_t qh[4];        // fifth bit of element j at bit j of a little-endian u32
+  uint8_t qs[kQK / 2];  // low four bits: element j low nibble of byte j, element j + 16 high
+};
+static_assert(sizeof(BlockQ5_0) == sizeof(kit::Half) + 4 + kQK / 2);
 
 // quantize_row_q5_0_ref.
-void encode_block(const float* x, uint8_t* y) {
-  const float id = qn::put_symmetric_scale(x, -16.0f, y);
+void encode_block(const float* x, BlockQ5_0& y) {
+  const float id = kit::put_symmetric_scale(x, -16.0f, y.d);
   int q[kQK];
   for (int j = 0; j < kQK; ++j) q[j] = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
-  qn::pack_q5(q, y + 2, y + 6);
+  kit::pack_q5(q, y.qh, y.qs);
 }
 
 // quantize_row_q5_0_impl.
-void encode_block_weighted(const float* xb, const float* weight, uint8_t* yb) {
+void encode_block_weighted(const float* xb, const float* weight, BlockQ5_0& yb) {
   int8_t L[kQK];
   int q[kQK];
-  qn::put_symmetric_search(xb, weight, 16, L, yb);
+  kit::put_symmetric_search(xb, weight, 16, L, yb.d);
   for (int j = 0; j < kQK; ++j) q[j] = L[j];
-  qn::pack_q5(q, yb + 2, yb + 6);
+  kit::pack_q5(q, yb.qh, yb.qs);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_legacy_rows<kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block, encode_block_weighted);
+  return kit::encode_legacy_rows<BlockQ5_0>(src, dst, n_rows, n_per_row, imatrix, encode_block, encode_block_weighted);
 }
 
-void decode_block(const uint8_t* b, float* y) {
+void decode_block(const BlockQ5_0& b, float* y) {
   int q[kQK];
-  qn::unpack_q5(b + 2, b + 6, q);
-  qn::dequantize_symmetric(q, 16, qn::get_half(b), y);
+  kit::unpack_q5(b.qh, b.qs, q);
+  kit::dequantize_symmetric(q, 16, kit::load(b.d), y);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, BlockQ5_0>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "6"}, {"gguf.file_type", "8"}};
 
-const QfCodecDescriptor kCodec = {"q5_0", "ggml Q5_0: 32 x 5-bit codes with one fp16 scale (5.5 bits per weight)",
-                                  kQK,    kBlockBytes,
-                                  2,      QF_CODEC_IMATRIX_USED,
-                                  kIds,   2,
-                                  encode, decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q5_0",
+    .description = "ggml Q5_0: 32 x 5-bit codes with one fp16 scale (5.5 bits per weight)",
+    .block_elems = kQK,
+    .block_bytes = sizeof(BlockQ5_0),
+    .kind = QF_KIND_QUANTIZED,
+    .flags = QF_CODEC_IMATRIX_USED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

@@ -3,71 +3,77 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/quant_search.hpp"
 #include "quantflow/plugin.hpp"
 
 namespace {
 
-namespace qn = quantflow::numeric;
+namespace kit = quantflow::codec_kit;
 
 constexpr int kQK = 256;
-constexpr int kBlockBytes = 292;
 
-// Byte offsets inside a block.
-constexpr int kD = 0, kQs = 4, kBsums = 260;
+// ggml's block_q8_K.
+struct BlockQ8_K {
+  kit::Float32 d;
+  uint8_t qs[kQK];           // int8 codes
+  kit::U16 bsums[kQK / 16];  // int16 sums of each 16 codes
+};
+static_assert(sizeof(BlockQ8_K) == sizeof(kit::Float32) + kQK + kQK / 16 * sizeof(kit::U16));
 
 // quantize_row_q8_K_ref. The reference leaves bsums unwritten for an all-zero block; zeros are
 // what a correct dot product needs, so write those.
-void encode_block(const float* x, uint8_t* y) {
-  std::memset(y, 0, kBlockBytes);
+void encode_block(const float* x, BlockQ8_K& y) {
+  y = BlockQ8_K{};
   float amax;
-  const float max = qn::signed_absmax(kQK, x, &amax);
+  const float max = kit::signed_absmax(kQK, x, &amax);
   if (amax == 0) return;
   const float iscale = -127.f / max;
-  auto* qs = reinterpret_cast<int8_t*>(y + kQs);
+  int8_t qs[kQK];
   for (int j = 0; j < kQK; ++j) {
-    const int v = qn::nearest_int(iscale * x[j]);
+    const int v = kit::nearest_int(iscale * x[j]);
     qs[j] = static_cast<int8_t>(v < 127 ? v : 127);
+    y.qs[j] = static_cast<uint8_t>(qs[j]);
   }
   for (int j = 0; j < kQK / 16; ++j) {
     int sum = 0;
     for (int i = 0; i < 16; ++i) sum += qs[16 * j + i];
-    qn::put_u16(y + kBsums + 2 * j, static_cast<uint16_t>(static_cast<int16_t>(sum)));
+    kit::store(y.bsums[j], static_cast<uint16_t>(static_cast<int16_t>(sum)));
   }
-  qn::put_u32(y + kD, std::bit_cast<uint32_t>(1 / iscale));
+  kit::store(y.d, 1 / iscale);
 }
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
-  return qn::encode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, imatrix, encode_block);
+  return kit::encode_blocks<kQK, BlockQ8_K>(src, dst, n_rows, n_per_row, imatrix, encode_block);
 }
 
-void decode_block(const uint8_t* b, float* y) {
-  const float d = std::bit_cast<float>(qn::get_u32(b + kD));
-  const auto* qs = reinterpret_cast<const int8_t*>(b + kQs);
-  for (int j = 0; j < kQK; ++j) y[j] = d * qs[j];
+void decode_block(const BlockQ8_K& b, float* y) {
+  const float d = kit::load(b.d);
+  for (int j = 0; j < kQK; ++j) y[j] = d * static_cast<int8_t>(b.qs[j]);
 }
 
 int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
-  return qn::decode_blocks<kQK, kBlockBytes>(src, dst, n_rows, n_per_row, decode_block);
+  return kit::decode_blocks<kQK, BlockQ8_K>(src, dst, n_rows, n_per_row, decode_block);
 }
 
 const QfContainerId kIds[] = {{"gguf", "15"}};
 
-const QfCodecDescriptor kCodec = {"q8_k",
-                                  "ggml Q8_K: 256 int8 codes with an fp32 scale and 16-weight sums (dot-product "
-                                  "intermediate), 9.125 bits/weight",
-                                  kQK,
-                                  kBlockBytes,
-                                  2,
-                                  0,
-                                  kIds,
-                                  1,
-                                  encode,
-                                  decode};
+const QfCodecDescriptor kCodec = {
+    .name = "q8_k",
+    .description =
+        "ggml Q8_K: 256 int8 codes with an fp32 scale and 16-weight sums (dot-product intermediate), 9.125 bits/weight",
+    .block_elems = kQK,
+    .block_bytes = sizeof(BlockQ8_K),
+    .kind = QF_KIND_QUANTIZED,
+    .container_ids = kIds,
+    .n_container_ids = std::size(kIds),
+    .encode = encode,
+    .decode = decode,
+};
 
 }  // namespace
 

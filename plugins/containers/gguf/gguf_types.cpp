@@ -11,23 +11,16 @@ constexpr DTypeKind F = DTypeKind::floating;
 constexpr DTypeKind I = DTypeKind::integer;
 constexpr DTypeKind Q = DTypeKind::quantized;
 
-// Indexed by id. Removed ids keep a row so that refusals can name what the id used to be.
+// Only the ggml types that no codec provides: plain integers and f64, which are stored as is,
+// and the ids ggml retired, kept so that refusals can name what the id used to be. Every other
+// id (f32, f16, q4_0, ...) is declared once, with its geometry, by its codec plugin's
+// {"gguf", id} entry and found through the CodecCatalog.
 constexpr GgmlType kTypes[] = {
-    {0, "f32", 1, 4, F, false},         {1, "f16", 1, 2, F, false},         {2, "q4_0", 32, 18, Q, false},
-    {3, "q4_1", 32, 20, Q, false},      {4, "q4_2", 0, 0, Q, true},         {5, "q4_3", 0, 0, Q, true},
-    {6, "q5_0", 32, 22, Q, false},      {7, "q5_1", 32, 24, Q, false},      {8, "q8_0", 32, 34, Q, false},
-    {9, "q8_1", 32, 36, Q, false},      {10, "q2_k", 256, 84, Q, false},    {11, "q3_k", 256, 110, Q, false},
-    {12, "q4_k", 256, 144, Q, false},   {13, "q5_k", 256, 176, Q, false},   {14, "q6_k", 256, 210, Q, false},
-    {15, "q8_k", 256, 292, Q, false},   {16, "iq2_xxs", 256, 66, Q, false}, {17, "iq2_xs", 256, 74, Q, false},
-    {18, "iq3_xxs", 256, 98, Q, false}, {19, "iq1_s", 256, 50, Q, false},   {20, "iq4_nl", 32, 18, Q, false},
-    {21, "iq3_s", 256, 110, Q, false},  {22, "iq2_s", 256, 82, Q, false},   {23, "iq4_xs", 256, 136, Q, false},
-    {24, "i8", 1, 1, I, false},         {25, "i16", 1, 2, I, false},        {26, "i32", 1, 4, I, false},
-    {27, "i64", 1, 8, I, false},        {28, "f64", 1, 8, F, false},        {29, "iq1_m", 256, 56, Q, false},
-    {30, "bf16", 1, 2, F, false},       {31, "q4_0_4_4", 0, 0, Q, true},    {32, "q4_0_4_8", 0, 0, Q, true},
-    {33, "q4_0_8_8", 0, 0, Q, true},    {34, "tq1_0", 256, 54, Q, false},   {35, "tq2_0", 256, 66, Q, false},
-    {36, "iq4_nl_4_4", 0, 0, Q, true},  {37, "iq4_nl_4_8", 0, 0, Q, true},  {38, "iq4_nl_8_8", 0, 0, Q, true},
-    {39, "mxfp4", 32, 17, Q, false},    {40, "nvfp4", 64, 36, Q, false},    {41, "q1_0", 128, 18, Q, false},
-    {42, "q2_0", 64, 18, Q, false},
+    {4, "q4_2", 0, 0, Q, true},        {5, "q4_3", 0, 0, Q, true},        {24, "i8", 1, 1, I, false},
+    {25, "i16", 1, 2, I, false},       {26, "i32", 1, 4, I, false},       {27, "i64", 1, 8, I, false},
+    {28, "f64", 1, 8, F, false},       {31, "q4_0_4_4", 0, 0, Q, true},   {32, "q4_0_4_8", 0, 0, Q, true},
+    {33, "q4_0_8_8", 0, 0, Q, true},   {36, "iq4_nl_4_4", 0, 0, Q, true}, {37, "iq4_nl_4_8", 0, 0, Q, true},
+    {38, "iq4_nl_8_8", 0, 0, Q, true},
 };
 
 constexpr MetaType kMetaTypes[kValueTypeCount] = {
@@ -49,7 +42,11 @@ ValueType value_type_of(MetaType type) {
 
 uint32_t fixed_value_size(ValueType type) { return kFixedSizes[static_cast<uint32_t>(type)]; }
 
-const GgmlType* ggml_type_by_id(uint32_t id) { return id < std::size(kTypes) ? &kTypes[id] : nullptr; }
+const GgmlType* ggml_type_by_id(uint32_t id) {
+  for (const GgmlType& t : kTypes)
+    if (t.id == id) return &t;
+  return nullptr;
+}
 
 const GgmlType* ggml_type_by_name(std::string_view name) {
   for (const GgmlType& t : kTypes)

@@ -58,14 +58,15 @@ struct GgmlType {
   bool removed;  // ids ggml retired; their blocks can no longer be interpreted
 };
 
-// The table entry for a built-in id (including removed ids), or null when ggml never had it.
+// The plugin's own entry for an id that no codec provides (plain integers, f64, removed ids),
+// or null.
 const GgmlType* ggml_type_by_id(uint32_t id);
-// A live (non-removed) built-in type by canonical dtype name, or null.
+// A live (non-removed) codec-less type by canonical dtype name, or null.
 const GgmlType* ggml_type_by_name(std::string_view name);
 DType dtype_of(const GgmlType& type);
 
-// Resolves a stored type id for tensor reading: built-in table first, then codec plugins
-// that registered a "gguf" id. The error names the reason; the caller adds the tensor.
+// Resolves a stored type id for tensor reading: the codec-less table first, then the codec
+// plugins' "gguf" ids. The error names the reason; the caller adds the tensor.
 Result<DType> dtype_for_id(uint32_t id, const CodecCatalog& catalog);
 // The id to store for a dtype, by the same two sources.
 Result<uint32_t> id_for_dtype(const DType& dtype, const CodecCatalog& catalog);

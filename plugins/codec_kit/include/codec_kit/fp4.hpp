@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 // Twice the E2M1 value of each 4-bit code; code 8 is -0, which doubles to plain 0.
 inline constexpr int8_t kvalues_fp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
@@ -74,4 +74,4 @@ inline uint8_t best_fp4_index(float x, float d_half) {
   return best;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -1,38 +1,10 @@
-// Non-linear 4-bit helpers shared by the IQ4_NL and IQ4_XS codecs, bit-exact with ggml
-// (quant-blocks.md §5). Both encode 32-element blocks against the same 16-entry value table;
-// IQ4_XS groups eight of them under one fp16 super-scale with 6-bit block scales.
-#pragma once
+#include "codec_kit/iq4.hpp"
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/fp16.hpp"
-#include "quantflow/numeric/quant_search.hpp"
-
-namespace quantflow::numeric {
-
-// kvalues_iq4nl: the 16 non-uniform levels, ascending.
-inline constexpr int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
-
-// Index of the level nearest to x; below the first or above the last level clamps, and a
-// value exactly halfway between two levels takes the upper one.
-inline int iq4nl_best_index(float x) {
-  const int8_t* v = kvalues_iq4nl;
-  if (x <= static_cast<float>(v[0])) return 0;
-  if (x >= static_cast<float>(v[15])) return 15;
-  int lo = 0, hi = 15;
-  while (hi - lo > 1) {
-    const int mid = (lo + hi) / 2;
-    if (x < static_cast<float>(v[mid]))
-      hi = mid;
-    else
-      lo = mid;
-  }
-  const float below = x - static_cast<float>(v[hi - 1]);
-  const float above = static_cast<float>(v[hi]) - x;
-  return below < above ? hi - 1 : hi;
-}
+namespace quantflow::codec_kit {
 
 namespace iq4_detail {
 
@@ -104,22 +76,18 @@ inline void pack_nibbles(const uint8_t* L, uint8_t* qs) {
 
 }  // namespace iq4_detail
 
-// One IQ4_NL block (18 bytes) from 32 floats; qw is null or the block's 32 imatrix weights.
-inline void iq4nl_encode_block(const float* x, const float* qw, uint8_t* out) {
+void iq4nl_encode_block(const float* x, const float* qw, BlockIq4Nl& out) {
   float weight[32];
   iq4_detail::block_weights(x, qw, qw ? iq4_detail::super_block_sigma2(x, 32) : 0.0f, weight);
   const float d = iq4_detail::fit_block_scale(x, weight);
-  const uint16_t h = fp32_to_fp16(d);
-  out[0] = static_cast<uint8_t>(h & 0xFF);
-  out[1] = static_cast<uint8_t>(h >> 8);
+  store(out.d, d);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   uint8_t L[32];
   for (int j = 0; j < 32; ++j) L[j] = static_cast<uint8_t>(iq4nl_best_index(id * x[j]));
-  iq4_detail::pack_nibbles(L, out + 2);
+  iq4_detail::pack_nibbles(L, out.qs);
 }
 
-// One IQ4_XS super-block (136 bytes) from 256 floats; qw is null or its 256 imatrix weights.
-inline void iq4xs_encode_block(const float* x, const float* qw, uint8_t* out) {
+void iq4xs_encode_block(const float* x, const float* qw, BlockIq4Xs& out) {
   const float sigma2 = qw ? iq4_detail::super_block_sigma2(x, 256) : 0.0f;
   float scales[8];
   float weight[32];
@@ -134,13 +102,11 @@ inline void iq4xs_encode_block(const float* x, const float* qw, uint8_t* out) {
     }
   }
   const float d = -max_scale / 32.0f;
-  const uint16_t h = fp32_to_fp16(d);
-  out[0] = static_cast<uint8_t>(h & 0xFF);
-  out[1] = static_cast<uint8_t>(h >> 8);
+  store(out.d, d);
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   uint16_t scales_h = 0;
-  uint8_t* scales_l = out + 4;
-  std::memset(scales_l, 0, 4);
+  uint8_t* scales_l = out.scales_l;
+  std::memset(scales_l, 0, sizeof(out.scales_l));
   for (int ib = 0; ib < 8; ++ib) {
     int l = nearest_int(id * scales[ib]);
     l = l < -32 ? -32 : (l > 31 ? 31 : l);
@@ -149,32 +115,31 @@ inline void iq4xs_encode_block(const float* x, const float* qw, uint8_t* out) {
     const float* xb = x + 32 * ib;
     uint8_t L[32];
     for (int j = 0; j < 32; ++j) L[j] = static_cast<uint8_t>(iq4nl_best_index(idl * xb[j]));
-    iq4_detail::pack_nibbles(L, out + 8 + 16 * ib);
+    iq4_detail::pack_nibbles(L, out.qs + 16 * ib);
     const int u = l + 32;
     scales_l[ib / 2] = static_cast<uint8_t>(scales_l[ib / 2] | ((u & 0xF) << (4 * (ib % 2))));
     scales_h = static_cast<uint16_t>(scales_h | ((u >> 4) << (2 * ib)));
   }
-  out[2] = static_cast<uint8_t>(scales_h & 0xFF);
-  out[3] = static_cast<uint8_t>(scales_h >> 8);
+  store(out.scales_h, scales_h);
 }
 
-inline void iq4nl_decode_block(const uint8_t* in, float* y) {
-  const float d = fp16_to_fp32(static_cast<uint16_t>(in[0] | (in[1] << 8)));
-  const uint8_t* qs = in + 2;
+void iq4nl_decode_block(const BlockIq4Nl& in, float* y) {
+  const float d = load(in.d);
+  const uint8_t* qs = in.qs;
   for (int j = 0; j < 16; ++j) {
     y[j] = d * static_cast<float>(kvalues_iq4nl[qs[j] & 0xF]);
     y[j + 16] = d * static_cast<float>(kvalues_iq4nl[qs[j] >> 4]);
   }
 }
 
-inline void iq4xs_decode_block(const uint8_t* in, float* y) {
-  const float d = fp16_to_fp32(static_cast<uint16_t>(in[0] | (in[1] << 8)));
-  const unsigned scales_h = static_cast<unsigned>(in[2] | (in[3] << 8));
-  const uint8_t* scales_l = in + 4;
+void iq4xs_decode_block(const BlockIq4Xs& in, float* y) {
+  const float d = load(in.d);
+  const unsigned scales_h = load(in.scales_h);
+  const uint8_t* scales_l = in.scales_l;
   for (int ib = 0; ib < 8; ++ib) {
     const int ls = ((scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((scales_h >> (2 * ib)) & 3) << 4);
     const float dl = d * static_cast<float>(ls - 32);
-    const uint8_t* qs = in + 8 + 16 * ib;
+    const uint8_t* qs = in.qs + 16 * ib;
     float* yb = y + 32 * ib;
     for (int j = 0; j < 16; ++j) {
       yb[j] = dl * static_cast<float>(kvalues_iq4nl[qs[j] & 0xF]);
@@ -183,4 +148,4 @@ inline void iq4xs_decode_block(const uint8_t* in, float* y) {
   }
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

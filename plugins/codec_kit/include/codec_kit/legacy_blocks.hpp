@@ -7,13 +7,13 @@
 #include <cstdint>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/block_extremes.hpp"
-#include "quantflow/numeric/block_fields.hpp"
-#include "quantflow/numeric/block_rows.hpp"
-#include "quantflow/numeric/finite.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/block_extremes.hpp"
+#include "codec_kit/block_fields.hpp"
+#include "codec_kit/block_rows.hpp"
+#include "codec_kit/finite.hpp"
+#include "codec_kit/quant_search.hpp"
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 inline constexpr int kLegacyQK = 32;
 
@@ -51,36 +51,37 @@ inline void unpack_q5(const uint8_t* qh, const uint8_t* qs, int* q) {
 
 // Q4_0 / Q5_0 reference scale: the signed extreme over `divisor` (-8 or -16), so the extreme
 // maps to code 0 and an all-zero block stores d = -0.0. Writes d, returns its inverse.
-inline float put_symmetric_scale(const float* x, float divisor, uint8_t* y) {
+inline float put_symmetric_scale(const float* x, float divisor, Half& d_field) {
   float amax;
   const float d = signed_absmax(kLegacyQK, x, &amax) / divisor;
-  put_half(y, d);
+  store(d_field, d);
   return d != 0.0f ? 1.0f / d : 0.0f;
 }
 
 // Q4_1 / Q5_1 reference scale: (max - min) / nmax. Writes d and the unrounded min (codes are
 // computed against the float min, not the stored one); returns the inverse of d.
-inline float put_affine_scale(const float* x, float nmax, uint8_t* y, float* min) {
+inline float put_affine_scale(const float* x, float nmax, Half& d_field, Half& m_field, float* min) {
   float max;
   min_max(x, kLegacyQK, min, &max);
   const float d = (max - *min) / nmax;
-  put_half(y, d);
-  put_half(y + 2, *min);
+  store(d_field, d);
+  store(m_field, *min);
   return d != 0.0f ? 1.0f / d : 0.0f;
 }
 
 // The weighted searches of Q4_0 / Q5_0 (symmetric, codes offset by nmax) and Q4_1 / Q5_1
 // (scale and min, codes 0..nmax); each writes the block's fp16 fields and leaves codes in L.
-inline void put_symmetric_search(const float* xb, const float* weight, int nmax, int8_t* L, uint8_t* y) {
-  put_half(y, make_qx_quants(kLegacyQK, nmax, xb, L, 1, weight));
+inline void put_symmetric_search(const float* xb, const float* weight, int nmax, int8_t* L, Half& d_field) {
+  store(d_field, make_qx_quants(kLegacyQK, nmax, xb, L, 1, weight));
 }
 
-inline void put_affine_search(const float* xb, const float* weight, int nmax, uint8_t* L, uint8_t* y) {
+inline void put_affine_search(const float* xb, const float* weight, int nmax, uint8_t* L, Half& d_field,
+                              Half& m_field) {
   uint8_t Laux[kLegacyQK];
   float the_min = 0.0f;
   const float d = make_qkx3_quants(kLegacyQK, nmax, xb, weight, L, &the_min, Laux, -0.9f, 0.05f, 36, false);
-  put_half(y, d);
-  put_half(y + 2, -the_min);
+  store(d_field, d);
+  store(m_field, -the_min);
 }
 
 inline void dequantize_symmetric(const int* q, int offset, float d, float* y) {
@@ -93,8 +94,8 @@ inline void dequantize_affine(const int* q, float d, float m, float* y) {
 
 // quantize_row_q*_impl: each block's weights are imatrix * sqrt(sigma2 + x^2) with sigma2 the
 // mean square of the whole row; weighted(xb, weight, yb) encodes one block with them.
-template <int64_t Bytes, class Weighted>
-void encode_row_weighted(const float* x, uint8_t* y, int64_t n, const float* qw, Weighted&& weighted) {
+template <class Block, class Weighted>
+void encode_row_weighted(const float* x, Block* y, int64_t n, const float* qw, Weighted&& weighted) {
   float sum_x2 = 0.0f;
   for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
   const float sigma2 = sum_x2 / static_cast<float>(n);
@@ -103,23 +104,23 @@ void encode_row_weighted(const float* x, uint8_t* y, int64_t n, const float* qw,
     const float* xb = x + ib * kLegacyQK;
     const float* qwb = qw + ib * kLegacyQK;
     for (int j = 0; j < kLegacyQK; ++j) weight[j] = qwb[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
-    weighted(xb, weight, y + ib * Bytes);
+    weighted(xb, weight, y[ib]);
   }
 }
 
 // The encode entry point of a legacy format: ref(x, y) without an imatrix, the row-weighted
 // search with one.
-template <int64_t Bytes, class Ref, class Weighted>
+template <class Block, class Ref, class Weighted>
 int32_t encode_legacy_rows(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix,
                            Ref&& ref, Weighted&& weighted) {
-  if (imatrix == nullptr) return encode_blocks<kLegacyQK, Bytes>(src, dst, n_rows, n_per_row, nullptr, ref);
+  if (imatrix == nullptr) return encode_blocks<kLegacyQK, Block>(src, dst, n_rows, n_per_row, nullptr, ref);
   if (!splits_into_blocks(n_rows, n_per_row, kLegacyQK)) return QF_CODEC_BAD_ROW_LENGTH;
   if (!all_finite(src, n_rows * n_per_row)) return QF_CODEC_NON_FINITE;
-  auto* out = static_cast<uint8_t*>(dst);
-  const int64_t row_bytes = n_per_row / kLegacyQK * Bytes;
+  Block* out = blocks_at<Block>(dst);
+  const int64_t blocks_per_row = n_per_row / kLegacyQK;
   for (int64_t r = 0; r < n_rows; ++r)
-    encode_row_weighted<Bytes>(src + r * n_per_row, out + r * row_bytes, n_per_row, imatrix, weighted);
+    encode_row_weighted(src + r * n_per_row, out + r * blocks_per_row, n_per_row, imatrix, weighted);
   return QF_CODEC_OK;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -6,9 +6,9 @@
 #include <cstdint>
 
 #include "quantflow/codec.hpp"
-#include "quantflow/numeric/block_fields.hpp"
+#include "codec_kit/block_fields.hpp"
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 // put(p, x) writes one element of Bytes bytes at p.
 template <int64_t Bytes, class Put>
@@ -51,4 +51,4 @@ int32_t decode_u8_elements(const void* src, float* dst, int64_t n_rows, int64_t 
   return decode_elements<1>(src, dst, n_rows, n_per_row, [](const uint8_t* p) { return FromCode(*p); });
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

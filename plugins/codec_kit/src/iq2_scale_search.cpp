@@ -1,31 +1,11 @@
-// The pieces of ggml's IQ2 scale searches (quantize_row_iq2_xxs/xs/s_impl) that the three types
-// share: snapping a group of eight to the 2-bit lattice at a trial scale, and the 16-element
-// search IQ2_XS and IQ2_S run unchanged.
-#pragma once
+#include "codec_kit/iq2_scale_search.hpp"
 
 #include <cstdint>
 #include <cstring>
 
-#include "quantflow/numeric/iq_grid_search.hpp"
-#include "quantflow/numeric/iq_sub_block.hpp"
-#include "quantflow/numeric/quant_search.hpp"
+namespace quantflow::codec_kit {
 
-namespace quantflow::numeric {
-
-// Levels per element are 0..2 (positions 1, 3, 5).
-inline constexpr int kIq2MaxQ = 3;
-
-// The lattice map's key: eight levels, two bits each, element i in bits 2i..2i+1.
-inline uint32_t pack_lattice_levels(const int8_t* L) {
-  uint32_t u = 0;
-  for (int i = 0; i < 8; ++i) u |= static_cast<uint32_t>(L[i]) << (2 * i);
-  return u;
-}
-
-// Rounds the group to levels at inverse scale id and snaps it to the grid (nearest neighbour
-// at `scale` when off the grid). L receives the levels; returns whether it was on the grid.
-inline bool iq2_snap_group(const IqLattice& lat, const float* xval, const float* waux, float id, float scale,
-                           int8_t* L) {
+bool iq2_snap_group(const IqLattice& lat, const float* xval, const float* waux, float id, float scale, int8_t* L) {
   for (int i = 0; i < 8; ++i) {
     const int l = nearest_int(0.5f * (id * xval[i] - 1));
     L[i] = static_cast<int8_t>(l < 0 ? 0 : (l > kIq2MaxQ - 1 ? kIq2MaxQ - 1 : l));
@@ -36,10 +16,8 @@ inline bool iq2_snap_group(const IqLattice& lat, const float* xval, const float*
   return false;
 }
 
-// IQ2_XS / IQ2_S: trial scales around vmax / 5 for two groups of eight, then one refit of the
-// groups the best trial left off the grid. L (16) receives grid levels; returns the scale.
-inline float iq2_search_pair_scale(const IqLattice& lat, const float* xval, const float* weight, const float* waux,
-                                   float vmax, int8_t* L) {
+float iq2_search_pair_scale(const IqLattice& lat, const float* xval, const float* weight, const float* waux, float vmax,
+                            int8_t* L) {
   int8_t Laux[16];
   bool on_grid[2] = {true, true};
   float best = 0;
@@ -74,4 +52,4 @@ inline float iq2_search_pair_scale(const IqLattice& lat, const float* xval, cons
   return scale;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -7,10 +7,10 @@
 #include <cfloat>
 #include <cstdint>
 
-#include "quantflow/numeric/iq2_scale_search.hpp"
-#include "quantflow/numeric/iq_grid_search.hpp"
+#include "codec_kit/iq2_scale_search.hpp"
+#include "codec_kit/iq_grid_search.hpp"
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 // Element indices ordered by value; stable, so equal values keep their order as in ggml.
 inline void iq1_sorted_order(const float* xb, int n, int* idx) {
@@ -55,34 +55,11 @@ struct Iq1SplitChoice {
 
 // Snaps n_groups groups of eight to the grid, group k valued by xx[k]; index receives the grid
 // entries. Returns whether every group was already on the grid.
-inline bool iq1_snap_groups(const IqLattice& lat, const float* xb, const float* weight, float scale,
-                            const float* const* xx, int n_groups, int8_t* L, int* index) {
-  bool all_on_grid = true;
-  for (int k = 0; k < n_groups; ++k) {
-    const uint32_t u = pack_lattice_levels(L + 8 * k);
-    int g = lat.lookup(u);
-    if (g < 0) {
-      all_on_grid = false;
-      g = iq1_find_best_neighbour(lat, u, xb + 8 * k, weight + 8 * k, scale, xx[k], L + 8 * k);
-    }
-    index[k] = g;
-  }
-  return all_on_grid;
-}
+bool iq1_snap_groups(const IqLattice& lat, const float* xb, const float* weight, float scale, const float* const* xx,
+                     int n_groups, int8_t* L, int* index);
 
 // The least-squares scale of the snapped groups; scale is kept when the fit is not positive.
-inline float iq1_refit_scale(const IqLattice& lat, const float* xb, const float* weight, const float* const* xx,
-                             int n_groups, const int* index, float scale) {
-  float sumqx = 0, sumq2 = 0;
-  for (int k = 0; k < n_groups; ++k) {
-    for (int j = 0; j < 8; ++j) {
-      const float w = weight[8 * k + j];
-      const float q = xx[k][lat.level(index[k], j)];
-      sumqx += w * q * xb[8 * k + j];
-      sumq2 += w * q * q;
-    }
-  }
-  return sumqx > 0 && sumq2 > 0 ? sumqx / sumq2 : scale;
-}
+float iq1_refit_scale(const IqLattice& lat, const float* xb, const float* weight, const float* const* xx, int n_groups,
+                      const int* index, float scale);
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

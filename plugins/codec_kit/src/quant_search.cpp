@@ -1,26 +1,9 @@
-// ggml's scale searches (ggml-quants.c), shared by every codec that must match ggml bit for
-// bit. Everything stays in float with sequential sums and float literals, because a single
-// double or reordered sum changes which candidate scale wins (quant-blocks.md §3A, §12).
-#pragma once
+#include "codec_kit/quant_search.hpp"
 
-#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
-#include "quantflow/numeric/block_extremes.hpp"
-
-namespace quantflow::numeric {
-
-// Minimum magnitude treated as a non-zero group (ggml's GROUP_MAX_EPS).
-inline constexpr float kGroupMaxEps = 1e-15f;
-
-// Round to nearest, ties to even, independent of the FP rounding mode; valid for |f| <= 4194303.
-inline int nearest_int(float f) {
-  const float v = f + 12582912.f;
-  const int32_t i = std::bit_cast<int32_t>(v);
-  return (i & 0x007FFFFF) - 0x00400000;
-}
+namespace quantflow::codec_kit {
 
 namespace detail {
 
@@ -116,8 +99,7 @@ inline float qkx_search(int n, int nmax, const float* x, const float* weights, u
 
 }  // namespace detail
 
-// Symmetric scale search; L gets signed codes offset by nmax (0..2*nmax-1). qw null -> x^2 weights.
-inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
   using detail::clamp_int;
   float max;
   if (!detail::signed_extreme_or_zero(n, x, L, &max)) return 0.f;
@@ -164,14 +146,7 @@ inline float make_qx_quants(int n, int nmax, const float* x, int8_t* L, int rmse
   return scale;
 }
 
-// Same search writing unsigned codes, for callers that pack L straight into nibbles (codes fit 0..127).
-inline float make_qx_quants(int n, int nmax, const float* x, uint8_t* L, int rmse_type, const float* qw) {
-  return make_qx_quants(n, nmax, x, reinterpret_cast<int8_t*>(L), rmse_type, qw);
-}
-
-// Q3_K sub-block search with iterative per-element refinement; L gets codes offset by nmax,
-// except an all-zero group leaves L = 0 un-offset (as ggml does).
-inline float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse) {
+float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_rmse) {
   using detail::clamp_int;
   float max;
   if (!detail::signed_extreme_or_zero(n, x, L, &max)) return 0.f;
@@ -216,20 +191,17 @@ inline float make_q3_quants(int n, int nmax, const float* x, int8_t* L, bool do_
   return suml2 > 0 ? sumlx / suml2 : 0.0f;
 }
 
-// Asymmetric (scale, min) search; L gets 0..nmax, *the_min = -min >= 0, Laux is n bytes of scratch.
-inline float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
-                              uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad) {
+float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min, uint8_t* Laux,
+                       float rmin, float rdelta, int nstep, bool use_mad) {
   return detail::qkx_search(n, nmax, x, weights, L, the_min, Laux, rmin, rdelta, nstep, use_mad, false, false);
 }
 
-// As make_qkx2_quants, but weights may be null (then x^2) and max <= min counts as degenerate.
-inline float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
-                              uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad) {
+float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min, uint8_t* Laux,
+                       float rmin, float rdelta, int nstep, bool use_mad) {
   return detail::qkx_search(n, nmax, x, weights, L, the_min, Laux, rmin, rdelta, nstep, use_mad, true, true);
 }
 
-// Scale for non-negative x (e.g. a block's sub-scales); L gets 0..nmax, weights qw are required.
-inline float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* qw) {
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* qw) {
   float max = 0;
   for (int i = 0; i < n; ++i) max = max > x[i] ? max : x[i];
   if (max < kGroupMaxEps) {
@@ -296,4 +268,4 @@ inline float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const f
   return suml2 > 0 ? sumlx / suml2 : 0.0f;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

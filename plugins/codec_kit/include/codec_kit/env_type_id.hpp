@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 // Room for any int32 in decimal plus the terminator.
 struct TypeIdText {
@@ -37,4 +37,4 @@ inline bool read_env_type_id(const char* var, TypeIdText& out) {
   return true;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 inline bool all_finite(const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
@@ -13,4 +13,4 @@ inline bool all_finite(const float* x, int64_t n) {
   return true;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

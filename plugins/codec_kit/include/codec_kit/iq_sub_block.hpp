@@ -7,9 +7,9 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quantflow/numeric/quant_search.hpp"
+#include "codec_kit/quant_search.hpp"
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 inline float sum_squares(const float* x, int n) {
   float sum = 0;
@@ -89,4 +89,4 @@ inline int sub_scale_code(float id, float scale, int lmax) {
   return l < 0 ? 0 : (l > lmax ? lmax : l);
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

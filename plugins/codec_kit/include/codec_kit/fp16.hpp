@@ -5,7 +5,7 @@
 #include <bit>
 #include <cstdint>
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 inline float fp16_to_fp32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
@@ -60,4 +60,4 @@ inline uint16_t fp32_to_bf16(float f) {
   return static_cast<uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -1,22 +1,11 @@
-// Lattice grid of IQ1_S and IQ1_M (quant-blocks.md §0.5, §4.6, §4.7) and the search
-// structures their encoders use (iq_grid_search.hpp). The grid numbers are ggml-common.h's
-// iq1s_grid: each byte of an entry is an int8 in {-1, 0, +1}, byte j = element j.
-#pragma once
+#include "codec_kit/iq1_grids.hpp"
 
-#include <array>
 #include <cstdint>
 #include <mutex>
 
-#include "quantflow/numeric/iq_grid_search.hpp"
+namespace quantflow::codec_kit {
 
-namespace quantflow::numeric {
-
-inline constexpr int kIq1sGridSize = 2048;
-// The shift added to (IQ1_S) or subtracted from every grid value of a group.
-inline constexpr float kIq1sDelta = 0.125f;
-inline constexpr float kIq1mDelta = 0.125f;
-
-inline constexpr uint64_t iq1s_grid[2048] = {
+const uint64_t iq1s_grid[2048] = {
     0xffffffffffffffff, 0xffffffffffffff01, 0xffffffffffff0000, 0xffffffffffff01ff, 0xffffffffffff0101,
     0xffffffffff00ff00, 0xffffffffff000000, 0xffffffffff01ffff, 0xffffffffff01ff01, 0xffffffffff0101ff,
     0xffffffffff010101, 0xffffffff00ff0000, 0xffffffff0000ff00, 0xffffffff000000ff, 0xffffffff00000001,
@@ -429,23 +418,11 @@ inline constexpr uint64_t iq1s_grid[2048] = {
     0x010101010101ff01, 0x01010101010101ff, 0x0101010101010101,
 };
 
-// Byte values of levels 0, 1, 2 (-1, 0, +1) in the IQ1 grid.
-inline constexpr std::array<uint8_t, 3> kIq1LevelBytes = {0xff, 0x00, 0x01};
-
-// Search structures shared by IQ1_S and IQ1_M, built once per process on first use.
-inline const IqLattice& iq1s_lattice() {
+const IqLattice& iq1s_lattice() {
   static std::once_flag once;
   static IqLattice lattice;
   std::call_once(once, [] { lattice = build_iq_lattice(iq1s_grid, kIq1sGridSize, kIq1LevelBytes, 3); });
   return lattice;
 }
 
-// One decoded group of eight: the grid entry's -1/0/+1 values shifted by delta, times dl.
-inline void iq1_decode_group(uint64_t grid, float dl, float delta, float* y) {
-  for (int j = 0; j < 8; ++j) {
-    const int8_t g = static_cast<int8_t>((grid >> (8 * j)) & 0xFF);
-    y[j] = dl * (g + delta);
-  }
-}
-
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -15,7 +15,7 @@
 #include <bit>
 #include <cstdint>
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 namespace fp8_detail {
 
@@ -100,4 +100,4 @@ inline float fp8_e5m2_to_fp32(uint8_t code) { return fp8_detail::decode<5, 2>(co
 inline uint8_t fp32_to_fp8_e4m3(float f) { return fp8_detail::encode<4, 3>(f); }
 inline uint8_t fp32_to_fp8_e5m2(float f) { return fp8_detail::encode<5, 2>(f); }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

@@ -5,7 +5,7 @@
 #include <cfloat>
 #include <cmath>
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
 // Largest |x|; 0 for an all-zero block.
 inline float abs_max(const float* x, int n) {
@@ -44,4 +44,4 @@ inline void min_max(const float* x, int n, float* min_out, float* max_out) {
   *max_out = max;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit

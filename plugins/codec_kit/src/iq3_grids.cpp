@@ -1,8 +1,4 @@
-// Lattice grids shared by the IQ3_XXS and IQ3_S codecs (quant-blocks.md §0.5, §4.4, §4.5,
-// §4.8), plus the search structures ggml builds for them in iq3xs_init_impl: a map from every
-// 4-tuple of 3-bit levels to its grid index, and for tuples off the grid, the list of grid
-// points at the nearest few distances.
-#pragma once
+#include "codec_kit/iq3_grids.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -10,11 +6,9 @@
 #include <utility>
 #include <vector>
 
-namespace quantflow::numeric {
+namespace quantflow::codec_kit {
 
-// ggml-common.h iq3xxs_grid: four magnitudes per entry (byte k = element k), each in
-// {4, 12, 20, 28, 36, 44, 52, 62}.
-inline constexpr uint32_t iq3xxs_grid[256] = {
+const uint32_t iq3xxs_grid[256] = {
     0x04040404, 0x04040414, 0x04040424, 0x04040c0c, 0x04040c1c, 0x04040c3e, 0x04041404, 0x04041414, 0x04041c0c,
     0x04042414, 0x04043e1c, 0x04043e2c, 0x040c040c, 0x040c041c, 0x040c0c04, 0x040c0c14, 0x040c140c, 0x040c142c,
     0x040c1c04, 0x040c1c14, 0x040c240c, 0x040c2c24, 0x040c3e04, 0x04140404, 0x04140414, 0x04140424, 0x04140c0c,
@@ -46,8 +40,7 @@ inline constexpr uint32_t iq3xxs_grid[256] = {
     0x3e2c0404, 0x3e2c0414, 0x3e2c1424, 0x3e341c04,
 };
 
-// ggml-common.h iq3s_grid: four magnitudes per entry, each in {1, 3, ..., 15}.
-inline constexpr uint32_t iq3s_grid[512] = {
+const uint32_t iq3s_grid[512] = {
     0x01010101, 0x01010103, 0x01010105, 0x0101010b, 0x0101010f, 0x01010301, 0x01010303, 0x01010305, 0x01010309,
     0x0101030d, 0x01010501, 0x01010503, 0x0101050b, 0x01010707, 0x01010901, 0x01010905, 0x0101090b, 0x0101090f,
     0x01010b03, 0x01010b07, 0x01010d01, 0x01010d05, 0x01010f03, 0x01010f09, 0x01010f0f, 0x01030101, 0x01030103,
@@ -107,40 +100,6 @@ inline constexpr uint32_t iq3s_grid[512] = {
     0x0f090307, 0x0f090501, 0x0f090b01, 0x0f0b0505, 0x0f0b0905, 0x0f0d0105, 0x0f0d0703, 0x0f0f0101,
 };
 
-// ksigns_iq2xs[i]: the 7 explicit sign bits of i plus bit 7 set when i has an odd number of
-// ones, so that every group of 8 carries an even number of negative signs.
-inline constexpr uint8_t iq3_ksigns(unsigned i) {
-  unsigned ones = 0;
-  for (unsigned b = i & 127u; b; b &= b - 1) ++ones;
-  return static_cast<uint8_t>((i & 127u) | ((ones & 1u) << 7));
-}
-
-// One decoded group of eight: the four bytes of grid entries g1 then g2, times db, negated
-// where sign bit j is set.
-inline void iq3_decode_group(uint32_t g1, uint32_t g2, uint8_t signs, float db, float* y) {
-  for (int j = 0; j < 4; ++j) {
-    y[j] = db * static_cast<float>((g1 >> (8 * j)) & 0xFF) * ((signs >> j) & 1 ? -1.0f : 1.0f);
-    y[j + 4] = db * static_cast<float>((g2 >> (8 * j)) & 0xFF) * ((signs >> (j + 4)) & 1 ? -1.0f : 1.0f);
-  }
-}
-
-// The search side of an IQ3 grid: levels l in 0..7 stand for the odd values 2l+1.
-struct Iq3Search {
-  int grid_size = 0;
-  // Per grid entry, its four levels packed as 3-bit fields (element k in bits 3k..3k+2).
-  std::vector<uint16_t> levels;
-  // Per packed 4-tuple (4096): the grid index when on the grid, otherwise -(offset + 1)
-  // into `neighbours`, where neighbours[offset] is a count n followed by n grid indices.
-  std::vector<int> map;
-  std::vector<uint16_t> neighbours;
-
-  // Level (0..7) of element k of grid entry g.
-  int level(int g, int k) const { return (levels[static_cast<size_t>(g)] >> (3 * k)) & 7; }
-  // Search value 2l+1 of element k of grid entry g.
-  int value(int g, int k) const { return 2 * level(g, k) + 1; }
-  const uint16_t* neighbours_of(int map_entry) const { return neighbours.data() + static_cast<size_t>(-map_entry - 1); }
-};
-
 namespace iq3_detail {
 
 // The decoded magnitude of a grid byte back to its level: 4 + 8l (62 for l = 7) for IQ3_XXS,
@@ -198,9 +157,7 @@ inline void build(Iq3Search& s, int grid_size) {
 
 }  // namespace iq3_detail
 
-// The search tables for grid_size 256 (IQ3_XXS) or 512 (IQ3_S), built once on first use;
-// safe to call from any thread.
-inline const Iq3Search& iq3_search(int grid_size) {
+const Iq3Search& iq3_search(int grid_size) {
   static Iq3Search tables[2];
   static std::once_flag once[2];
   const int i = grid_size == 256 ? 0 : 1;
@@ -208,11 +165,7 @@ inline const Iq3Search& iq3_search(int grid_size) {
   return tables[i];
 }
 
-// Among the grid points listed at `nb` (count first), the one minimising
-// Σ w[i] * (scale * (2l+1) - x[i])², the first one on ties; writes its levels to L and
-// returns its grid index.
-inline int iq3_best_neighbour(const Iq3Search& s, const uint16_t* nb, const float* x, const float* w, float scale,
-                              int8_t* L) {
+int iq3_best_neighbour(const Iq3Search& s, const uint16_t* nb, const float* x, const float* w, float scale, int8_t* L) {
   const int n = nb[0];
   float best_d2 = 3.40282347e38f;
   int best = nb[1];
@@ -233,4 +186,4 @@ inline int iq3_best_neighbour(const Iq3Search& s, const uint16_t* nb, const floa
   return best;
 }
 
-}  // namespace quantflow::numeric
+}  // namespace quantflow::codec_kit
