@@ -94,7 +94,7 @@ void decode_super_block(const BlockIq3Xxs& in, float* y) {
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
   return kit::encode_iq_blocks<kBlockElems, BlockIq3Xxs>(
-      src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = false, .finite_required = false},
+      src, dst, n_rows, n_per_row, imatrix, {.imatrix_required = false, .finite_required = true},
       [](const float* x, const float* qw, BlockIq3Xxs& y) { encode_super_block(kit::iq3_search(256), x, qw, y); });
 }
 

@@ -16,7 +16,7 @@ constexpr int64_t kBlockElems = kit::kIq4nlElems;
 
 int32_t encode(const float* src, void* dst, int64_t n_rows, int64_t n_per_row, const float* imatrix) {
   return kit::encode_iq_blocks<kBlockElems, kit::BlockIq4Nl>(src, dst, n_rows, n_per_row, imatrix,
-                                                             {.imatrix_required = false, .finite_required = false},
+                                                             {.imatrix_required = false, .finite_required = true},
                                                              kit::iq4nl_encode_block);
 }
 
