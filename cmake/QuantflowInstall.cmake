@@ -2,6 +2,7 @@
 # plugins (installed by their own targets into bin/ and lib/quantflow/plugins/):
 #   include/quantflow/*.hpp             the SDK headers (not the bundled codecs' numeric kit)
 #   share/quantflow/configs/            presets and example recipes, found relative to bin/quantflow
+#   share/quantflow/examples/           out-of-tree plugin projects to start from (docs/plugins.md)
 #   lib/cmake/quantflow/                find_package(quantflow CONFIG): quantflow::sdk,
 #                                       quantflow::quantflow and quantflow_add_plugin()
 #   lib/pkgconfig/quantflow.pc          the same SDK for builds without CMake
@@ -15,6 +16,7 @@ set(QUANTFLOW_CMAKE_INSTALL_DIR lib/cmake/quantflow)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/framework/include/quantflow DESTINATION ${QUANTFLOW_INCLUDE_INSTALL_DIR}
         FILES_MATCHING PATTERN "*.hpp" PATTERN "numeric" EXCLUDE)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/configs/ DESTINATION share/quantflow/configs)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/ DESTINATION share/quantflow/examples)
 
 install(EXPORT quantflowTargets NAMESPACE quantflow:: DESTINATION ${QUANTFLOW_CMAKE_INSTALL_DIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/quantflowConfig.cmake.in

@@ -31,8 +31,8 @@ std::string read_text(const fs::path& p) {
 // The installed tree and the examples' plugins, made once for every test case below.
 struct Installation {
   qf_test::TempDir root;
-  fs::path prefix = root / "quantflow";       // the installed quantflow, after a move
-  fs::path plugins = root / "user-plugins";   // where the examples are installed
+  fs::path prefix = root / "quantflow";      // the installed quantflow, after a move
+  fs::path plugins = root / "user-plugins";  // where the examples are installed
   fs::path plugin_dir = plugins / "lib" / "quantflow" / "plugins";
 
   Installation() {
@@ -66,7 +66,8 @@ const Installation& installation() {
 // Folders of the source and build trees that nothing built from the installed package may name.
 std::vector<std::string> tree_paths() {
   std::vector<std::string> out;
-  for (const char* dir : {"framework", "examples", "configs", "cmake", "plugins"}) out.push_back((kRepo / dir).string());
+  for (const char* dir : {"framework", "examples", "configs", "cmake", "plugins"})
+    out.push_back((kRepo / dir).string());
   for (const char* dir : {"lib", "bin", "package", "framework"}) out.push_back((fs::path(QF_BUILD_DIR) / dir).string());
   return out;
 }
@@ -112,6 +113,8 @@ BOOST_AUTO_TEST_CASE(install_puts_the_sdk_and_nothing_of_the_build_tree_under_th
                                            "quantflowTargets.cmake"}),
              boost::test_tools::per_element());
   BOOST_CHECK(fs::is_regular_file(inst.prefix / "bin" / "quantflow"));
+  BOOST_TEST(qf_test::listing(inst.prefix / "share" / "quantflow" / "examples") == kExamples,
+             boost::test_tools::per_element());
   // Relocatable: no installed text file names the source tree, the build tree's own folders
   // or the prefix it was installed to (the temporary folders live inside the build tree, which
   // may live inside the source tree, so those are named precisely).
@@ -134,7 +137,8 @@ BOOST_AUTO_TEST_CASE(pkg_config_gives_the_include_dir_the_standard_and_the_plugi
   BOOST_CHECK_EQUAL(fs::canonical(plugindir.substr(0, plugindir.find_last_not_of("\n ") + 1)),
                     fs::canonical(inst.prefix / "lib" / "quantflow" / "plugins"));
   BOOST_CHECK_EQUAL(run_ok(pkg + "--modversion quantflow").out, "0.1.0\n");
-  qf_test::write_text(inst.root / "abi.cpp", "#include <quantflow/plugin.hpp>\nunsigned abi = QUANTFLOW_ABI_VERSION;\n");
+  qf_test::write_text(inst.root / "abi.cpp",
+                      "#include <quantflow/plugin.hpp>\nunsigned abi = QUANTFLOW_ABI_VERSION;\n");
   run_ok(quote(QF_CXX_COMPILER) + " $(" + pkg + "--cflags quantflow) -c " + quote(inst.root / "abi.cpp") + " -o " +
          quote(inst.root / "abi.o"));
 }
@@ -190,9 +194,8 @@ BOOST_AUTO_TEST_CASE(a_recipe_writes_the_example_codec_into_the_example_containe
   const fs::path gguf = dir / "model.gguf", tpk = dir / "model.tpk", back = dir / "back.safetensors";
   BOOST_REQUIRE_EQUAL(inst.quantflow("synth " + quote(gguf) + " --layers 2 --hidden 64 --ffn 128 --vocab 96").exit_code,
                       0);
-  qf_test::write_text(dir / "recipe.yaml", "inputs: model.gguf\noutput: model.tpk\ntensors:\n"
-                                           "  - regex: \"ffn_(gate|up|down)\\\\.weight$\"\n    type: affine3_g32\n");
-  auto r = inst.quantflow("run " + quote(dir / "recipe.yaml"));
+  const fs::path recipe = inst.prefix / "share" / "quantflow" / "examples" / "third-party-codec" / "ffn-affine3.yaml";
+  auto r = inst.quantflow("run " + quote(recipe) + " --set inputs=" + quote(gguf) + " --set output.path=" + quote(tpk));
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
 
   const auto original = qf_test::tensors_of(gguf);
@@ -232,7 +235,10 @@ BOOST_AUTO_TEST_CASE(a_recipe_writes_the_example_codec_into_the_example_containe
     // level 0 or 7 is off by at most those roundings, 2^-11 * (|min| + range).
     for (size_t g = 0; g < t.bytes.size() / 4 / 32; ++g) {
       float lo = INFINITY, hi = -INFINITY;
-      for (size_t i = 32 * g; i < 32 * g + 32; ++i) lo = std::min(lo, f32_at(t.bytes, i)), hi = std::max(hi, f32_at(t.bytes, i));
+      for (size_t i = 32 * g; i < 32 * g + 32; ++i) {
+        lo = std::min(lo, f32_at(t.bytes, i));
+        hi = std::max(hi, f32_at(t.bytes, i));
+      }
       const double range = double(hi) - lo;
       const double bound = range / 14 * (1 + 0x1p-11) + 0x1p-10 * (std::fabs(lo) + range) + 0x1p-24;
       std::set<float> levels;
@@ -255,16 +261,23 @@ BOOST_AUTO_TEST_CASE(a_recipe_writes_the_example_codec_into_the_example_containe
 BOOST_AUTO_TEST_CASE(the_installed_quantflow_reads_its_own_presets) {
   const auto& inst = installation();
   const qf_test::TempDir dir;
-  BOOST_REQUIRE_EQUAL(inst.quantflow("synth " + quote(dir / "m.gguf") + " --layers 1 --hidden 64 --ffn 128 --vocab 64")
-                          .exit_code,
-                      0);
-  BOOST_CHECK_EQUAL(inst.quantflow("quantize -q " + quote(dir / "m.gguf") + " " + quote(dir / "q.gguf") + " Q8_0")
-                        .exit_code,
-                    0);
+  BOOST_REQUIRE_EQUAL(
+      inst.quantflow("synth " + quote(dir / "m.gguf") + " --layers 1 --hidden 64 --ffn 128 --vocab 64").exit_code, 0);
+  BOOST_CHECK_EQUAL(
+      inst.quantflow("quantize -q " + quote(dir / "m.gguf") + " " + quote(dir / "q.gguf") + " Q8_0").exit_code, 0);
   const fs::path preset = inst.prefix / "share" / "quantflow" / "configs" / "presets" / "Q8_0.yaml";
   fs::rename(preset, dir / "Q8_0.yaml");
   auto r = inst.quantflow("quantize -q " + quote(dir / "m.gguf") + " " + quote(dir / "q2.gguf") + " Q8_0");
   fs::rename(dir / "Q8_0.yaml", preset);
   BOOST_CHECK_EQUAL(r.exit_code, 2);
   BOOST_CHECK_NE(r.err.find("unknown quantization type 'Q8_0'"), std::string::npos);
+}
+
+// docs/plugins.md walks through building the example codec: the files it shows are the
+// example's files, character for character (its commands run in integration.doc_commands).
+BOOST_AUTO_TEST_CASE(the_plugin_walkthrough_shows_the_example_files_as_they_are) {
+  const std::string doc = read_text(kRepo / "docs" / "plugins.md");
+  for (const char* file : {"CMakeLists.txt", "affine3_g32.cpp", "ffn-affine3.yaml"})
+    BOOST_CHECK_MESSAGE(doc.find(read_text(kRepo / "examples" / "third-party-codec" / file)) != std::string::npos,
+                        "docs/plugins.md does not show examples/third-party-codec/" << file << " as it is");
 }
