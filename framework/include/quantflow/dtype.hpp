@@ -1,5 +1,6 @@
 // Element encodings form an open set: a stable lower-case name plus the block geometry.
-// The core never enumerates them; containers and codec plugins introduce them.
+// The core never enumerates them; containers and codec plugins introduce them. A plugin
+// meets DType in every TensorInfo; a codec's DType is dtype_of(descriptor) (codec.hpp).
 #pragma once
 
 #include <cctype>
@@ -9,12 +10,15 @@
 
 namespace quantflow {
 
+// What kind of numbers an encoding holds; QfCodecDescriptor::kind stores it as uint32_t.
 enum class DTypeKind : uint8_t {
   floating,   // plain IEEE-like element types: f32, f16, bf16, f64, f8_e4m3, ...
   integer,    // plain integers and bool
   quantized,  // block encodings with scales: q4_0, q4_k, iq2_xs, ...
 };
 
+// One encoding: a tensor of it is rows of whole blocks, each of block_elems elements packed
+// into block_bytes bytes (a plain type is a block of one element: f32 is {1, 4}).
 struct DType {
   std::string name;          // canonical lower-case name, e.g. "f32", "q4_k"
   uint32_t block_elems = 1;  // elements per block (1 for plain types)
@@ -22,10 +26,12 @@ struct DType {
   DTypeKind kind = DTypeKind::floating;
 
   bool is_valid() const { return !name.empty() && block_elems > 0 && block_bytes > 0; }
+  // Whether a row of row_len elements is whole blocks: encodings never split a block across rows.
   bool fits_row(uint64_t row_len) const { return row_len % block_elems == 0; }
   // Bytes for n elements; only meaningful when fits_row(n).
   uint64_t bytes_for(uint64_t n_elems) const { return n_elems / block_elems * block_bytes; }
 
+  // Same name and geometry (the kind follows from the name).
   friend bool operator==(const DType& a, const DType& b) {
     return a.name == b.name && a.block_elems == b.block_elems && a.block_bytes == b.block_bytes;
   }

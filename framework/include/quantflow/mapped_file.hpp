@@ -1,5 +1,5 @@
 // Read-only memory mapping of a whole file, for parsing headers in place, plus checked
-// reads of tensor data.
+// reads of tensor data: what a container Reader needs to open a file and serve read(i).
 #pragma once
 
 #include <fcntl.h>
@@ -19,8 +19,10 @@
 
 namespace quantflow {
 
+// Shared by a Reader and the TensorData it hands out; unmapped and closed by the last owner.
 class MappedFile {
  public:
+  // Maps `path` (a regular file; an empty one maps to no bytes). Errors name the file.
   static Result<std::shared_ptr<MappedFile>> open(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return io_error(std::string("cannot open: ") + std::strerror(errno)).with_file(path);
@@ -57,10 +59,13 @@ class MappedFile {
 
   const std::string& path() const { return path_; }
   size_t size() const { return size_; }
+  // The whole file, for parsing a header in place (null / empty for an empty file).
   const std::byte* data() const { return data_; }
   std::span<const std::byte> bytes() const { return {data_, size_}; }
-  // Bounds-checked sub-span; empty optional-like result via `ok` flag.
+  // Whether [offset, offset + length) lies inside the file; written so that it cannot overflow.
   bool contains(uint64_t offset, uint64_t length) const { return offset <= size_ && length <= size_ - offset; }
+  // A view into the mapping, unchecked: call contains() first. For headers; tensor data goes
+  // through read(), which survives a file that shrinks under us.
   std::span<const std::byte> slice(uint64_t offset, uint64_t length) const {
     return {data_ + offset, static_cast<size_t>(length)};
   }

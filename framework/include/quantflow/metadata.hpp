@@ -1,5 +1,6 @@
 // Typed, ordered key/value metadata able to carry every GGUF value type losslessly.
-// Containers with poorer metadata (safetensors' string map, APR's JSON) map into it.
+// Containers with poorer metadata (safetensors' string map, APR's JSON) map into it: a
+// Reader returns a Metadata, a Writer receives one in begin().
 #pragma once
 
 #include <cstdint>
@@ -11,14 +12,17 @@
 
 namespace quantflow {
 
+// The value types, GGUF's set; an array's elements all have one type (array of array too).
 enum class MetaType : uint8_t { u8, i8, u16, i16, u32, i32, u64, i64, f32, f64, boolean, string, array };
 
+// "u8", ..., "bool", "string", "array": the names `inspect` and recipes use.
 inline const char* meta_type_name(MetaType type) {
   static constexpr const char* names[] = {"u8",  "i8",  "u16", "i16",  "u32",    "i32",  "u64",
                                           "i64", "f32", "f64", "bool", "string", "array"};
   return names[static_cast<int>(type)];
 }
 
+// The reverse of meta_type_name; false (and `out` unchanged) for an unknown name.
 inline bool meta_type_from_name(std::string_view name, MetaType& out) {
   for (int i = 0; i <= static_cast<int>(MetaType::array); ++i) {
     if (name == meta_type_name(static_cast<MetaType>(i))) {
@@ -41,6 +45,8 @@ struct MetaValue {
   MetaType element_type = MetaType::u8;
   std::vector<MetaValue> elements;
 
+  // Constructors for each kind of value; `t` must be an unsigned (make_unsigned) or signed
+  // (make_signed) integer type of a width that holds `v`.
   static MetaValue make_unsigned(MetaType t, uint64_t v) {
     MetaValue m;
     m.type = t;
@@ -83,13 +89,15 @@ struct MetaValue {
     return m;
   }
 
-  bool is_integer() const { return type <= MetaType::i64; }
+  bool is_integer() const { return type <= MetaType::i64; }  // any width, signed or not
   bool is_signed() const {
     return type == MetaType::i8 || type == MetaType::i16 || type == MetaType::i32 || type == MetaType::i64;
   }
+  // The integer as stored: sign-extended for signed types, so as_i64 of an i8 -1 is -1.
   int64_t as_i64() const { return static_cast<int64_t>(integer); }
   uint64_t as_u64() const { return integer; }
 
+  // Same type and value; NaN equals NaN, so a round trip of any file compares equal.
   friend bool operator==(const MetaValue& a, const MetaValue& b) {
     if (a.type != b.type) return false;
     switch (a.type) {
@@ -106,6 +114,7 @@ struct MetaValue {
   }
 };
 
+// One key and its value, e.g. {"general.architecture", make_string("llama")}.
 struct MetaEntry {
   std::string key;
   MetaValue value;
@@ -119,6 +128,7 @@ class Metadata {
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
 
+  // The value of `key`, or null when absent.
   const MetaValue* find(std::string_view key) const {
     for (const auto& e : entries_)
       if (e.key == key) return &e.value;
@@ -143,6 +153,7 @@ class Metadata {
   }
   // Appends without looking for an existing key; readers use it after their own duplicate check.
   void append(std::string key, MetaValue value) { entries_.push_back({std::move(key), std::move(value)}); }
+  // Removes `key`; false when it was absent.
   bool erase(std::string_view key) {
     for (auto it = entries_.begin(); it != entries_.end(); ++it)
       if (it->key == key) {

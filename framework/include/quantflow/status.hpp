@@ -1,4 +1,6 @@
-// Errors as values: every fallible call across a plugin boundary returns Status or Result<T>.
+// Errors as values: every fallible call across a plugin boundary returns Status or Result<T>,
+// both [[nodiscard]]; exceptions never cross it. Plugins build errors with the helpers below
+// (bad_input("..."), io_error("...")) and add context with with_tensor / with_file.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +22,10 @@ enum class ErrorCode : int32_t {
   internal = 5,     // a bug: an invariant did not hold
 };
 
+// "bad_input", "io_error", ...: the code's name in JSON output.
 const char* error_code_name(ErrorCode code);
 
+// Success (the default) or an error: a code, a one-line message and where it happened.
 class [[nodiscard]] Status {
  public:
   Status() = default;
@@ -64,6 +68,8 @@ class [[nodiscard]] Status {
   std::string tensor_;
 };
 
+// One constructor per code; `message` says what is wrong without the file or tensor name,
+// which with_file / with_tensor add.
 inline Status error(ErrorCode code, std::string message) { return Status(code, std::move(message)); }
 inline Status bad_input(std::string message) { return Status(ErrorCode::bad_input, std::move(message)); }
 inline Status usage_error(std::string message) { return Status(ErrorCode::usage, std::move(message)); }
@@ -71,6 +77,8 @@ inline Status unsupported(std::string message) { return Status(ErrorCode::unsupp
 inline Status io_error(std::string message) { return Status(ErrorCode::io_error, std::move(message)); }
 inline Status internal_error(std::string message) { return Status(ErrorCode::internal, std::move(message)); }
 
+// A T or the Status saying why there is none. value(), * and -> require ok(); the status of
+// a Result that holds a value is ok.
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -80,7 +88,7 @@ class [[nodiscard]] Result {
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }
   const Status& status() const { return status_; }
-  Status take_status() { return std::move(status_); }
+  Status take_status() { return std::move(status_); }  // moves the error out, to return it
 
   T& value() & { return *value_; }
   const T& value() const& { return *value_; }

@@ -1,4 +1,5 @@
-// Tensor descriptions and data views.
+// Tensor descriptions (TensorInfo: name, encoding, shape, size) and views of tensor bytes
+// (TensorData), which Readers return and Writers receive, plus shape arithmetic.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,7 @@ namespace quantflow {
 // shape {rows, cols} and rows of `cols` contiguous elements. GGUF's ne[] is the reverse.
 using Shape = std::vector<uint64_t>;
 
+// Elements in a tensor of this shape (1 for a scalar, the empty shape).
 inline uint64_t element_count(const Shape& shape) {
   uint64_t n = 1;
   for (uint64_t d : shape) n *= d;
@@ -25,11 +27,13 @@ inline uint64_t element_count(const Shape& shape) {
 // Elements per row: the innermost dimension (1 for a scalar).
 inline uint64_t row_length(const Shape& shape) { return shape.empty() ? 1 : shape.back(); }
 
+// Rows of row_length(shape) elements: what codecs encode and decode (0 for an empty row).
 inline uint64_t row_count(const Shape& shape) {
   const uint64_t len = row_length(shape);
   return len == 0 ? 0 : element_count(shape) / len;
 }
 
+// "[4096, 11008]", for messages.
 inline std::string shape_to_string(const Shape& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -39,6 +43,8 @@ inline std::string shape_to_string(const Shape& shape) {
   return s + "]";
 }
 
+// One tensor as a Reader lists it and a Writer is told it. n_bytes is
+// dtype.bytes_for(element_count(shape)) for every encoding a codec describes.
 struct TensorInfo {
   std::string name;
   DType dtype;

@@ -22,11 +22,18 @@ std::vector<std::string> config_search_path() {
   }
   boost::system::error_code ec;
   const auto exe = boost::dll::program_location(ec);
-  if (!ec)
-    roots.push_back(
-        (fs::path(exe.parent_path().string()) / ".." / "share" / "quantflow" / "configs").lexically_normal().string());
+  bool installed = false;
+  if (!ec) {
+    const fs::path beside_exe =
+        (fs::path(exe.parent_path().string()) / ".." / "share" / "quantflow" / "configs").lexically_normal();
+    roots.push_back(beside_exe.string());
+    std::error_code exists_ec;
+    installed = fs::is_directory(beside_exe, exists_ec);
+  }
 #ifdef QUANTFLOW_SOURCE_CONFIG_DIR
-  roots.emplace_back(QUANTFLOW_SOURCE_CONFIG_DIR);
+  // Only a build tree (no share/ beside bin/) reads the source tree it was configured from: an
+  // installed or moved quantflow reads its own configs, whatever that source tree now holds.
+  if (!installed) roots.emplace_back(QUANTFLOW_SOURCE_CONFIG_DIR);
 #endif
   return roots;
 }

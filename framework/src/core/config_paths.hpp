@@ -9,7 +9,8 @@
 namespace quantflow::core {
 
 // Configuration roots in search order: each QUANTFLOW_CONFIG_PATH entry (colon-separated),
-// <exe>/../share/quantflow/configs, then the source tree's configs/ (when compiled in).
+// <exe>/../share/quantflow/configs, then the source tree's configs/ (when compiled in, and
+// only when <exe>/../share/quantflow/configs does not exist: a build tree, not an install).
 std::vector<std::string> config_search_path();
 
 // `subdir` of every configuration root, in the same order (e.g. "presets").
