@@ -65,8 +65,8 @@ class FileReader final : public Reader {
     if (index < tensors_.size()) file_->release(tensors_[index].offset, tensors_[index].n_bytes);
   }
 
-  std::vector<std::pair<std::string, std::string>> properties() const override {
-    return {{"data start", std::to_string(data_start_)}, {"alignment", std::to_string(kAlignment)}};
+  std::vector<Property> properties() const override {
+    return {{"data_start", MetaValue::make_u64(data_start_)}, {"alignment", MetaValue::make_u64(kAlignment)}};
   }
 
  private:
