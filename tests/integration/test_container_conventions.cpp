@@ -4,6 +4,9 @@
 // recorded where the container keeps one.
 #include <fstream>
 #include <iterator>
+#include <map>
+
+#include <nlohmann/json.hpp>
 
 #include "support/test_support.hpp"
 
@@ -108,4 +111,33 @@ BOOST_AUTO_TEST_CASE(a_uniform_encoding_is_recorded_where_the_container_keeps_on
   auto r = cli("quantize " + quote(model) + " " + quote(tmp / "q.gguf") + " " + quote(preset));
   BOOST_CHECK_EQUAL(r.exit_code, 2);
   BOOST_CHECK_MESSAGE(r.err.find("a preset needs 'container'") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(plugins_shows_what_each_container_declares) {
+  auto r = cli("plugins --json");
+  BOOST_REQUIRE_EQUAL(r.exit_code, 0);
+  const auto report = nlohmann::json::parse(r.out);
+  std::map<std::string, nlohmann::json> containers;
+  for (const auto& c : report["containers"]) containers[c["name"].get<std::string>()] = c;
+  const auto& gguf = containers.at("gguf");
+  BOOST_CHECK_EQUAL(gguf["writer_options"].size(), 1u);
+  BOOST_CHECK_EQUAL(gguf["writer_options"][0]["key"], "allow_unloadable");
+  BOOST_CHECK_EQUAL(gguf["writer_options"][0]["type"], "bool");
+  BOOST_CHECK_EQUAL(gguf["split"]["file_name"], "{stem}-{number:05d}-of-{count:05d}{extension}");
+  BOOST_CHECK_EQUAL(gguf["split"]["split_keys"], "split.no split.count split.tensors.count");
+  BOOST_CHECK(gguf["split"]["index_suffix"].is_null());
+  BOOST_CHECK_EQUAL(gguf["file_type_key"], "general.file_type");
+  const auto& st = containers.at("safetensors");
+  BOOST_CHECK(st["writer_options"].empty());
+  BOOST_CHECK_EQUAL(st["split"]["index_suffix"], ".index.json");
+  BOOST_CHECK_EQUAL(st["split"]["metadata_in_every_file"], true);
+  BOOST_CHECK(st["file_type_key"].is_null());
+
+  auto text = cli("plugins");
+  BOOST_CHECK_MESSAGE(text.out.find("      --option allow_unloadable=<bool> (default 0): write files llama.cpp cannot "
+                                    "load") != std::string::npos,
+                      text.out);
+  BOOST_CHECK_MESSAGE(text.out.find("      split files: {stem}-{number:05d}-of-{count:05d}{extension} with an index "
+                                    "<output>.index.json\n") != std::string::npos,
+                      text.out);
 }

@@ -9,7 +9,64 @@
 namespace quantflow::cli {
 
 namespace {
+
 std::string plural(size_t n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
+
+const char* option_type_name(uint32_t type) {
+  switch (type) {
+    case QF_OPTION_BOOL:
+      return "bool";
+    case QF_OPTION_UNSIGNED:
+      return "unsigned";
+    case QF_OPTION_STRING:
+      return "string";
+    case QF_OPTION_ENCODING:
+      return "encoding";
+  }
+  return "unknown";
+}
+
+// What a container declares about itself: writer options, split convention, file type.
+nlohmann::json conventions_json(const ContainerDescriptor& c) {
+  nlohmann::json options = nlohmann::json::array();
+  for (uint32_t i = 0; i < c.n_writer_options; ++i)
+    options.push_back({{"key", c.writer_options[i].key},
+                       {"type", option_type_name(c.writer_options[i].type)},
+                       {"default", c.writer_options[i].default_value ? c.writer_options[i].default_value : ""},
+                       {"description", c.writer_options[i].description ? c.writer_options[i].description : ""}});
+  nlohmann::json split;
+  if (c.split != nullptr)
+    split = {{"file_name", c.split->file_name},
+             {"metadata_in_every_file", c.split->metadata_in_every_file != 0},
+             {"split_keys", c.split->split_keys ? nlohmann::json(c.split->split_keys) : nlohmann::json()},
+             {"index_suffix", c.split->index_suffix ? nlohmann::json(c.split->index_suffix) : nlohmann::json()}};
+  nlohmann::json file_type;
+  if (c.file_type != nullptr && c.file_type->metadata_key != nullptr) file_type = c.file_type->metadata_key;
+  return {{"name", c.name},
+          {"extensions", c.extensions ? c.extensions : ""},
+          {"reads", c.open_reader != nullptr},
+          {"writes", c.create_writer != nullptr},
+          {"writer_options", options},
+          {"split", split},
+          {"file_type_key", file_type}};
+}
+
+void print_conventions(const ContainerDescriptor& c) {
+  std::cout << fmt::format("    container {}: {}{}\n", c.name, c.open_reader ? "reads" : "",
+                           c.create_writer ? (c.open_reader ? ", writes" : "writes") : "");
+  for (uint32_t i = 0; i < c.n_writer_options; ++i) {
+    const QfWriterOption& o = c.writer_options[i];
+    std::cout << fmt::format("      --option {}=<{}> (default {}): {}\n", o.key, option_type_name(o.type),
+                             o.default_value ? o.default_value : "none", o.description ? o.description : "");
+  }
+  if (c.split != nullptr)
+    std::cout << fmt::format(
+        "      split files: {}{}\n", c.split->file_name,
+        c.split->index_suffix ? fmt::format(" with an index <output>{}", c.split->index_suffix) : std::string());
+  if (c.file_type != nullptr && c.file_type->metadata_key != nullptr)
+    std::cout << fmt::format("      file type recorded as: {}\n", c.file_type->metadata_key);
+}
+
 }  // namespace
 
 int run_plugins(int argc, char** argv) {
@@ -38,6 +95,8 @@ int run_plugins(int argc, char** argv) {
                                 {"containers", p.containers}});
     out["failed"] = nlohmann::json::array();
     for (const auto& f : registry->failures()) out["failed"].push_back({{"file", f.path}, {"reason", f.reason}});
+    out["containers"] = nlohmann::json::array();
+    for (const auto* c : registry->containers()) out["containers"].push_back(conventions_json(*c));
     std::cout << out.dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
     return kExitOk;
   }
@@ -49,6 +108,8 @@ int run_plugins(int argc, char** argv) {
     for (const auto& c : p.containers) provides += (provides.empty() ? "container " : ", container ") + c;
     for (const auto& c : p.codecs) provides += (provides.empty() ? "codec " : ", codec ") + c;
     std::cout << fmt::format("  {} {}  [{}]\n    file: {}\n", p.name, p.version, provides, p.path);
+    for (const auto& name : p.containers)
+      if (const ContainerDescriptor* c = registry->find_container(name)) print_conventions(*c);
   }
   if (!registry->failures().empty()) {
     std::cout << fmt::format("\n{} failed to load:\n", plural(registry->failures().size(), "plugin"));
