@@ -12,6 +12,7 @@
 #include "conformance/codec_inputs.hpp"
 #include "conformance/container_checks.hpp"
 #include "core/atomic_output.hpp"
+#include "core/counting_sink.hpp"
 #include "core/plugin_guard.hpp"
 #include "core/registry.hpp"
 
@@ -63,24 +64,9 @@ std::optional<SyntheticTensor> encoded_tensor(const CodecDescriptor& codec) {
                          std::move(bytes)};
 }
 
-// Discards bytes: lets the round trip ask a writer whether it accepts a tensor.
-class NullSink final : public OutputSink {
- public:
-  Status write(std::span<const std::byte> bytes) override {
-    position_ += bytes.size();
-    return {};
-  }
-  uint64_t position() const override { return position_; }
-  const std::string& target_path() const override { return path_; }
-
- private:
-  uint64_t position_ = 0;
-  std::string path_ = "(trial)";
-};
-
 // The writer's answer to a header holding just `tensor`: empty when it accepts it.
 std::string refusal(const ContainerSubject& s, const SyntheticTensor& tensor) {
-  NullSink sink;
+  core::CountingSink sink("(trial)");
   auto writer = core::create_writer(s.container, sink, s.catalog, {});
   if (!writer.ok()) return writer.status().message();
   auto order = (*writer)->begin(Metadata{}, {tensor.info});

@@ -8,6 +8,8 @@
 #include <fmt/args.h>
 #include <fmt/format.h>
 
+#include "core/counting_sink.hpp"
+
 namespace quantflow::pipeline {
 
 namespace {
@@ -50,25 +52,9 @@ std::vector<std::vector<size_t>> pack(const Plan& plan, uint64_t split_size) {
   return groups;
 }
 
-// Counts bytes instead of storing them: running a writer against it measures its output.
-class CountingSink final : public OutputSink {
- public:
-  explicit CountingSink(std::string path) : path_(std::move(path)) {}
-  Status write(std::span<const std::byte> bytes) override {
-    position_ += bytes.size();
-    return {};
-  }
-  uint64_t position() const override { return position_; }
-  const std::string& target_path() const override { return path_; }
-
- private:
-  std::string path_;
-  uint64_t position_ = 0;
-};
-
 Result<uint64_t> measure_file(const core::Registry& registry, const ContainerDescriptor& container,
                               const OutputFile& file) {
-  CountingSink sink(file.path);
+  core::CountingSink sink(file.path);
   auto writer_result = core::create_writer(container, sink, registry, file.plan.writer_options);
   if (!writer_result.ok()) return writer_result.take_status().with_file(file.path);
   auto writer = std::move(writer_result).value();
