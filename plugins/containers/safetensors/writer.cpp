@@ -13,6 +13,7 @@ namespace quantflow::safetensors {
 
 namespace {
 
+// What a tensor with no safetensors dtype is stored as (the quantflow.tensor convention).
 const DType kBytes{"u8", 1, 1, DTypeKind::integer};
 
 struct Stored {
