@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "quantflow/plugin.hpp"
@@ -37,10 +38,12 @@ Scratch& scratch() {
   return s;
 }
 
-// GGUF files name their encodings by the codec plugins' ids, and the fuzz build loads no
-// plugins: besides the linked-in f32 codec, the catalog knows the geometry (no functions) of
-// the other types the seeds use, so the parser gets past their tensor records.
-const QfContainerId kF16Ids[] = {{"gguf", "1"}};
+// GGUF and safetensors files name their codec-backed encodings by the codec plugins' ids, and
+// the fuzz build loads no plugins: besides the linked-in f32 codec, the catalog knows the
+// geometry (no functions) of the other types the seeds use, so the parsers get past their
+// tensor records.
+const QfContainerId kF16Ids[] = {{"gguf", "1"}, {"safetensors", "F16"}};
+const QfContainerId kBF16Ids[] = {{"safetensors", "BF16"}};
 const QfContainerId kQ8_0Ids[] = {{"gguf", "8"}};
 const QfCodecDescriptor kGeometryOnly[] = {
     {.name = "f16",
@@ -49,14 +52,21 @@ const QfCodecDescriptor kGeometryOnly[] = {
      .block_bytes = 2,
      .kind = QF_KIND_FLOATING,
      .container_ids = kF16Ids,
-     .n_container_ids = 1},
+     .n_container_ids = std::size(kF16Ids)},
+    {.name = "bf16",
+     .description = "geometry only",
+     .block_elems = 1,
+     .block_bytes = 2,
+     .kind = QF_KIND_FLOATING,
+     .container_ids = kBF16Ids,
+     .n_container_ids = std::size(kBF16Ids)},
     {.name = "q8_0",
      .description = "geometry only",
      .block_elems = 32,
      .block_bytes = 34,
      .kind = QF_KIND_QUANTIZED,
      .container_ids = kQ8_0Ids,
-     .n_container_ids = 1},
+     .n_container_ids = std::size(kQ8_0Ids)},
 };
 
 class FuzzCatalog final : public quantflow::CodecCatalog {

@@ -15,7 +15,8 @@ namespace qf_fuzz {
 std::string scratch_file(const std::string& name, const uint8_t* data, size_t size);
 std::string scratch_dir();
 
-// A catalog holding the f32 codec (imatrix files are f32), linked in from its plugin.
+// A catalog holding the f32 codec (imatrix files are f32), linked in from its plugin, and the
+// geometry of the other codec-backed types the seeds use (f16, bf16, q8_0).
 const quantflow::CodecCatalog& catalog();
 
 // Traps unless every tensor of `reader` can be read and lies inside [begin, begin + size)

@@ -10,7 +10,7 @@
 namespace qf_fuzz {
 
 quantflow::Status fuzz_safetensors(const uint8_t* data, size_t size) {
-  auto header = quantflow::safetensors::parse_header(std::as_bytes(std::span(data, size)));
+  auto header = quantflow::safetensors::parse_header(std::as_bytes(std::span(data, size)), catalog());
   if (!header.ok()) return header.take_status();
   const std::string path = scratch_file("model.safetensors", data, size);
   auto reader = quantflow::safetensors::FileReader::open(path, catalog());

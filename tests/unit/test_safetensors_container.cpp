@@ -881,3 +881,169 @@ BOOST_AUTO_TEST_CASE(index_mismatches) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Codec-backed dtypes (F16, BF16, F32, F8_E4M3, F8_E5M2) are declared once, by their codec
+// plugins' {"safetensors", id} entries: the container's own table has only their spelling and
+// rank, so what the catalog says is what the container reads and writes.
+BOOST_AUTO_TEST_SUITE(codec_backed_dtypes)
+
+// The loaded plugins minus the codecs named in `hidden`, plus `extra` (searched first).
+class EditedCatalog final : public CodecCatalog {
+ public:
+  EditedCatalog(std::vector<std::string> hidden, std::vector<const CodecDescriptor*> extra = {})
+      : hidden_(std::move(hidden)), extra_(std::move(extra)) {}
+  const CodecDescriptor* find(std::string_view name) const override {
+    for (const CodecDescriptor* c : extra_)
+      if (name == c->name) return c;
+    return visible(qf_test::plugins().find(name));
+  }
+  const CodecDescriptor* find_by_container_id(std::string_view container, std::string_view id) const override {
+    for (const CodecDescriptor* c : extra_)
+      if (container_id(*c, container) == id) return c;
+    return visible(qf_test::plugins().find_by_container_id(container, id));
+  }
+
+ private:
+  const CodecDescriptor* visible(const CodecDescriptor* c) const {
+    if (c == nullptr) return nullptr;
+    for (const auto& name : hidden_)
+      if (name == c->name) return nullptr;
+    return c;
+  }
+  std::vector<std::string> hidden_;
+  std::vector<const CodecDescriptor*> extra_;
+};
+
+const QfContainerId kHalfIds[] = {{"safetensors", "F16"}};
+const QfContainerId kBrokenIds[] = {{"safetensors", "BF16"}};
+const QfContainerId kFloat32Ids[] = {{"safetensors", "I32"}};
+const QfContainerId kOffFormatIds[] = {{"safetensors", "Q4K"}};
+// An f16 codec under another name: whatever declares {"safetensors", "F16"} is F16.
+const CodecDescriptor kHalf = {.name = "half",
+                               .description = "test",
+                               .block_elems = 1,
+                               .block_bytes = 2,
+                               .kind = QF_KIND_FLOATING,
+                               .container_ids = kHalfIds,
+                               .n_container_ids = std::size(kHalfIds)};
+const CodecDescriptor kBroken = {.name = "broken",
+                                 .description = "test",
+                                 .block_elems = 0,
+                                 .block_bytes = 2,
+                                 .kind = QF_KIND_FLOATING,
+                                 .container_ids = kBrokenIds,
+                                 .n_container_ids = std::size(kBrokenIds)};
+// Claims a storage-only spelling: the format's own geometry for I32 stays.
+const CodecDescriptor kClaimsI32 = {.name = "claims_i32",
+                                    .description = "test",
+                                    .block_elems = 1,
+                                    .block_bytes = 4,
+                                    .kind = QF_KIND_FLOATING,
+                                    .container_ids = kFloat32Ids,
+                                    .n_container_ids = std::size(kFloat32Ids)};
+// Claims a spelling the format does not have.
+const CodecDescriptor kOffFormat = {.name = "q4k",
+                                    .description = "test",
+                                    .block_elems = 1,
+                                    .block_bytes = 1,
+                                    .kind = QF_KIND_QUANTIZED,
+                                    .container_ids = kOffFormatIds,
+                                    .n_container_ids = std::size(kOffFormatIds)};
+
+Result<std::unique_ptr<Reader>> open_with(const fs::path& path, const CodecCatalog& catalog) {
+  return container().open_reader(path.string(), catalog);
+}
+
+std::vector<uint8_t> write_with(const CodecCatalog& catalog, const std::vector<TensorInfo>& tensors,
+                                const std::vector<std::vector<uint8_t>>& data) {
+  MemorySink sink;
+  auto writer = container().create_writer(sink, catalog, {});
+  BOOST_REQUIRE_MESSAGE(writer.ok(), writer.status().to_string());
+  auto order = (*writer)->begin({}, tensors);
+  BOOST_REQUIRE_MESSAGE(order.ok(), order.status().to_string());
+  for (size_t i : *order) BOOST_REQUIRE((*writer)->write_tensor(i, as_span(data[i])).ok());
+  BOOST_REQUIRE((*writer)->finish().ok());
+  return sink.data;
+}
+
+BOOST_AUTO_TEST_CASE(reading_asks_the_catalog) {
+  qf_test::TempDir dir;
+  const auto file = st_file("{\"a\":" + validation::entry("F16", "[2]", 0, 4) + "}", 4);
+  const fs::path p = dir / "f16.safetensors";
+  qf_test::write_bytes(p, file.data(), file.size());
+
+  auto with_f16 = open_with(p, qf_test::plugins());
+  BOOST_REQUIRE_MESSAGE(with_f16.ok(), with_f16.status().to_string());
+  const TensorInfo& t = (*with_f16)->tensors().at(0);
+  BOOST_CHECK(t.dtype == plain("f16", 2));
+  BOOST_CHECK(t.dtype.kind == DTypeKind::floating);
+
+  auto without = open_with(p, EditedCatalog({"f16"}));
+  BOOST_REQUIRE(!without.ok());
+  BOOST_CHECK(without.status().code() == ErrorCode::bad_input);
+  BOOST_CHECK_EQUAL(without.status().message(), "no loaded codec plugin provides dtype 'F16'");
+  BOOST_CHECK_EQUAL(without.status().tensor(), "a");
+  BOOST_CHECK_EQUAL(without.status().file(), p.string());
+
+  auto renamed = open_with(p, EditedCatalog({"f16"}, {&kHalf}));
+  BOOST_REQUIRE_MESSAGE(renamed.ok(), renamed.status().to_string());
+  BOOST_CHECK((*renamed)->tensors().at(0).dtype == plain("half", 2));
+  BOOST_CHECK(tensor_bytes(**renamed, 0) == pattern(4, 1));
+}
+
+BOOST_AUTO_TEST_CASE(what_the_catalog_cannot_change) {
+  qf_test::TempDir dir;
+  const EditedCatalog catalog({}, {&kBroken, &kClaimsI32, &kOffFormat});
+  const auto refused = [&](const std::string& dtype, const std::string& message) {
+    BOOST_TEST_CONTEXT(dtype) {
+      const auto file = st_file("{\"a\":" + validation::entry(dtype, "[1]", 0, 1) + "}", 1);
+      qf_test::write_bytes(dir / "x.safetensors", file.data(), file.size());
+      auto r = open_with(dir / "x.safetensors", catalog);
+      BOOST_REQUIRE(!r.ok());
+      BOOST_CHECK_EQUAL(r.status().message(), message);
+    }
+  };
+  refused("BF16", "dtype 'BF16' maps to codec 'broken', which has no usable block size");
+  refused("Q4K", "unknown dtype 'Q4K'");  // not a spelling of the format, whoever claims it
+
+  const auto file = st_file("{\"a\":" + validation::entry("I32", "[1]", 0, 4) + "}", 4);
+  qf_test::write_bytes(dir / "i32.safetensors", file.data(), file.size());
+  auto r = open_with(dir / "i32.safetensors", catalog);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status().to_string());
+  BOOST_CHECK((*r)->tensors().at(0).dtype == plain("i32", 4, DTypeKind::integer));
+  BOOST_CHECK((*r)->tensors().at(0).dtype.kind == DTypeKind::integer);
+}
+
+// Headers are padded with spaces to a multiple of 8 bytes.
+std::string padded(std::string header) { return header.append((8 - header.size() % 8) % 8, ' '); }
+
+BOOST_AUTO_TEST_CASE(writing_asks_the_catalog) {
+  const std::vector<TensorInfo> tensors = {tensor("a", plain("f16", 2), {2})};
+  const std::vector<std::vector<uint8_t>> data = {pattern(4, 9)};
+  BOOST_CHECK_EQUAL(header_of(write_with(qf_test::plugins(), tensors, data)),
+                    padded("{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}"));
+
+  // Without the codec the encoding has no safetensors spelling: stored as bytes, and read
+  // back as f16 by a host that has the codec.
+  const auto bytes = write_with(EditedCatalog({"f16"}), tensors, data);
+  BOOST_CHECK_EQUAL(
+      header_of(bytes),
+      padded("{\"__metadata__\":{\"quantflow.tensor.a\":"
+             "\"{\\\"dtype\\\":\\\"f16\\\",\\\"shape\\\":[2],\\\"block_elems\\\":1,\\\"block_bytes\\\":2}\"},"
+             "\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}"));
+  qf_test::TempDir dir;
+  qf_test::write_bytes(dir / "bytes.safetensors", bytes.data(), bytes.size());
+  auto r = open_ok(dir / "bytes.safetensors");
+  BOOST_CHECK(r->tensors().at(0).dtype == plain("f16", 2));
+  BOOST_CHECK(r->tensors().at(0).shape == Shape{2});
+  BOOST_CHECK(tensor_bytes(*r, 0) == data[0]);
+
+  // The spelling comes from the codec, whatever its name.
+  const auto renamed = write_with(EditedCatalog({"f16"}, {&kHalf}), {tensor("a", plain("half", 2), {2})}, data);
+  BOOST_CHECK_EQUAL(header_of(renamed), padded("{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}"));
+  // When another codec answers to F16, writing f16 as F16 would read back as that codec.
+  const auto ambiguous = write_with(EditedCatalog({}, {&kHalf}), tensors, data);
+  BOOST_CHECK(header_of(ambiguous).starts_with("{\"__metadata__\":{\"quantflow.tensor.a\":"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

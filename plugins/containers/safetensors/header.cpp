@@ -85,7 +85,8 @@ bool read_u64_array(const json& j, std::vector<uint64_t>& out) {
   return true;
 }
 
-Result<HeaderTensor> parse_tensor(const std::string& name, const json& entry, uint64_t buffer_length) {
+Result<HeaderTensor> parse_tensor(const std::string& name, const json& entry, uint64_t buffer_length,
+                                  const CodecCatalog& catalog) {
   const auto fail = [&](std::string message) { return bad_input(std::move(message)).with_tensor(name); };
   if (!entry.is_object()) return fail("the header entry is not an object");
   const auto dtype_it = entry.find("dtype");
@@ -99,8 +100,10 @@ Result<HeaderTensor> parse_tensor(const std::string& name, const json& entry, ui
   t.name = name;
   if (!dtype_it->is_string()) return fail("field 'dtype' is not a string");
   const auto& dtype_id = dtype_it->get_ref<const std::string&>();
-  t.dtype = find_by_id(dtype_id);
-  if (t.dtype == nullptr) return fail("unknown dtype '" + dtype_id + "'");
+  auto resolved = resolve_id(dtype_id, catalog);
+  if (!resolved.ok()) return resolved.take_status().with_tensor(name);
+  t.dtype_id = resolved->entry->id;
+  t.dtype = std::move(resolved->dtype);
   if (!read_u64_array(*shape_it, t.shape)) return fail("field 'shape' is not an array of non-negative integers");
   std::vector<uint64_t> offsets;
   if (!read_u64_array(*offsets_it, offsets) || offsets.size() != 2)
@@ -111,16 +114,16 @@ Result<HeaderTensor> parse_tensor(const std::string& name, const json& entry, ui
   uint64_t elems = 0, bytes = 0;
   if (!checked_element_count(t.shape, elems))
     return fail("shape " + shape_to_string(t.shape) + " has more elements than fit in 64 bits");
-  if (elems % t.dtype->block_elems != 0)
+  if (elems % t.dtype.block_elems != 0)
     return fail("shape " + shape_to_string(t.shape) + " holds " + std::to_string(elems) + " " +
-                std::string(t.dtype->id) + " elements, which do not fill whole bytes");
-  if (!checked_byte_count(elems, t.dtype->block_elems, t.dtype->block_bytes, bytes))
-    return fail("shape " + shape_to_string(t.shape) + " of " + std::string(t.dtype->id) +
+                std::string(t.dtype_id) + " elements, which do not fill whole bytes");
+  if (!checked_byte_count(elems, t.dtype.block_elems, t.dtype.block_bytes, bytes))
+    return fail("shape " + shape_to_string(t.shape) + " of " + std::string(t.dtype_id) +
                 " needs more bytes than fit in 64 bits");
   if (t.end < t.begin) return fail(offsets_text(t.begin, t.end) + " end before they begin");
   if (t.end - t.begin != bytes)
     return fail(offsets_text(t.begin, t.end) + " hold " + std::to_string(t.end - t.begin) + " bytes, but " +
-                std::string(t.dtype->id) + " " + shape_to_string(t.shape) + " needs " + std::to_string(bytes));
+                std::string(t.dtype_id) + " " + shape_to_string(t.shape) + " needs " + std::to_string(bytes));
   if (t.end > buffer_length)
     return fail(offsets_text(t.begin, t.end) + " extend past the end of the " + std::to_string(buffer_length) +
                 "-byte data buffer");
@@ -161,7 +164,7 @@ Status check_coverage(const std::vector<HeaderTensor>& tensors, uint64_t buffer_
 
 }  // namespace
 
-Result<ParsedHeader> parse_header(std::span<const std::byte> file) {
+Result<ParsedHeader> parse_header(std::span<const std::byte> file, const CodecCatalog& catalog) {
   const uint64_t size = file.size();
   if (size < 8) return bad_input("file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
   ParsedHeader h;
@@ -209,7 +212,7 @@ Result<ParsedHeader> parse_header(std::span<const std::byte> file) {
       }
       continue;
     }
-    QF_ASSIGN_OR_RETURN(auto tensor, parse_tensor(key, value, h.buffer_length));
+    QF_ASSIGN_OR_RETURN(auto tensor, parse_tensor(key, value, h.buffer_length, catalog));
     h.tensors.push_back(std::move(tensor));
   }
   std::stable_sort(h.tensors.begin(), h.tensors.end(), [](const HeaderTensor& a, const HeaderTensor& b) {

@@ -19,7 +19,8 @@ inline constexpr uint64_t kMaxHeaderLength = 100'000'000;
 
 struct HeaderTensor {
   std::string name;
-  const DTypeEntry* dtype = nullptr;
+  std::string_view dtype_id;  // the header's spelling, from the dtype table
+  DType dtype;
   Shape shape;
   uint64_t begin = 0;  // relative to the byte buffer
   uint64_t end = 0;
@@ -33,7 +34,8 @@ struct ParsedHeader {
   std::vector<HeaderTensor> tensors;            // by data offset (file order)
 };
 
-// `file` is the whole file. Error messages are one line; tensor errors carry the tensor.
-Result<ParsedHeader> parse_header(std::span<const std::byte> file);
+// `file` is the whole file; codec-backed dtypes are resolved through `catalog`. Error
+// messages are one line; tensor errors carry the tensor.
+Result<ParsedHeader> parse_header(std::span<const std::byte> file, const CodecCatalog& catalog);
 
 }  // namespace quantflow::safetensors

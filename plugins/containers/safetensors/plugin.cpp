@@ -58,9 +58,9 @@ Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const Codec
 
 // The format has nothing to configure: the descriptor declares no options, so the host
 // refuses any before a writer is created.
-Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatalog&, const WriterOptions&) {
+Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatalog& catalog, const WriterOptions&) {
   try {
-    return std::unique_ptr<Writer>(new safetensors::FileWriter(sink));
+    return std::unique_ptr<Writer>(new safetensors::FileWriter(sink, catalog));
   } catch (const std::exception& e) {
     return internal_error(std::string("safetensors writer failed: ") + e.what()).with_file(sink.target_path());
   }

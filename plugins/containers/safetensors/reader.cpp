@@ -15,7 +15,7 @@ DTypeKind kind_for(const DType& dtype, const CodecCatalog& catalog) {
   if (const CodecDescriptor* codec = catalog.find(dtype.name);
       codec != nullptr && codec->block_elems == dtype.block_elems && codec->block_bytes == dtype.block_bytes)
     return static_cast<DTypeKind>(codec->kind);
-  if (const DTypeEntry* entry = find_by_dtype(dtype)) return entry->kind;
+  if (const DTypeEntry* entry = find_storage_only(dtype)) return entry->kind;
   return DTypeKind::quantized;
 }
 
@@ -23,7 +23,7 @@ DTypeKind kind_for(const DType& dtype, const CodecCatalog& catalog) {
 
 Result<std::unique_ptr<FileReader>> FileReader::open(const std::string& path, const CodecCatalog& catalog) {
   QF_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
-  auto parsed = parse_header(file->bytes());
+  auto parsed = parse_header(file->bytes(), catalog);
   if (!parsed.ok()) return parsed.take_status().with_file(path);
   ParsedHeader& h = parsed.value();
 
@@ -39,7 +39,7 @@ Result<std::unique_ptr<FileReader>> FileReader::open(const std::string& path, co
     by_name.emplace(t.name, r->tensors_.size());
     TensorInfo info;
     info.name = std::move(t.name);
-    info.dtype = t.dtype->dtype();
+    info.dtype = std::move(t.dtype);
     info.shape = std::move(t.shape);
     info.n_bytes = t.end - t.begin;
     info.offset = t.begin;

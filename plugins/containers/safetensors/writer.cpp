@@ -13,13 +13,16 @@ namespace quantflow::safetensors {
 
 namespace {
 
+// What a tensor with no safetensors dtype is stored as (the quantflow.tensor convention).
+const DType kBytes{"u8", 1, 1, DTypeKind::integer};
+
 struct Stored {
   const DTypeEntry* dtype;
   Shape shape;
   bool as_bytes;  // quantflow.tensor convention
 };
 
-Result<Stored> stored_form(const TensorInfo& t) {
+Result<Stored> stored_form(const TensorInfo& t, const CodecCatalog& catalog) {
   const auto fail = [&](std::string message) { return bad_input(std::move(message)).with_tensor(t.name); };
   if (!t.dtype.is_valid()) return fail("has an invalid dtype");
   uint64_t elems = 0, bytes = 0;
@@ -29,9 +32,9 @@ Result<Stored> stored_form(const TensorInfo& t) {
   if (bytes != t.n_bytes)
     return fail(t.dtype.name + " " + shape_to_string(t.shape) + " needs " + std::to_string(bytes) +
                 " bytes, but the tensor declares " + std::to_string(t.n_bytes));
-  const DTypeEntry* entry = t.dtype.kind == DTypeKind::quantized ? nullptr : find_by_dtype(t.dtype);
-  if (entry != nullptr) return Stored{entry, t.shape, false};
-  return Stored{find_by_id("U8"), Shape{t.n_bytes}, true};
+  if (t.dtype.kind != DTypeKind::quantized)
+    if (auto as_is = resolve_dtype(t.dtype, catalog)) return Stored{as_is->entry, t.shape, false};
+  return Stored{find_storage_only(kBytes), Shape{t.n_bytes}, true};
 }
 
 void append_u64_array(std::string& out, const std::vector<uint64_t>& values) {
@@ -51,7 +54,8 @@ Status check_text(std::string_view text, const std::string& what) {
 
 }  // namespace
 
-Result<PlannedHeader> plan_header(const Metadata& metadata, const std::vector<TensorInfo>& tensors) {
+Result<PlannedHeader> plan_header(const Metadata& metadata, const std::vector<TensorInfo>& tensors,
+                                  const CodecCatalog& catalog) {
   // std::map<std::string> compares with char_traits<char>, i.e. unsigned bytes: byte order.
   std::map<std::string, std::string> meta;
   for (const auto& e : metadata.entries()) {
@@ -82,7 +86,7 @@ Result<PlannedHeader> plan_header(const Metadata& metadata, const std::vector<Te
     if (t.name == "__metadata__")
       return bad_input("the name '__metadata__' is reserved by safetensors").with_tensor(t.name);
     if (!names.insert(t.name).second) return bad_input("two tensors have this name").with_tensor(t.name);
-    QF_ASSIGN_OR_RETURN(auto s, stored_form(t));
+    QF_ASSIGN_OR_RETURN(auto s, stored_form(t, catalog));
     if (s.as_bytes) meta.emplace(std::string(kTensorKeyPrefix) + t.name, encode_tensor_info(t));
     stored.push_back(std::move(s));
   }
@@ -148,7 +152,7 @@ Result<std::vector<size_t>> FileWriter::begin(const Metadata& metadata, const st
 Result<std::vector<size_t>> FileWriter::begin_unchecked(const Metadata& metadata,
                                                         const std::vector<TensorInfo>& tensors) {
   if (begun_) return internal_error("begin() called twice").with_file(sink_.target_path());
-  auto plan = plan_header(metadata, tensors);
+  auto plan = plan_header(metadata, tensors, catalog_);
   if (!plan.ok()) return plan.take_status().with_file(sink_.target_path());
   begun_ = true;
   tensors_ = tensors;

@@ -11,7 +11,8 @@ namespace quantflow::safetensors {
 
 class FileWriter final : public Writer {
  public:
-  explicit FileWriter(OutputSink& sink) : sink_(sink) {}
+  // The catalog names the safetensors spelling of codec-backed encodings; it outlives the writer.
+  FileWriter(OutputSink& sink, const CodecCatalog& catalog) : sink_(sink), catalog_(catalog) {}
 
   Result<std::vector<size_t>> begin(const Metadata& metadata, const std::vector<TensorInfo>& tensors) override;
   Status write_tensor(size_t index, std::span<const std::byte> bytes) override;
@@ -21,6 +22,7 @@ class FileWriter final : public Writer {
   Result<std::vector<size_t>> begin_unchecked(const Metadata& metadata, const std::vector<TensorInfo>& tensors);
 
   OutputSink& sink_;
+  const CodecCatalog& catalog_;
   std::vector<TensorInfo> tensors_;
   std::vector<size_t> order_;
   size_t next_ = 0;  // position in order_ of the next expected write_tensor
@@ -33,6 +35,7 @@ struct PlannedHeader {
   std::string json;  // padded with spaces to a multiple of 8
   std::vector<size_t> order;
 };
-Result<PlannedHeader> plan_header(const Metadata& metadata, const std::vector<TensorInfo>& tensors);
+Result<PlannedHeader> plan_header(const Metadata& metadata, const std::vector<TensorInfo>& tensors,
+                                  const CodecCatalog& catalog);
 
 }  // namespace quantflow::safetensors
