@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include <fstream>
 #include <random>
 #include <string_view>
 
@@ -110,9 +111,11 @@ BOOST_AUTO_TEST_CASE(a_run_removes_stale_temporaries_of_dead_processes_only) {
   BOOST_REQUIRE_EQUAL(cli("synth " + quote(model) + " --layers 1 --hidden 64 --ffn 128 --vocab 64").exit_code, 0);
   const fs::path out = tmp / "out";
   fs::create_directories(out);
-  const pid_t dead = ::fork();
-  if (dead == 0) ::_exit(0);
-  ::waitpid(dead, nullptr, 0);
+  // A pid no process can have: the kernel hands out pids below pid_max. (The pid of a child
+  // that just exited may already belong to another process when tests fork hundreds in parallel.)
+  pid_t dead = 0;
+  std::ifstream("/proc/sys/kernel/pid_max") >> dead;
+  BOOST_REQUIRE_GT(dead, 0);
   const pid_t live = ::getpid();
   const std::string stale = ".m-q8.gguf.quantflow-tmp-" + std::to_string(dead) + "-0badf00d";
   const std::string other_stale = ".older.gguf.quantflow-tmp-" + std::to_string(dead) + "-00000001";
