@@ -128,7 +128,6 @@ Result<MetaType> meta_type_at(const Cursor& cursor) {
   return type;
 }
 
-
 }  // namespace
 
 Result<MetaValue> parse_meta_value(const Cursor& cursor) {
