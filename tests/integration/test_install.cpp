@@ -108,9 +108,9 @@ BOOST_AUTO_TEST_CASE(install_puts_the_sdk_and_nothing_of_the_build_tree_under_th
                  qf_test::listing(kRepo / "configs" / "presets"),
              boost::test_tools::per_element());
   BOOST_TEST(qf_test::listing(inst.prefix / "lib" / "cmake" / "quantflow") ==
-                 (std::vector<std::string>{"quantflowConfig.cmake", "quantflowConfigVersion.cmake",
-                                           "quantflowPluginHelpers.cmake", "quantflowTargets-release.cmake",
-                                           "quantflowTargets.cmake"}),
+                 (std::vector<std::string>{
+                     "quantflowConfig.cmake", "quantflowConfigVersion.cmake", "quantflowPluginHelpers.cmake",
+                     std::string("quantflowTargets-") + QF_BUILD_CONFIG + ".cmake", "quantflowTargets.cmake"}),
              boost::test_tools::per_element());
   BOOST_CHECK(fs::is_regular_file(inst.prefix / "bin" / "quantflow"));
   BOOST_TEST(qf_test::listing(inst.prefix / "share" / "quantflow" / "examples") == kExamples,

@@ -27,7 +27,10 @@ struct IqLattice {
   // At each offset: the number of neighbours n, then n grid indices.
   std::vector<uint16_t> neighbours;
 
-  int32_t lookup(uint32_t packed) const { return map[packed]; }
+  // Levels outside the lattice (which only non-finite arithmetic on absurd inputs produces)
+  // read as grid entry 0 instead of past the map: the block is garbage either way, as in ggml,
+  // but memory stays safe.
+  int32_t lookup(uint32_t packed) const { return packed < map.size() ? map[packed] : 0; }
   // Valid only when lookup(packed) < 0.
   const uint16_t* neighbours_of(uint32_t packed) const { return neighbours.data() + (-map[packed] - 1); }
   int8_t position(int grid_index, int element) const {
