@@ -18,10 +18,7 @@ constexpr const char* kCommands[] = {"inspect", "convert", "plugins", "quantize"
                                      "verify",  "diff",    "run",     "estimate"};
 
 fs::path synth(const qf_test::TempDir& dir, const std::string& shape = "--layers 1 --hidden 256 --ffn 96 --vocab 64") {
-  const fs::path path = dir / "m.gguf";
-  auto r = cli("synth " + quote(path) + " " + shape);
-  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  return path;
+  return qf_test::synth_model(dir / "m.gguf", shape);
 }
 
 // A safetensors file holding F32 tensors of shape [2, 2] under `names`.

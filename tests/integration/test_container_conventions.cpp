@@ -18,10 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path synth(const qf_test::TempDir& dir) {
-  const fs::path path = dir / "m.gguf";
-  auto r = cli("synth " + quote(path) + " --layers 2 --hidden 256 --ffn 512 --vocab 256");
-  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  return path;
+  return qf_test::synth_model(dir / "m.gguf", "--layers 2 --hidden 256 --ffn 512 --vocab 256");
 }
 
 std::string file_text(const fs::path& path) {

@@ -15,10 +15,7 @@ using json = nlohmann::json;
 namespace {
 
 fs::path synth(const qf_test::TempDir& dir) {
-  const fs::path path = dir / "m.gguf";
-  auto r = cli("synth " + quote(path) + " --layers 2 --hidden 256 --ffn 512 --vocab 512");
-  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  return path;
+  return qf_test::synth_model(dir / "m.gguf", "--layers 2 --hidden 256 --ffn 512 --vocab 512");
 }
 
 }  // namespace

@@ -28,10 +28,7 @@ const fs::path kExamples = qf_test::repo_dir() / "configs" / "examples";
 
 // A synthetic llama-shaped model in `dir`.
 fs::path synth(const qf_test::TempDir& dir, const std::string& name, const std::string& shape) {
-  const fs::path path = dir / name;
-  auto r = cli("synth " + quote(path) + " " + shape);
-  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  return path;
+  return qf_test::synth_model(dir / name, shape);
 }
 
 std::string example(const std::string& name) { return quote(kExamples / name); }

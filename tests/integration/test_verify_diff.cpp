@@ -19,10 +19,7 @@ const fs::path kReference = qf_test::shared_testdata() / "reference";
 const std::string kSmallModel = " --layers 1 --hidden 256 --ffn 512 --vocab 256";
 
 fs::path synth(const qf_test::TempDir& tmp, const std::string& name, const std::string& args = kSmallModel) {
-  const auto path = tmp / name;
-  auto r = cli("synth " + quote(path) + args);
-  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  return path;
+  return qf_test::synth_model(tmp / name, args);
 }
 
 fs::path convert(const fs::path& in, const fs::path& out, const std::string& type) {

@@ -155,6 +155,13 @@ inline std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
 // Runs the built CLI with the given argument string.
 inline CommandResult cli(const std::string& args) { return run(std::string("'") + QF_CLI + "' " + args); }
 
+// Writes a `quantflow synth` model with `shape` (synth's options) to `path`; returns `path`.
+inline fs::path synth_model(const fs::path& path, const std::string& shape) {
+  auto r = cli("synth " + quote(path) + " " + shape);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  return path;
+}
+
 // A registry holding the build's plugins.
 inline quantflow::core::Registry& plugins() {
   static std::unique_ptr<quantflow::core::Registry> registry = [] {

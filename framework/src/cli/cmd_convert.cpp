@@ -87,7 +87,7 @@ int run_convert(int argc, char** argv) {
   if (!imatrix_path.empty()) {
     auto imatrix = pipeline::load_imatrix(*registry, imatrix_path);
     if (!imatrix.ok()) return report_error(imatrix.status());
-    request.importance = std::make_shared<const pipeline::ImportanceMatrix>(std::move(imatrix).value());
+    request.importance = std::move(imatrix).value();
   }
   auto conversion = pipeline::plan_convert(*registry, request);
   if (!conversion.ok()) return report_error(conversion.status());

@@ -5,6 +5,7 @@
 
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
+#include "pipeline/engine/writer_options.hpp"
 
 namespace quantflow::cli {
 
@@ -12,26 +13,12 @@ namespace {
 
 std::string plural(size_t n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
 
-const char* option_type_name(uint32_t type) {
-  switch (type) {
-    case QF_OPTION_BOOL:
-      return "bool";
-    case QF_OPTION_UNSIGNED:
-      return "unsigned";
-    case QF_OPTION_STRING:
-      return "string";
-    case QF_OPTION_ENCODING:
-      return "encoding";
-  }
-  return "unknown";
-}
-
 // What a container declares about itself: writer options, split convention, file type.
 nlohmann::json conventions_json(const ContainerDescriptor& c) {
   nlohmann::json options = nlohmann::json::array();
   for (uint32_t i = 0; i < c.n_writer_options; ++i)
     options.push_back({{"key", c.writer_options[i].key},
-                       {"type", option_type_name(c.writer_options[i].type)},
+                       {"type", pipeline::option_type_name(c.writer_options[i].type)},
                        {"default", c.writer_options[i].default_value ? c.writer_options[i].default_value : ""},
                        {"description", c.writer_options[i].description ? c.writer_options[i].description : ""}});
   nlohmann::json split;
@@ -56,7 +43,7 @@ void print_conventions(const ContainerDescriptor& c) {
                            c.create_writer ? (c.open_reader ? ", writes" : "writes") : "");
   for (uint32_t i = 0; i < c.n_writer_options; ++i) {
     const QfWriterOption& o = c.writer_options[i];
-    std::cout << fmt::format("      --option {}=<{}> (default {}): {}\n", o.key, option_type_name(o.type),
+    std::cout << fmt::format("      --option {}=<{}> (default {}): {}\n", o.key, pipeline::option_type_name(o.type),
                              o.default_value ? o.default_value : "none", o.description ? o.description : "");
   }
   if (c.split != nullptr)

@@ -168,7 +168,7 @@ int run_quantize(int argc, char** argv) {
   if (!imatrix_path.empty()) {
     auto loaded = pipeline::load_imatrix(*registry, imatrix_path);
     if (!loaded.ok()) return report_error(loaded.status());
-    request.importance = std::make_shared<const pipeline::ImportanceMatrix>(std::move(loaded).value());
+    request.importance = std::move(loaded).value();
   }
   auto planned = pipeline::plan_quantize(*registry, std::move(request));
   if (!planned.ok()) return report_error(planned.status());

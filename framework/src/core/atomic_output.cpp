@@ -68,6 +68,13 @@ bool same_file(const std::string& a, const std::string& b) {
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+bool same_path(const std::string& a, const std::string& b) {
+  if (same_file(a, b)) return true;
+  std::error_code ec;
+  const fs::path pa = fs::weakly_canonical(a, ec), pb = fs::weakly_canonical(b, ec);
+  return pa == pb;
+}
+
 Result<std::unique_ptr<AtomicFileSink>> AtomicFileSink::create(const std::string& target,
                                                                const std::vector<std::string>& inputs,
                                                                bool allow_anonymous) {

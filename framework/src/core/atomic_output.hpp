@@ -62,4 +62,7 @@ Status write_file_atomically(const std::string& target, std::string_view text,
 // True when both paths name the same existing file (same device and inode).
 bool same_file(const std::string& a, const std::string& b);
 
+// The same file, or the same path once normalized (for outputs that may not exist yet).
+bool same_path(const std::string& a, const std::string& b);
+
 }  // namespace quantflow::core

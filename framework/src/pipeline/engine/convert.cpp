@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/engine/file_type.hpp"
+#include "pipeline/engine/writer_options.hpp"
 
 namespace quantflow::pipeline {
 
@@ -61,43 +62,6 @@ Result<const ContainerDescriptor*> output_container(const core::Registry& regist
   if (container->create_writer == nullptr)
     return unsupported(fmt::format("the {} plugin cannot write files", container->name)).with_file(path);
   return container;
-}
-
-Status check_writer_options(const core::Registry& registry, const ContainerDescriptor& container,
-                            const WriterOptions& options) {
-  for (const auto& [key, value] : options) {
-    const QfWriterOption* declared = nullptr;
-    std::string known;
-    for (uint32_t i = 0; i < container.n_writer_options; ++i) {
-      const QfWriterOption& option = container.writer_options[i];
-      if (key == option.key) declared = &option;
-      known += (known.empty() ? "" : ", ") + std::string(option.key);
-    }
-    if (declared == nullptr)
-      return usage_error(fmt::format("the {} writer has no option '{}' ({})", container.name, key,
-                                     known.empty() ? "it takes no options" : "its options: " + known));
-    bool valid = true;
-    switch (declared->type) {
-      case QF_OPTION_BOOL:
-        valid = value == "1" || value == "0" || value == "true" || value == "false";
-        break;
-      case QF_OPTION_UNSIGNED:
-        valid = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
-        break;
-      case QF_OPTION_ENCODING:
-        valid = registry.find(canonical_dtype_name(value)) != nullptr;
-        break;
-      default:
-        break;
-    }
-    if (!valid)
-      return usage_error(fmt::format("the {} writer's option '{}' must be {}, not '{}' ({})", container.name, key,
-                                     declared->type == QF_OPTION_BOOL       ? "1, 0, true or false"
-                                     : declared->type == QF_OPTION_UNSIGNED ? "a decimal number"
-                                                                            : "the name of a loaded encoding",
-                                     value, declared->description));
-  }
-  return {};
 }
 
 Result<Conversion> plan_convert(const core::Registry& registry, const ConvertRequest& request) {

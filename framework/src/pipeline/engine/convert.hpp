@@ -38,10 +38,6 @@ Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec,
 Result<const ContainerDescriptor*> output_container(const core::Registry& registry, const std::string& path,
                                                     const std::string& format);
 
-// Refuses writer options the container does not declare, or values of the wrong type.
-Status check_writer_options(const core::Registry& registry, const ContainerDescriptor& container,
-                            const WriterOptions& options);
-
 Result<Conversion> plan_convert(const core::Registry& registry, const ConvertRequest& request);
 
 }  // namespace quantflow::pipeline

@@ -111,8 +111,7 @@ Result<ImportanceMatrix> load_legacy_imatrix(const std::string& path) {
   return im;
 }
 
-Result<ImportanceMatrix> load_imatrix(const core::Registry& registry, const std::string& path) {
-  std::error_code ec;
+Result<std::shared_ptr<const ImportanceMatrix>> load_imatrix(const core::Registry& registry, const std::string& path) {
   auto reader = registry.open_reader(path);
   Result<ImportanceMatrix> im = reader.ok() ? load_container_imatrix(registry, **reader) : load_legacy_imatrix(path);
   if (!im.ok()) {
@@ -121,7 +120,7 @@ Result<ImportanceMatrix> load_imatrix(const core::Registry& registry, const std:
     return im.take_status().with_file(path);
   }
   im->file = path;
-  return im;
+  return std::make_shared<const ImportanceMatrix>(std::move(im).value());
 }
 
 }  // namespace quantflow::pipeline

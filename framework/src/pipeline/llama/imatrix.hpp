@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,9 @@
 namespace quantflow::pipeline {
 
 // Reads either form: a container file (GGUF) with `<name>.in_sum2` and `<name>.counts`
-// tensors, or the legacy binary `.dat` layout.
-Result<ImportanceMatrix> load_imatrix(const core::Registry& registry, const std::string& path);
+// tensors, or the legacy binary `.dat` layout. Shared: the conversion that uses it keeps it
+// alive while its jobs point into it (Conversion::importance).
+Result<std::shared_ptr<const ImportanceMatrix>> load_imatrix(const core::Registry& registry, const std::string& path);
 
 // The two forms on their own, for load_imatrix and the fuzz targets (tests/fuzz): the
 // tensors of an opened container (decoded through `catalog`), and the legacy file at `path`.

@@ -12,11 +12,6 @@ namespace quantflow::pipeline {
 
 namespace {
 
-bool same_path(const std::string& a, const std::string& b) {
-  std::error_code ec;
-  return core::same_file(a, b) || std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
-}
-
 // Every file the recipe writes must differ from the inputs and from each other.
 Status check_output_paths(const Recipe& recipe, const RecipePlan& out) {
   const std::string& path = recipe.output.path.value;
@@ -27,7 +22,7 @@ Status check_output_paths(const Recipe& recipe, const RecipePlan& out) {
   if (!recipe.output.report.value.empty()) written.push_back(recipe.output.report.value);
   for (size_t i = 0; i < written.size(); ++i) {
     for (const auto& input : recipe.inputs)
-      if (same_path(written[i], input.value))
+      if (core::same_path(written[i], input.value))
         return recipe_error(recipe.output.path.mark,
                             fmt::format("output file '{}' is also an input ({})", written[i], input.mark.to_string()));
     for (size_t j = 0; j < i; ++j)

@@ -253,8 +253,7 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   if (default_codec != nullptr && !preset_decides) record_main_encoding(*out.container, plan.metadata, *default_codec);
 
   if (!recipe.imatrix.value.empty()) {
-    QF_ASSIGN_OR_RETURN(auto imatrix, load_imatrix(registry, recipe.imatrix.value));
-    out.importance = std::make_shared<const ImportanceMatrix>(std::move(imatrix));
+    QF_ASSIGN_OR_RETURN(out.importance, load_imatrix(registry, recipe.imatrix.value));
   }
   if (Status s = attach_importance(plan, out.importance.get()); !s.ok())
     return std::move(s).with_file(out.input_paths.front());

@@ -5,6 +5,7 @@
 
 #include "core/atomic_output.hpp"
 #include "pipeline/engine/convert.hpp"
+#include "pipeline/engine/writer_options.hpp"
 #include "pipeline/llama/name_map.hpp"
 #include "pipeline/recipe/recipe_plan.hpp"
 #include "pipeline/recipe/recipe_preset.hpp"
@@ -30,15 +31,6 @@ Status check_encoding(const core::Registry& registry, const Marked<std::string>&
   if (codec->encode == nullptr)
     return recipe_error(type.mark, fmt::format("'{}' can only be decoded, not written ({})", type.value, role));
   return {};
-}
-
-// The same file, or the same path once normalized (the output may not exist yet).
-bool same_path(const std::string& a, const std::string& b) {
-  namespace fs = std::filesystem;
-  if (core::same_file(a, b)) return true;
-  std::error_code ec;
-  const fs::path pa = fs::weakly_canonical(a, ec), pb = fs::weakly_canonical(b, ec);
-  return pa == pb;
 }
 
 }  // namespace
@@ -86,7 +78,7 @@ Status validate_recipe(const core::Registry& registry, const Recipe& recipe, std
   for (const auto& input : recipe.inputs) {
     if (!std::filesystem::exists(input.value))
       return recipe_error(input.mark, fmt::format("input '{}' does not exist", input.value));
-    if (same_path(input.value, recipe.output.path.value))
+    if (core::same_path(input.value, recipe.output.path.value))
       return recipe_error(recipe.output.path.mark, fmt::format("the output '{}' is also an input ({})",
                                                                recipe.output.path.value, input.mark.to_string()));
   }
@@ -94,7 +86,7 @@ Status validate_recipe(const core::Registry& registry, const Recipe& recipe, std
     if (!std::filesystem::exists(recipe.imatrix.value))
       return recipe_error(recipe.imatrix.mark,
                           fmt::format("importance matrix '{}' does not exist", recipe.imatrix.value));
-    if (same_path(recipe.imatrix.value, recipe.output.path.value))
+    if (core::same_path(recipe.imatrix.value, recipe.output.path.value))
       return recipe_error(recipe.output.path.mark, "the output is the importance matrix file");
   }
   QF_RETURN_IF_ERROR(validate_recipe_preset(recipe));
