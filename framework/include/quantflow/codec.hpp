@@ -45,6 +45,11 @@ enum QfCodecKind : uint32_t {
 enum QfCodecFlags : uint32_t {
   QF_CODEC_IMATRIX_REQUIRED = 1u << 0,  // encode refuses to run without an importance matrix
   QF_CODEC_IMATRIX_USED = 1u << 1,      // an importance matrix changes the output when given
+  // Blocks run over the flattened tensor (crossing rows, the last one partial) after
+  // `tensor_prefix_bytes` of tensor-wide fields. The host calls encode and decode with one row
+  // holding the whole tensor; each of several rows is an independent unit of
+  // DType::bytes_for(n_per_row) bytes. Any row length is valid. See DType::whole_tensor.
+  QF_CODEC_WHOLE_TENSOR = 1u << 2,
 };
 
 // Row-scaled encodings (INT8 per channel and the like) keep one scale per row outside the
@@ -72,6 +77,7 @@ struct QfCodecDescriptor {
   qf_encode_fn encode = nullptr;          // null when the type is decode-only
   qf_decode_fn decode = nullptr;          // null when the type is encode-only
   const QfRowScale* row_scale = nullptr;  // null for block codecs (the usual case)
+  uint32_t tensor_prefix_bytes = 0;       // QF_CODEC_WHOLE_TENSOR only: bytes before the first block
 };
 
 }  // extern "C"
@@ -85,7 +91,12 @@ static_assert(QF_KIND_INTEGER == static_cast<uint32_t>(DTypeKind::integer));
 static_assert(QF_KIND_QUANTIZED == static_cast<uint32_t>(DTypeKind::quantized));
 
 inline DType dtype_of(const CodecDescriptor& codec) {
-  return DType{codec.name, codec.block_elems, codec.block_bytes, static_cast<DTypeKind>(codec.kind)};
+  return DType{.name = codec.name,
+               .block_elems = codec.block_elems,
+               .block_bytes = codec.block_bytes,
+               .kind = static_cast<DTypeKind>(codec.kind),
+               .whole_tensor = (codec.flags & QF_CODEC_WHOLE_TENSOR) != 0,
+               .prefix_bytes = codec.tensor_prefix_bytes};
 }
 
 // The codec's id in `container`, or an empty view when it has none there.

@@ -13,19 +13,30 @@
 #include <vector>
 
 #include "quantflow/codec.hpp"
+#include "quantflow/input_file.hpp"
+#include "quantflow/mapped_file.hpp"
 #include "quantflow/metadata.hpp"
 #include "quantflow/status.hpp"
 #include "quantflow/tensor.hpp"
 
 namespace quantflow {
 
-// What containers may ask the host about encodings added by codec plugins, so that a
-// container can name a type it has no built-in table entry for (and the reverse).
+// What containers may ask the host: the encodings added by codec plugins, so that a container
+// can name a type it has no built-in table entry for (and the reverse), and the bytes of the
+// files it reads.
 class CodecCatalog {
  public:
   virtual ~CodecCatalog() = default;
   virtual const CodecDescriptor* find(std::string_view name) const = 0;
   virtual const CodecDescriptor* find_by_container_id(std::string_view container, std::string_view id) const = 0;
+  // Opens an input file (the one given to open_reader and any sibling a container reads, such
+  // as shards). Readers should open through here rather than map files themselves: the host
+  // recognises compressed inputs by their magic and decodes them behind the same interface.
+  // The default maps the file as it is.
+  virtual Result<std::shared_ptr<InputFile>> open_input(const std::string& path) const {
+    QF_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
+    return std::shared_ptr<InputFile>(std::move(file));
+  }
 };
 
 // A fact about an open file worth showing in `inspect` and `verify`: a snake_case key and a

@@ -1,5 +1,6 @@
-// Read-only memory mapping of a whole file, for parsing headers in place, plus checked
-// reads of tensor data: what a container Reader needs to open a file and serve read(i).
+// MappedFile: the InputFile of a plain file on disk, a read-only memory mapping of the whole
+// file for parsing headers in place plus checked reads of tensor data. Containers get one from
+// CodecCatalog::open_input, which also decodes compressed (.zst) inputs behind the same interface.
 #pragma once
 
 #include <fcntl.h>
@@ -14,13 +15,14 @@
 #include <span>
 #include <string>
 
+#include "quantflow/input_file.hpp"
 #include "quantflow/status.hpp"
 #include "quantflow/tensor.hpp"
 
 namespace quantflow {
 
 // Shared by a Reader and the TensorData it hands out; unmapped and closed by the last owner.
-class MappedFile {
+class MappedFile final : public InputFile {
  public:
   // Maps `path` (a regular file; an empty one maps to no bytes). Errors name the file.
   static Result<std::shared_ptr<MappedFile>> open(const std::string& path) {
@@ -57,18 +59,10 @@ class MappedFile {
     if (fd_ >= 0) ::close(fd_);
   }
 
-  const std::string& path() const { return path_; }
-  size_t size() const { return size_; }
-  // The whole file, for parsing a header in place (null / empty for an empty file).
-  const std::byte* data() const { return data_; }
-  std::span<const std::byte> bytes() const { return {data_, size_}; }
-  // Whether [offset, offset + length) lies inside the file; written so that it cannot overflow.
-  bool contains(uint64_t offset, uint64_t length) const { return offset <= size_ && length <= size_ - offset; }
-  // A view into the mapping, unchecked: call contains() first. For headers; tensor data goes
-  // through read(), which survives a file that shrinks under us.
-  std::span<const std::byte> slice(uint64_t offset, uint64_t length) const {
-    return {data_ + offset, static_cast<size_t>(length)};
-  }
+  const std::string& path() const override { return path_; }
+  uint64_t size() const override { return size_; }
+  // The whole file, for parsing a header in place (empty for an empty file).
+  std::span<const std::byte> head() const override { return {data_, size_}; }
 
   // A copy of [offset, offset + length), read with pread rather than handed out as a view
   // into the mapping. Why: if the file is truncated (or rewritten shorter) while we run, a
@@ -78,7 +72,7 @@ class MappedFile {
   // out of the mapping costs the same copy plus a process-wide SIGBUS handler that competes
   // with sanitizers and embedders, and cannot cover code that reads a view later.) The
   // buffer is page-aligned, as good as the container alignment codecs saw before.
-  Result<TensorData> read(uint64_t offset, uint64_t length) const {
+  Result<TensorData> read(uint64_t offset, uint64_t length) const override {
     if (!contains(offset, length))
       return bad_input("data range [" + std::to_string(offset) + ", " + std::to_string(offset + length) +
                        ") lies outside the file (" + std::to_string(size_) + " bytes)")
@@ -114,7 +108,7 @@ class MappedFile {
   }
 
   // Tells the kernel we are done with a range so streamed reads do not pile up in RSS.
-  void release(uint64_t offset, uint64_t length) const {
+  void release(uint64_t offset, uint64_t length) const override {
     if (!data_ || length == 0) return;
     const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     const uint64_t begin = (offset + page - 1) / page * page;

@@ -33,6 +33,20 @@ inline uint64_t row_count(const Shape& shape) {
   return len == 0 ? 0 : element_count(shape) / len;
 }
 
+// How a codec of `dtype` is called on a tensor of `shape`: n_rows rows of n_per_row elements.
+// Row-block encodings see the tensor's rows; whole-tensor encodings one row of every element.
+struct EncodingRows {
+  uint64_t n_rows = 0;
+  uint64_t n_per_row = 0;
+};
+inline EncodingRows encoding_rows(const DType& dtype, const Shape& shape) {
+  if (dtype.whole_tensor) {
+    const uint64_t n = element_count(shape);
+    return {n == 0 ? 0u : 1u, n};
+  }
+  return {row_count(shape), row_length(shape)};
+}
+
 // "[4096, 11008]", for messages.
 inline std::string shape_to_string(const Shape& shape) {
   std::string s = "[";

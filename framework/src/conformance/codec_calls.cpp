@@ -60,8 +60,8 @@ CallResult call_decode(const CodecDescriptor& codec, const void* src, float* dst
 }
 
 uint64_t encoded_row_bytes(const CodecDescriptor& codec, int64_t n_per_row) {
-  const uint64_t blocks = static_cast<uint64_t>(n_per_row) / codec.block_elems;
-  return blocks * codec.block_bytes + (codec.row_scale ? codec.row_scale->scale_bytes_per_row : 0);
+  return dtype_of(codec).bytes_for(static_cast<uint64_t>(n_per_row)) +
+         (codec.row_scale ? codec.row_scale->scale_bytes_per_row : 0);
 }
 
 double bits_per_element(const CodecDescriptor& codec, int64_t n_per_row) {

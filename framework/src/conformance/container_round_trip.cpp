@@ -57,9 +57,13 @@ SyntheticTensor f32_tensor(std::string name, Shape shape) {
 std::optional<SyntheticTensor> encoded_tensor(const CodecDescriptor& codec) {
   if (codec.encode == nullptr || codec.row_scale != nullptr || kRowLength % codec.block_elems != 0) return std::nullopt;
   const auto rows = random_rows(2, kRowLength);
-  std::vector<std::byte> bytes(2 * encoded_row_bytes(codec, kRowLength));
-  if (!call_encode(codec, rows.data(), bytes.data(), 2, kRowLength, nullptr).ok()) return std::nullopt;
   const Shape shape{2, kRowLength};
+  const EncodingRows call = encoding_rows(dtype_of(codec), shape);
+  std::vector<std::byte> bytes(dtype_of(codec).bytes_for(element_count(shape)));
+  if (!call_encode(codec, rows.data(), bytes.data(), static_cast<int64_t>(call.n_rows),
+                   static_cast<int64_t>(call.n_per_row), nullptr)
+           .ok())
+    return std::nullopt;
   return SyntheticTensor{{fmt::format("conformance.{}", codec.name), dtype_of(codec), shape, bytes.size(), 0},
                          std::move(bytes)};
 }

@@ -7,7 +7,7 @@
 
 #include "gguf_types.hpp"
 #include "quantflow/container.hpp"
-#include "quantflow/mapped_file.hpp"
+#include "quantflow/input_file.hpp"
 
 namespace quantflow::gguf {
 
@@ -23,7 +23,7 @@ class GgufReader final : public Reader {
       return usage_error("tensor index " + std::to_string(index) + " is out of range (" +
                          std::to_string(tensors_.size()) + " tensors)");
     const TensorInfo& t = tensors_[index];
-    // A checked copy, not a view into the mapping: see MappedFile::read.
+    // A checked copy, not a view into the mapping (see MappedFile::read), or decoded bytes.
     auto data = file_->read(data_offset_ + t.offset, t.n_bytes);
     if (!data.ok()) return data.take_status().with_tensor(t.name);
     return data;
@@ -42,7 +42,7 @@ class GgufReader final : public Reader {
   }
 
   // Filled in by Parser, which is the only code that sees this class besides the host.
-  std::shared_ptr<MappedFile> file_;
+  std::shared_ptr<InputFile> file_;
   uint32_t version_ = kVersion;
   Metadata metadata_;
   std::vector<TensorInfo> tensors_;

@@ -31,6 +31,10 @@ Status Parser::parse() {
 }
 
 Status Parser::truncated(const std::string& what) const {
+  if (out_.file_->head().size() < file_size_)
+    return bad_input("the GGUF header runs past the first " + std::to_string(kCompressedHeadLimit >> 20) +
+                     " MiB that are decoded for headers of a compressed input (inside " + what +
+                     "); decompress the file first");
   return bad_input("truncated file: it ends inside " + what + " (file size " + std::to_string(file_size_) + " bytes)");
 }
 

@@ -45,7 +45,7 @@ std::string describe_legacy_magic(const unsigned char* head, size_t n_head) {
 }
 
 Result<std::unique_ptr<Reader>> open_file_reader(const std::string& path, const CodecCatalog& catalog) {
-  QF_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
+  QF_ASSIGN_OR_RETURN(auto file, catalog.open_input(path));
   auto reader = std::make_unique<GgufReader>();
   reader->file_ = std::move(file);
   Parser parser(*reader, catalog);

@@ -165,7 +165,10 @@ Status check_coverage(const std::vector<HeaderTensor>& tensors, uint64_t buffer_
 }  // namespace
 
 Result<ParsedHeader> parse_header(std::span<const std::byte> file, const CodecCatalog& catalog) {
-  const uint64_t size = file.size();
+  return parse_header(file, file.size(), catalog);
+}
+
+Result<ParsedHeader> parse_header(std::span<const std::byte> file, uint64_t size, const CodecCatalog& catalog) {
   if (size < 8) return bad_input("file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
   ParsedHeader h;
   for (int i = 7; i >= 0; --i) h.header_length = (h.header_length << 8) | static_cast<uint8_t>(file[i]);
@@ -177,6 +180,10 @@ Result<ParsedHeader> parse_header(std::span<const std::byte> file, const CodecCa
   if (h.header_length > kMaxHeaderLength)
     return bad_input("header length " + std::to_string(h.header_length) + " exceeds the limit of " +
                      std::to_string(kMaxHeaderLength) + " bytes");
+  if (8 + h.header_length > file.size())
+    return bad_input("the header (" + std::to_string(h.header_length) + " bytes) runs past the first " +
+                     std::to_string(kCompressedHeadLimit >> 20) +
+                     " MiB that are decoded for headers of a compressed input; decompress the file first");
   h.data_start = 8 + h.header_length;
   h.buffer_length = size - h.data_start;
 

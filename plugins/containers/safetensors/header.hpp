@@ -37,5 +37,8 @@ struct ParsedHeader {
 // `file` is the whole file; codec-backed dtypes are resolved through `catalog`. Error
 // messages are one line; tensor errors carry the tensor.
 Result<ParsedHeader> parse_header(std::span<const std::byte> file, const CodecCatalog& catalog);
+// The same over the leading `head` bytes of a file of `size` bytes (a compressed input's
+// decoded prefix): the header must lie inside `head`.
+Result<ParsedHeader> parse_header(std::span<const std::byte> head, uint64_t size, const CodecCatalog& catalog);
 
 }  // namespace quantflow::safetensors

@@ -35,11 +35,13 @@ std::string join(const std::vector<std::string>& names, size_t limit = 5) {
 }  // namespace
 
 Result<std::unique_ptr<IndexReader>> IndexReader::open(const std::string& path, const CodecCatalog& catalog) {
-  QF_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
+  QF_ASSIGN_OR_RETURN(auto file, catalog.open_input(path));
   const auto fail = [&](std::string message) { return bad_input(std::move(message)).with_file(path); };
   // An index is small JSON; refuse anything the size of real weights before parsing it.
   if (file->size() > 256u << 20) return fail("index file is " + std::to_string(file->size()) + " bytes, too large");
-  const std::string_view text(reinterpret_cast<const char*>(file->data()), file->size());
+  if (file->head().size() < file->size())
+    return fail("index file is larger than the part of a compressed input decoded for headers");
+  const std::string_view text(reinterpret_cast<const char*>(file->data()), file->head().size());
 
   json root;
   try {

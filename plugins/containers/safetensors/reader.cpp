@@ -22,8 +22,8 @@ DTypeKind kind_for(const DType& dtype, const CodecCatalog& catalog) {
 }  // namespace
 
 Result<std::unique_ptr<FileReader>> FileReader::open(const std::string& path, const CodecCatalog& catalog) {
-  QF_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
-  auto parsed = parse_header(file->bytes(), catalog);
+  QF_ASSIGN_OR_RETURN(auto file, catalog.open_input(path));
+  auto parsed = parse_header(file->head(), file->size(), catalog);
   if (!parsed.ok()) return parsed.take_status().with_file(path);
   ParsedHeader& h = parsed.value();
 
@@ -110,7 +110,7 @@ Result<TensorData> FileReader::read(size_t index) const {
   if (index >= tensors_.size())
     return internal_error("tensor index " + std::to_string(index) + " out of range").with_file(path());
   const TensorInfo& t = tensors_[index];
-  // A checked copy, not a view into the mapping: see MappedFile::read.
+  // A checked copy, not a view into the mapping (see MappedFile::read), or decoded bytes.
   auto data = file_->read(data_start_ + t.offset, t.n_bytes);
   if (!data.ok()) return data.take_status().with_tensor(t.name);
   return data;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "quantflow/container.hpp"
-#include "quantflow/mapped_file.hpp"
+#include "quantflow/input_file.hpp"
 
 namespace quantflow::safetensors {
 
@@ -32,7 +32,7 @@ class FileReader final : public Reader {
  private:
   FileReader() = default;
 
-  std::shared_ptr<MappedFile> file_;
+  std::shared_ptr<InputFile> file_;
   Metadata metadata_;
   std::vector<TensorInfo> tensors_;  // offset: relative to the data buffer, as in the header
   uint64_t header_length_ = 0;

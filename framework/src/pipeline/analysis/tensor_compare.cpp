@@ -12,6 +12,8 @@ namespace {
 // About 4 MiB of floats per decoded chunk, and never less than one row.
 constexpr uint64_t kChunkElements = uint64_t{1} << 20;
 
+// Decodes a tensor a chunk of rows at a time; a whole-tensor encoding (DType::whole_tensor)
+// only as one chunk of every row.
 class ChunkDecoder {
  public:
   explicit ChunkDecoder(const EncodedTensor& tensor)
@@ -19,13 +21,19 @@ class ChunkDecoder {
         row_elems_(row_length(tensor.info->shape)),
         row_bytes_(tensor.info->dtype.bytes_for(row_elems_)) {}
 
-  uint64_t rows_per_chunk() const { return std::max<uint64_t>(1, kChunkElements / std::max<uint64_t>(1, row_elems_)); }
+  uint64_t rows_per_chunk() const {
+    if (tensor_.info->dtype.whole_tensor) return std::max<uint64_t>(1, row_count(tensor_.info->shape));
+    return std::max<uint64_t>(1, kChunkElements / std::max<uint64_t>(1, row_elems_));
+  }
   uint64_t row_elems() const { return row_elems_; }
 
   Result<std::span<const float>> decode(uint64_t first_row, uint64_t n_rows) {
     values_.resize(n_rows * row_elems_);
-    const int32_t rc = tensor_.codec->decode(tensor_.bytes.data() + first_row * row_bytes_, values_.data(),
-                                             static_cast<int64_t>(n_rows), static_cast<int64_t>(row_elems_));
+    const bool whole = tensor_.info->dtype.whole_tensor;
+    const int32_t rc =
+        whole ? tensor_.codec->decode(tensor_.bytes.data(), values_.data(), 1, static_cast<int64_t>(values_.size()))
+              : tensor_.codec->decode(tensor_.bytes.data() + first_row * row_bytes_, values_.data(),
+                                      static_cast<int64_t>(n_rows), static_cast<int64_t>(row_elems_));
     if (rc != QF_CODEC_OK)
       return bad_input(std::string("decoding failed: ") + codec_result_message(rc)).with_tensor(tensor_.info->name);
     return std::span<const float>(values_);
@@ -88,7 +96,8 @@ Result<ErrorStats> compare_decoded(const EncodedTensor& candidate, const Encoded
   double sum_sq_error = 0, sum_sq_reference = 0;
   ChunkDecoder cand_decoder(candidate), ref_decoder(reference);
   const uint64_t rows = row_count(candidate.info->shape);
-  const uint64_t chunk = cand_decoder.rows_per_chunk();
+  // Both decoders step alike; a whole-tensor side makes it one chunk for both.
+  const uint64_t chunk = std::max(cand_decoder.rows_per_chunk(), ref_decoder.rows_per_chunk());
   for (uint64_t row = 0; row < rows; row += chunk) {
     const uint64_t n = std::min(chunk, rows - row);
     QF_ASSIGN_OR_RETURN(auto cand, cand_decoder.decode(row, n));

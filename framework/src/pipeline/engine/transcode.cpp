@@ -34,6 +34,7 @@ uint64_t rows_per_chunk(uint64_t row_len) {
 }  // namespace
 
 uint64_t transcode_scratch_bytes(const TensorJob& job) {
+  if (transcodes_whole_tensor(job)) return 2 * element_count(job.source.shape) * sizeof(float);
   const uint64_t row_len = row_length(job.source.shape);
   return rows_per_chunk(row_len) * row_len * sizeof(float);
 }
@@ -45,6 +46,7 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
   if (source.size() != job.source.n_bytes)
     return bad_input(fmt::format("holds {} bytes, expected {}", source.size(), job.source.n_bytes))
         .with_tensor(job.source.name);
+  if (transcodes_whole_tensor(job)) return transcode_whole_tensor(job, source, imatrix, stats);
 
   const uint64_t row_len = row_length(job.source.shape);
   const uint64_t rows = row_count(job.source.shape);

@@ -25,6 +25,12 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
                                          const std::vector<float>* imatrix, TensorStats* stats = nullptr,
                                          std::span<const std::byte> scales = {});
 
+// Whether `job` decodes or encodes a whole-tensor encoding (DType::whole_tensor), which is
+// transcoded in one piece by transcode_whole_tensor (called by transcode).
+bool transcodes_whole_tensor(const TensorJob& job);
+Result<std::vector<std::byte>> transcode_whole_tensor(const TensorJob& job, std::span<const std::byte> source,
+                                                      const std::vector<float>* imatrix, TensorStats* stats);
+
 // Bytes of scratch memory one thread uses while transcoding `job` (for memory planning).
 uint64_t transcode_scratch_bytes(const TensorJob& job);
 
