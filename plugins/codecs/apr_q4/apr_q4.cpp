@@ -81,8 +81,9 @@ const QfContainerId kIds[] = {{"apr", "128"}};
 
 const QfCodecDescriptor kCodec = {
     .name = "apr_q4",
-    .description = "APR native q4: 32 x 4-bit codes with one fp16 scale, blocks over the flattened tensor (4.5 bits "
-                   "per weight)",
+    .description =
+        "APR native q4: 32 x 4-bit codes with one fp16 scale, blocks over the flattened tensor (4.5 bits "
+        "per weight)",
     .block_elems = kBlockElems,
     .block_bytes = sizeof(BlockAprQ4),
     .kind = QF_KIND_QUANTIZED,

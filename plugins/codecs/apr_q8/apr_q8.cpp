@@ -62,8 +62,9 @@ const QfContainerId kIds[] = {{"apr", "129"}};
 
 const QfCodecDescriptor kCodec = {
     .name = "apr_q8",
-    .description = "APR native q8: one f32 scale for the whole tensor, then an int8 code per element (8 bits per "
-                   "weight)",
+    .description =
+        "APR native q8: one f32 scale for the whole tensor, then an int8 code per element (8 bits per "
+        "weight)",
     .block_elems = 1,
     .block_bytes = 1,
     .kind = QF_KIND_QUANTIZED,
