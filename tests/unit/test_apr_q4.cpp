@@ -44,8 +44,8 @@ std::vector<float> worked_block() {
 
 // Nibbles {15,1, 10,6, 9,7, 8,8, 11,5, 15,1, 13,14, 15,1, 2,3, 4,5, 6,7, 8,9, 10,11, 12,13,
 // 14,15, 1,2}: element 2k in the low nibble of byte k, element 2k + 1 in the high one.
-const std::vector<uint8_t> kWorkedBlock = block(0x4000, {0x1F, 0x6A, 0x79, 0x88, 0x5B, 0x1F, 0xED, 0x1F, 0x32, 0x54,
-                                                         0x76, 0x98, 0xBA, 0xDC, 0xFE, 0x21});
+const std::vector<uint8_t> kWorkedBlock =
+    block(0x4000, {0x1F, 0x6A, 0x79, 0x88, 0x5B, 0x1F, 0xED, 0x1F, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE, 0x21});
 
 std::vector<float> worked_block_decoded() {
   std::vector<float> y = {14, -14, 4, -4, 2, -2, 0, 0, 6, -6, 14, -14};
@@ -115,9 +115,9 @@ BOOST_AUTO_TEST_CASE(blocks_cross_row_boundaries) {
   x[40] = -14.0f;
   x[59] = 3.0f;
   std::vector<uint8_t> first(16, 0x88), second(16, 0x88);
-  first[12] = 0xF8;   // elements 24 (0 -> 8) and 25 (7 -> 15)
-  second[4] = 0x81;   // local elements 8 (-7 -> 1) and 9
-  second[13] = 0xA8;  // local elements 26 and 27 (2 -> 10)
+  first[12] = 0xF8;                // elements 24 (0 -> 8) and 25 (7 -> 15)
+  second[4] = 0x81;                // local elements 8 (-7 -> 1) and 9
+  second[13] = 0xA8;               // local elements 26 and 27 (2 -> 10)
   second[14] = second[15] = 0x00;  // local 28..31 do not exist
   const auto want = concat(block(0x3C00, first), block(0x4000, second));
 
@@ -203,8 +203,8 @@ BOOST_AUTO_TEST_CASE(each_row_of_a_call_is_its_own_tensor) {
   const auto first = encode_units(apr_q4(), std::vector<float>(x.begin(), x.begin() + 37));
   const auto second = encode_units(apr_q4(), std::vector<float>(x.begin() + 37, x.end()));
   check_bytes(both, concat(first, second));
-  BOOST_CHECK(decode_units(apr_q4(), both, 74, 2) == concat(decode_units(apr_q4(), first, 37),
-                                                                   decode_units(apr_q4(), second, 37)));
+  BOOST_CHECK(decode_units(apr_q4(), both, 74, 2) ==
+              concat(decode_units(apr_q4(), first, 37), decode_units(apr_q4(), second, 37)));
   BOOST_CHECK(encode_units(apr_q4(), {}, 0).empty());
   BOOST_CHECK(encode_units(apr_q4(), {}, 1).empty());
 }
@@ -226,7 +226,8 @@ BOOST_AUTO_TEST_CASE(round_trip_error_is_at_most_half_a_step_on_random_data) {
     BOOST_REQUIRE_EQUAL(bytes.size(), static_cast<size_t>((n + 31) / 32 * 18));
     const auto y = decode_units(apr_q4(), bytes, n);
     for (size_t i = 0; i < x.size(); ++i) {
-      const double d = qf_bounds::half_to_double(static_cast<uint16_t>(bytes[i / 32 * 18] | bytes[i / 32 * 18 + 1] << 8));
+      const double d =
+          qf_bounds::half_to_double(static_cast<uint16_t>(bytes[i / 32 * 18] | bytes[i / 32 * 18 + 1] << 8));
       BOOST_REQUIRE_GE(d, std::ldexp(1.0, -14));
       const double bound = d / 2 + 8 * d * std::ldexp(1.0, -11);
       BOOST_CHECK_MESSAGE(std::fabs(static_cast<double>(y[i]) - x[i]) <= bound,
