@@ -87,7 +87,8 @@ BOOST_AUTO_TEST_CASE(compression_is_found_by_magic_whatever_the_name_and_inspect
   auto text = cli("inspect " + quote(disguised));
   BOOST_REQUIRE_MESSAGE(text.exit_code == 0, text.err);
   BOOST_TEST(text.out.find("container:  gguf (version 3)\ncompression: zstd (the sizes below are decoded bytes)\n") !=
-             std::string::npos, text.out);
+                 std::string::npos,
+             text.out);
   auto json = cli("inspect --json " + quote(disguised));
   BOOST_TEST(nlohmann::json::parse(json.out)["compression"] == "zstd");
   auto plain_json = cli("inspect --json " + quote(model));
@@ -158,7 +159,8 @@ BOOST_AUTO_TEST_CASE(compress_option_errors_name_the_choices) {
   const auto model = qf_test::synth_model(tmp / "m.gguf", "--layers 1 --hidden 128 --ffn 256 --vocab 256");
   auto r = cli("convert -q " + quote(model) + " " + quote(tmp / "o.gguf") + " --compress zstd:20");
   BOOST_TEST(r.exit_code == 2);
-  BOOST_TEST(r.err == "quantflow: error: unknown compression 'zstd:20': use none, zstd or zstd:LEVEL (LEVEL 1 to 19)\n");
+  BOOST_TEST(r.err ==
+             "quantflow: error: unknown compression 'zstd:20': use none, zstd or zstd:LEVEL (LEVEL 1 to 19)\n");
   r = cli("convert -q " + quote(model) + " " + quote(tmp / "o.gguf.zst") + " --compress none");
   BOOST_TEST(r.exit_code == 2);
   BOOST_TEST(r.err == "quantflow: error: " + (tmp / "o.gguf.zst").string() +
@@ -177,7 +179,8 @@ BOOST_AUTO_TEST_CASE(recipes_compress_split_outputs_file_by_file) {
   auto r = cli("run -q " + quote(recipe));
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   // --compress on the command line overrides the recipe.
-  auto p = cli("run -q " + quote(recipe) + " --compress none --set output.path=" + (tmp / "plain.safetensors").string());
+  auto p =
+      cli("run -q " + quote(recipe) + " --compress none --set output.path=" + (tmp / "plain.safetensors").string());
   BOOST_REQUIRE_MESSAGE(p.exit_code == 0, p.err);
   for (const char* n : {"1", "2", "3"}) {
     BOOST_TEST(is_zstd_file(tmp / (std::string("out-0000") + n + "-of-00003.safetensors")));
@@ -189,8 +192,8 @@ BOOST_AUTO_TEST_CASE(recipes_compress_split_outputs_file_by_file) {
   BOOST_TEST(qf_test::tensors_of(tmp / "out.safetensors.index.json") ==
              qf_test::tensors_of(tmp / "plain.safetensors.index.json"));
 
-  qf_test::write_text(recipe, "inputs: " + model.string() + "\noutput:\n  path: " + (tmp / "z.gguf").string() +
-                                  "\n  compress: gzip\n");
+  qf_test::write_text(
+      recipe, "inputs: " + model.string() + "\noutput:\n  path: " + (tmp / "z.gguf").string() + "\n  compress: gzip\n");
   r = cli("run -q " + quote(recipe));
   BOOST_TEST(r.exit_code == 2);
   BOOST_TEST(r.err.find("r.yaml:4:13: unknown compression 'gzip'") != std::string::npos, r.err);

@@ -16,8 +16,8 @@ Result<OutputCompression> parse_compression(std::string_view spec) {
   out.explicitly_set = true;
   if (spec == "none") return out;
   const auto bad = [&] {
-    return usage_error(fmt::format("unknown compression '{}': use none, zstd or zstd:LEVEL (LEVEL 1 to {})", spec,
-                                   kMaxZstdLevel));
+    return usage_error(
+        fmt::format("unknown compression '{}': use none, zstd or zstd:LEVEL (LEVEL 1 to {})", spec, kMaxZstdLevel));
   };
   if (spec.substr(0, 4) != "zstd") return bad();
   out.zstd = true;
@@ -26,8 +26,7 @@ Result<OutputCompression> parse_compression(std::string_view spec) {
   const std::string_view digits = spec.substr(5);
   int level = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), level);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || level < 1 ||
-      level > kMaxZstdLevel)
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || level < 1 || level > kMaxZstdLevel)
     return bad();
   out.level = level;
   return out;

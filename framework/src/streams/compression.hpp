@@ -13,8 +13,8 @@ namespace quantflow::streams {
 
 struct OutputCompression {
   bool zstd = false;
-  int level = 3;  // zstd's own default; 1 (fastest) .. 19 (smallest)
-  bool explicitly_set = false;  // from --compress or a recipe, not inferred from the name
+  int level = 3;                 // zstd's own default; 1 (fastest) .. 19 (smallest)
+  bool explicitly_set = false;   // from --compress or a recipe, not inferred from the name
   std::string describe() const;  // "none" or "zstd:LEVEL"
 };
 

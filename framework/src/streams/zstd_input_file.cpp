@@ -137,8 +137,8 @@ Result<std::shared_ptr<ZstdInputFile>> ZstdInputFile::open(std::shared_ptr<Mappe
   std::lock_guard lock(file->mutex_);
   QF_RETURN_IF_ERROR(file->decode_forward(file->head_.get(), file->head_size_));
   if (file->out_pos_ != file->head_size_)
-    return bad_input(fmt::format("the zstd stream ends after {} decoded bytes, its frames declare {}",
-                                 file->out_pos_, file->size_))
+    return bad_input(fmt::format("the zstd stream ends after {} decoded bytes, its frames declare {}", file->out_pos_,
+                                 file->size_))
         .with_file(file->path());
   return file;
 }
@@ -166,8 +166,8 @@ Result<std::vector<std::byte>> ZstdInputFile::decode_prefix(const MappedFile& co
 
 ZstdInputFile::Frame ZstdInputFile::frame_before(uint64_t offset) const {
   const auto& frames = frames_.frames;
-  auto after = std::upper_bound(frames.begin(), frames.end(), offset,
-                                [](uint64_t o, const Frame& f) { return o < f.decoded; });
+  auto after =
+      std::upper_bound(frames.begin(), frames.end(), offset, [](uint64_t o, const Frame& f) { return o < f.decoded; });
   return after == frames.begin() ? Frame{} : *std::prev(after);
 }
 
