@@ -73,6 +73,17 @@ Result<uint64_t> measure_file(const core::Registry& registry, const ContainerDes
 
 }  // namespace
 
+Status check_writer_accepts(const core::Registry& registry, const Conversion& conversion) {
+  for (const OutputFile& file : conversion.files) {
+    core::CountingSink sink(file.path);
+    auto writer = core::create_writer(*conversion.container, sink, registry, file.plan.writer_options);
+    if (!writer.ok()) return writer.take_status().with_file(file.path);
+    if (auto order = (*writer)->begin(file.plan.metadata, file.plan.target_infos()); !order.ok())
+      return order.take_status().with_file(file.path);
+  }
+  return {};
+}
+
 void drop_split_keys(const ContainerDescriptor& container, Metadata& metadata) {
   if (container.split == nullptr) return;
   for (const auto& key : split_words(container.split->split_keys)) metadata.erase(key);

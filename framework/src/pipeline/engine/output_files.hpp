@@ -23,6 +23,11 @@ void drop_split_keys(const ContainerDescriptor& container, Metadata& metadata);
 // Fails when `split_size` is set and the container declares no split convention.
 Status plan_output_files(Conversion& conversion, const std::string& path, uint64_t split_size);
 
+// Declares each output file to its writer (against a counting sink, nothing is written), so
+// that a tensor or encoding the container cannot hold is refused while planning, with the
+// writer's own message, rather than when the conversion starts writing.
+Status check_writer_accepts(const core::Registry& registry, const Conversion& conversion);
+
 // The text of the split index the container keeps beside its files ("" when it keeps none).
 std::string split_index_text(const Conversion& conversion);
 

@@ -1,5 +1,7 @@
 #include "pipeline/llama/quantize.hpp"
 
+#include "pipeline/engine/output_files.hpp"
+
 #include <fmt/format.h>
 
 namespace quantflow::pipeline {
@@ -46,6 +48,7 @@ Result<QuantizePlan> plan_quantize(const core::Registry& registry, QuantizeReque
   if (Status s = attach_importance(plan, conversion.importance.get()); !s.ok())
     return std::move(s).with_file(request.input);
   write_to_one_file(conversion, request.output);
+  QF_RETURN_IF_ERROR(check_writer_accepts(registry, conversion));
   return out;
 }
 

@@ -34,7 +34,7 @@ Status check_output_paths(const Recipe& recipe, const RecipePlan& out) {
 
 }  // namespace
 
-Status plan_recipe_output_files(const Recipe& recipe, RecipePlan& out) {
+Status plan_recipe_output_files(const core::Registry& registry, const Recipe& recipe, RecipePlan& out) {
   if (Status s = plan_output_files(out, recipe.output.path.value, recipe.output.split_size.value); !s.ok())
     return recipe_error(recipe.output.split_size.mark, s.message());
   if (!recipe.output.compress.value.empty()) {
@@ -45,6 +45,8 @@ Status plan_recipe_output_files(const Recipe& recipe, RecipePlan& out) {
   for (const OutputFile& file : out.files)
     if (auto checked = streams::output_compression_for(file.path, out.compression); !checked.ok())
       return recipe_error(recipe.output.compress.mark, checked.status().message());
+  if (Status s = check_writer_accepts(registry, out); !s.ok())
+    return recipe_error(recipe.output.path.mark, s.to_string());
   return check_output_paths(recipe, out);
 }
 

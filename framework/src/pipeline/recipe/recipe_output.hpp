@@ -8,6 +8,6 @@ namespace quantflow::pipeline {
 
 // Fills out.files (and out.index_path) from out.plan; refuses paths that clash with inputs
 // or with each other, naming the recipe line.
-Status plan_recipe_output_files(const Recipe& recipe, RecipePlan& out);
+Status plan_recipe_output_files(const core::Registry& registry, const Recipe& recipe, RecipePlan& out);
 
 }  // namespace quantflow::pipeline

@@ -257,7 +257,7 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   }
   if (Status s = attach_importance(plan, out.importance.get()); !s.ok())
     return std::move(s).with_file(out.input_paths.front());
-  QF_RETURN_IF_ERROR(plan_recipe_output_files(recipe, out));
+  QF_RETURN_IF_ERROR(plan_recipe_output_files(registry, recipe, out));
   return out;
 }
 
