@@ -198,3 +198,20 @@ BOOST_AUTO_TEST_CASE(recipes_compress_split_outputs_file_by_file) {
   BOOST_TEST(r.exit_code == 2);
   BOOST_TEST(r.err.find("r.yaml:4:13: unknown compression 'gzip'") != std::string::npos, r.err);
 }
+
+// quantize, verify and diff take compressed files like any other.
+BOOST_AUTO_TEST_CASE(quantize_verify_and_diff_read_and_write_zst) {
+  qf_test::TempDir tmp;
+  const auto model = qf_test::synth_model(tmp / "m.gguf", "--layers 2 --hidden 256 --ffn 512 --vocab 512");
+  const auto packed = tmp / "m.gguf.zst";
+  BOOST_REQUIRE_EQUAL(cli("convert -q " + quote(model) + " " + quote(packed)).exit_code, 0);
+  auto a = cli("quantize -q " + quote(packed) + " " + quote(tmp / "q.gguf.zst") + " Q4_K_M");
+  auto b = cli("quantize -q " + quote(model) + " " + quote(tmp / "q.gguf") + " Q4_K_M");
+  BOOST_REQUIRE_MESSAGE(a.exit_code == 0 && b.exit_code == 0, a.err + b.err);
+  BOOST_TEST(zstd_decode(tmp / "q.gguf.zst") == slurp(tmp / "q.gguf"));
+  auto v = cli("verify " + quote(tmp / "q.gguf.zst") + " --against " + quote(packed));
+  BOOST_TEST(v.exit_code == 0, v.err);
+  BOOST_TEST(v.out.find("verified 21 tensors: 21 passed, 0 failed, 0 not checked") != std::string::npos, v.out);
+  auto d = cli("diff " + quote(tmp / "q.gguf.zst") + " " + quote(tmp / "q.gguf"));
+  BOOST_TEST(d.out.find("0 metadata differences, 0 tensor differences") != std::string::npos, d.out);
+}
