@@ -43,10 +43,11 @@ const std::vector<float>& imatrix() {
   return data;
 }
 
-// Row-scaled codecs append each row's scale to the row's blocks.
+// Row-scaled codecs append each row's scale to the row's blocks; whole-tensor codecs take each
+// row as a tensor of its own (with its tensor-wide prefix).
 size_t encoded_bytes(const quantflow::CodecDescriptor& codec) {
-  const int64_t tail = codec.row_scale ? codec.row_scale->scale_bytes_per_row : 0;
-  return static_cast<size_t>(kRows * (kCols / codec.block_elems * codec.block_bytes + tail));
+  const uint64_t tail = codec.row_scale ? codec.row_scale->scale_bytes_per_row : 0;
+  return static_cast<size_t>(kRows * (quantflow::dtype_of(codec).bytes_for(kCols) + tail));
 }
 
 void bench_encode(benchmark::State& state, const quantflow::CodecDescriptor* codec) {

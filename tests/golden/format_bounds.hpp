@@ -108,12 +108,16 @@ struct BlockBound {
 // rounding to the nearest k errs by at most d/2, plus whatever lies beyond the code range,
 // plus the f16 rounding of d and m. The step itself must be no larger than the block needs
 // (symmetric: amax / min(-kmin, kmax); with a minimum: (max - min) / (kmax - kmin)), or a
-// codec could satisfy any bound by choosing a huge scale.
+// codec could satisfy any bound by choosing a huge scale. Without a minimum, a block of zeros
+// rounds to code 0 exactly whatever step it stores (apr_q4 stores 1). A format that decodes a
+// step below `flush` as 0 (apr_q4's decoder) returns 0 for such blocks: the error is |x|.
 inline BlockBound linear_bound(const float* x, size_t n, const uint8_t* block, const Params& p) {
   const Field d_field = field(p, "d"), m_field = field(p, "m");
   const auto range = p.at("k");
   const int kmin = std::stoi(range.substr(0, range.find(".."))), kmax = std::stoi(range.substr(range.find("..") + 2));
   const double d = read_field(block, d_field), m = m_field.present ? read_field(block, m_field) : 0.0;
+  const auto flush = p.find("flush");
+  const bool flushed = flush != p.end() && !(std::fabs(d) >= std::stod(flush->second));
   const double slack = std::max(std::abs(kmin), std::abs(kmax)) * scale_error(d_field, d) +
                        (m_field.present ? scale_error(m_field, m) : 0);
   BlockBound out;
@@ -129,6 +133,11 @@ inline BlockBound linear_bound(const float* x, size_t n, const uint8_t* block, c
       beyond = std::max({0.0, t - kmax, kmin - t});
     }
     out.per_element[i] = d != 0 ? std::fabs(d) * (0.5 + beyond) + slack : std::fabs(x[i] - m) + slack;
+    if (flushed) out.per_element[i] = std::fabs(x[i]);
+  }
+  if (!m_field.present && amax == 0) {
+    out.per_element.assign(n, 0.0);
+    return out;
   }
   const double needed = m_field.present ? (hi - lo) / (kmax - kmin) : amax / std::min(-kmin, kmax);
   if (std::fabs(d) > needed + scale_error(d_field, needed)) {

@@ -51,9 +51,9 @@ std::map<std::string, Bound> bounds() {
   return out;
 }
 
+// A whole-tensor codec (QF_CODEC_WHOLE_TENSOR) takes each row of a call as a tensor of its own.
 uint64_t row_bytes(const quantflow::CodecDescriptor& codec) {
-  return static_cast<uint64_t>(kCols / codec.block_elems * codec.block_bytes) +
-         (codec.row_scale ? codec.row_scale->scale_bytes_per_row : 0);
+  return quantflow::dtype_of(codec).bytes_for(kCols) + (codec.row_scale ? codec.row_scale->scale_bytes_per_row : 0);
 }
 
 struct RoundTrip {
@@ -73,9 +73,11 @@ RoundTrip round_trip(const quantflow::CodecDescriptor& codec, const std::vector<
 // Checks each element against a bound from the stored block; returns the elements checked.
 size_t check_format_bound(const quantflow::CodecDescriptor& codec, const Bound& bound, const std::vector<float>& x) {
   const RoundTrip rt = round_trip(codec, x, nullptr);
-  // A row-scaled codec's "block" is the whole row with its scale behind it.
-  const auto block_elems = static_cast<size_t>(codec.row_scale ? kCols : codec.block_elems);
-  const size_t block_bytes = codec.row_scale ? row_bytes(codec) : codec.block_bytes;
+  // A row-scaled codec's "block" is the whole row with its scale behind it; a whole-tensor
+  // codec with a tensor-wide scale (apr_q8) has the row's scale in front.
+  const bool row_is_block = codec.row_scale != nullptr || codec.tensor_prefix_bytes > 0;
+  const auto block_elems = static_cast<size_t>(row_is_block ? kCols : codec.block_elems);
+  const size_t block_bytes = row_is_block ? row_bytes(codec) : codec.block_bytes;
   size_t failures = 0, checked = 0;
   for (size_t b = 0; b * block_elems < x.size(); ++b) {
     const float* xb = x.data() + b * block_elems;

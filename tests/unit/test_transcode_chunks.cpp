@@ -92,6 +92,7 @@ BOOST_AUTO_TEST_CASE(every_codec_gives_the_same_bytes_row_by_row_in_chunks_and_i
   size_t checked = 0;
   for (const auto* codec : qf_test::plugins().codecs()) {
     if (codec->encode == nullptr || codec->name == std::string("f32")) continue;
+    if (codec->flags & QF_CODEC_WHOLE_TENSOR) continue;  // not split into rows: the next case
     BOOST_REQUIRE_EQUAL(kCols % codec->block_elems, 0);
     const bool uses_imatrix = codec->flags & (QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED);
     const float* w = uses_imatrix ? weights.data() : nullptr;
@@ -122,4 +123,48 @@ BOOST_AUTO_TEST_CASE(every_codec_gives_the_same_bytes_row_by_row_in_chunks_and_i
   }
   BOOST_TEST_MESSAGE("checked " << checked << " codecs");
   BOOST_CHECK_GE(checked, 34u);
+}
+
+// A whole-tensor encoding (apr_q4, apr_q8) is never split: the transcoder encodes the tensor in
+// one call of one row holding every element, whatever its shape (here rows of 37, which no
+// block size divides), and decodes it back the same way.
+BOOST_AUTO_TEST_CASE(whole_tensor_codecs_transcode_in_one_call) {
+  const auto x = tensor_values();
+  const auto* f32 = qf_test::plugins().find("f32");
+  BOOST_REQUIRE(f32 != nullptr);
+  const quantflow::Shape shape{kRows * kCols / 37 / 4, 37};
+  const size_t n = quantflow::element_count(shape);
+  const std::span<const std::byte> source(reinterpret_cast<const std::byte*>(x.data()), n * sizeof(float));
+  size_t checked = 0;
+  for (const auto* codec : qf_test::plugins().codecs()) {
+    if ((codec->flags & QF_CODEC_WHOLE_TENSOR) == 0) continue;
+    qp::TensorJob job;
+    job.source = {"w", quantflow::dtype_of(*f32), shape, source.size(), 0};
+    job.target = job.source;
+    auto s = qp::retarget(job, *codec, qf_test::plugins());
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.to_string());
+    BOOST_CHECK_EQUAL(job.target.n_bytes, quantflow::dtype_of(*codec).bytes_for(n));
+    auto bytes = qp::transcode(job, source, nullptr);
+    BOOST_REQUIRE_MESSAGE(bytes.ok(), codec->name << ": " << bytes.status().to_string());
+
+    std::vector<std::byte> one_call(job.target.n_bytes);
+    BOOST_REQUIRE_EQUAL(codec->encode(x.data(), one_call.data(), 1, static_cast<int64_t>(n), nullptr), QF_CODEC_OK);
+    BOOST_CHECK_MESSAGE(*bytes == one_call, codec->name << ": transcoded bytes differ from one call, first at byte "
+                                                        << first_difference(*bytes, one_call));
+
+    qp::TensorJob back;
+    back.source = job.target;
+    back.target = back.source;
+    s = qp::retarget(back, *f32, qf_test::plugins());
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.to_string());
+    auto decoded = qp::transcode(back, *bytes, nullptr);
+    BOOST_REQUIRE_MESSAGE(decoded.ok(), codec->name << ": " << decoded.status().to_string());
+    BOOST_REQUIRE_EQUAL(decoded->size(), n * sizeof(float));
+    std::vector<float> want(n);
+    BOOST_REQUIRE_EQUAL(codec->decode(one_call.data(), want.data(), 1, static_cast<int64_t>(n)), QF_CODEC_OK);
+    BOOST_CHECK_MESSAGE(std::memcmp(decoded->data(), want.data(), n * sizeof(float)) == 0,
+                        codec->name << ": transcoded decode differs from one call");
+    ++checked;
+  }
+  BOOST_CHECK_GE(checked, 2u);
 }

@@ -12,7 +12,7 @@ namespace quantflow::conformance {
 
 namespace {
 
-constexpr uint32_t kKnownFlags = QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED;
+constexpr uint32_t kKnownFlags = QF_CODEC_IMATRIX_REQUIRED | QF_CODEC_IMATRIX_USED | QF_CODEC_WHOLE_TENSOR;
 
 bool present(const char* text) { return text != nullptr && text[0] != '\0'; }
 
@@ -88,6 +88,7 @@ Outcome check_flags(const CodecDescriptor& c) {
   std::string names;
   if (c.flags & QF_CODEC_IMATRIX_REQUIRED) names += "IMATRIX_REQUIRED";
   if (c.flags & QF_CODEC_IMATRIX_USED) names += names.empty() ? "IMATRIX_USED" : " | IMATRIX_USED";
+  if (c.flags & QF_CODEC_WHOLE_TENSOR) names += names.empty() ? "WHOLE_TENSOR" : " | WHOLE_TENSOR";
   return pass(names.empty() ? "no flags" : names);
 }
 

@@ -18,7 +18,7 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
   return kit::decode_u16_elements<kit::bf16_to_fp32>(src, dst, n_rows, n_per_row);
 }
 
-const QfContainerId kIds[] = {{"gguf", "30"}, {"gguf.file_type", "32"}, {"safetensors", "BF16"}};
+const QfContainerId kIds[] = {{"gguf", "30"}, {"gguf.file_type", "32"}, {"safetensors", "BF16"}, {"apr", "30"}};
 
 const QfCodecDescriptor kCodec = {
     .name = "bf16",

@@ -18,7 +18,7 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
   return kit::decode_u16_elements<kit::fp16_to_fp32>(src, dst, n_rows, n_per_row);
 }
 
-const QfContainerId kIds[] = {{"gguf", "1"}, {"gguf.file_type", "1"}, {"safetensors", "F16"}};
+const QfContainerId kIds[] = {{"gguf", "1"}, {"gguf.file_type", "1"}, {"safetensors", "F16"}, {"apr", "1"}};
 
 const QfCodecDescriptor kCodec = {
     .name = "f16",

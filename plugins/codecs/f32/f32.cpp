@@ -18,7 +18,7 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
   return QF_CODEC_OK;
 }
 
-const QfContainerId kIds[] = {{"gguf", "0"}, {"gguf.file_type", "0"}, {"safetensors", "F32"}};
+const QfContainerId kIds[] = {{"gguf", "0"}, {"gguf.file_type", "0"}, {"safetensors", "F32"}, {"apr", "0"}};
 
 const QfCodecDescriptor kCodec = {
     .name = "f32",

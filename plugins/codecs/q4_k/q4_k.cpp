@@ -49,7 +49,7 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
   return kit::decode_blocks<kQK, BlockQ4_K>(src, dst, n_rows, n_per_row, decode_block);
 }
 
-const QfContainerId kIds[] = {{"gguf", "12"}, {"gguf.file_type", "15"}};
+const QfContainerId kIds[] = {{"gguf", "12"}, {"gguf.file_type", "15"}, {"apr", "12"}};
 
 const QfCodecDescriptor kCodec = {
     .name = "q4_k",

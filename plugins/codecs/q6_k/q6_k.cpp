@@ -103,7 +103,7 @@ int32_t decode(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
   return kit::decode_blocks<kQK, BlockQ6_K>(src, dst, n_rows, n_per_row, decode_block);
 }
 
-const QfContainerId kIds[] = {{"gguf", "14"}, {"gguf.file_type", "18"}};
+const QfContainerId kIds[] = {{"gguf", "14"}, {"gguf.file_type", "18"}, {"apr", "14"}};
 
 const QfCodecDescriptor kCodec = {
     .name = "q6_k",
