@@ -69,7 +69,8 @@ Result<TensorData> decode_frame(std::span<const std::byte> frame, uint64_t raw_s
       ZSTD_outBuffer probe{extra, sizeof extra, 0};
       remaining = ZSTD_decompressStream(ctx.get(), &probe, &in);
       if (ZSTD_isError(remaining)) return zstd_error("corrupt zstd frame", remaining);
-      if (probe.pos > 0) return bad_input("the zstd frame decodes to more than the " + need + " bytes dtype and shape need");
+      if (probe.pos > 0)
+        return bad_input("the zstd frame decodes to more than the " + need + " bytes dtype and shape need");
     } else {
       remaining = ZSTD_decompressStream(ctx.get(), &out, &in);
       if (ZSTD_isError(remaining)) return zstd_error("corrupt zstd frame", remaining);

@@ -26,16 +26,13 @@ constexpr DTypeEntry storage(uint8_t id, std::string_view name, uint32_t bytes, 
 
 // §6.1. Ids 0, 1, 12, 14 and 30 equal GGML's; 3-9 predate that rule and mean other things.
 constexpr DTypeEntry kTable[] = {
-    by_codec(0, "f32"),        by_codec(1, "f16"),           storage(3, "f64", 8, F),
-    storage(4, "i32", 4, I),   storage(5, "i64", 8, I),      storage(6, "i8", 1, I),
-    storage(7, "u8", 1, I),    by_codec(12, "q4_k"),         by_codec(14, "q6_k"),
-    by_codec(30, "bf16"),      by_codec(128, "apr_q4"),      by_codec(129, "apr_q8"),
+    by_codec(0, "f32"),      by_codec(1, "f16"),     storage(3, "f64", 8, F), storage(4, "i32", 4, I),
+    storage(5, "i64", 8, I), storage(6, "i8", 1, I), storage(7, "u8", 1, I),  by_codec(12, "q4_k"),
+    by_codec(14, "q6_k"),    by_codec(30, "bf16"),   by_codec(128, "apr_q4"), by_codec(129, "apr_q8"),
 };
 
 // Files written before aprender issue 438 used 8 and 9 for the native q4 and q8.
-constexpr struct {
-  uint8_t legacy, current;
-} kLegacyIds[] = {{8, 128}, {9, 129}};
+constexpr struct { uint8_t legacy, current; } kLegacyIds[] = {{8, 128}, {9, 129}};
 
 const DTypeEntry* find_entry(uint8_t id) {
   for (const auto& e : kTable)

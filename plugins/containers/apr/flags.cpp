@@ -10,12 +10,18 @@ struct FlagName {
 };
 
 constexpr FlagName kFlagNames[] = {
-    {kLz4Compressed, "LZ4_COMPRESSED"},   {kZstdCompressed, "ZSTD_COMPRESSED"},
-    {kEncrypted, "ENCRYPTED"},            {kSigned, "SIGNED"},
-    {kSharded, "SHARDED"},                {kQuantized, "QUANTIZED"},
-    {kHasFilterbank, "HAS_FILTERBANK"},   {kHasModelCard, "HAS_MODEL_CARD"},
-    {kStreaming, "STREAMING"},            {kHasVocab, "HAS_VOCAB"},
-    {kLayoutRowMajor, "LAYOUT_ROW_MAJOR"}, {kLayoutColumnMajor, "LAYOUT_COLUMN_MAJOR"},
+    {kLz4Compressed, "LZ4_COMPRESSED"},
+    {kZstdCompressed, "ZSTD_COMPRESSED"},
+    {kEncrypted, "ENCRYPTED"},
+    {kSigned, "SIGNED"},
+    {kSharded, "SHARDED"},
+    {kQuantized, "QUANTIZED"},
+    {kHasFilterbank, "HAS_FILTERBANK"},
+    {kHasModelCard, "HAS_MODEL_CARD"},
+    {kStreaming, "STREAMING"},
+    {kHasVocab, "HAS_VOCAB"},
+    {kLayoutRowMajor, "LAYOUT_ROW_MAJOR"},
+    {kLayoutColumnMajor, "LAYOUT_COLUMN_MAJOR"},
 };
 
 }  // namespace

@@ -75,8 +75,9 @@ Status check_header(const Header& h, std::span<const std::byte, kHeaderBytes> by
   if (const uint32_t computed = header_checksum(bytes); computed != h.checksum)
     return bad_input("header checksum mismatch: stored " + hex32(h.checksum) + ", computed " + hex32(computed));
   if (h.flags & kLayoutColumnMajor)
-    return bad_input("the LAYOUT_COLUMN_MAJOR flag is set: column-major APR files (unconverted imports) must be "
-                     "rejected; re-export the model row-major");
+    return bad_input(
+        "the LAYOUT_COLUMN_MAJOR flag is set: column-major APR files (unconverted imports) must be "
+        "rejected; re-export the model row-major");
   if (h.flags & kEncrypted) return bad_input("the ENCRYPTED flag is set: encrypted APR files are not supported");
   if ((h.flags & kLz4Compressed) && (h.flags & kZstdCompressed))
     return bad_input("both LZ4_COMPRESSED and ZSTD_COMPRESSED are set; a file can use one compression at most");

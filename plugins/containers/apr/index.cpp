@@ -78,8 +78,7 @@ Result<std::vector<IndexEntry>> parse_index(std::span<const std::byte> index, ui
       const std::string& prev = entries.back().name;
       if (prev == e.name) return fail("duplicate tensor name in the tensor index");
       // std::string compares as unsigned bytes: byte order.
-      if (e.name < prev)
-        return fail("the tensor index is not sorted by name: '" + e.name + "' follows '" + prev + "'");
+      if (e.name < prev) return fail("the tensor index is not sorted by name: '" + e.name + "' follows '" + prev + "'");
     }
     entries.push_back(std::move(e));
   }

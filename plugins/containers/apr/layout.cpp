@@ -49,20 +49,14 @@ Result<Layout> plan_layout(const Metadata& metadata, const std::vector<TensorInf
   Layout layout;
   layout.flags = kLayoutRowMajor;
   if (zstd) layout.flags |= kZstdCompressed;
-  std::vector<IndexEntry> entries(tensors.size());
+  layout.entries.resize(tensors.size());
   std::set<std::string_view> names;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    Status s = check_tensor(tensors[i], catalog, entries[i]);
+    Status s = check_tensor(tensors[i], catalog, layout.entries[i]);
     if (s.ok() && !names.insert(tensors[i].name).second) s = usage_error("duplicate tensor name");
     if (!s.ok()) return std::move(s).with_tensor(tensors[i].name);
     if (tensors[i].dtype.kind == DTypeKind::quantized) layout.flags |= kQuantized;
   }
-  layout.order.resize(tensors.size());
-  for (size_t i = 0; i < tensors.size(); ++i) layout.order[i] = i;
-  // std::string compares as unsigned bytes: the index's byte order.
-  std::sort(layout.order.begin(), layout.order.end(),
-            [&](size_t a, size_t b) { return tensors[a].name < tensors[b].name; });
-  for (size_t i : layout.order) layout.entries.push_back(std::move(entries[i]));
 
   Metadata meta = metadata;
   if (meta.contains("apr.sharding.shard_count")) {
@@ -84,7 +78,10 @@ std::vector<std::byte> encode_prefix(Layout& layout) {
     e.offset = offset;
     offset += padded(e.size);
   }
-  const std::vector<std::byte> index = encode_index(layout.entries);
+  std::vector<IndexEntry> sorted = layout.entries;
+  // std::string compares as unsigned bytes: the index's byte order.
+  std::sort(sorted.begin(), sorted.end(), [](const IndexEntry& a, const IndexEntry& b) { return a.name < b.name; });
+  const std::vector<std::byte> index = encode_index(sorted);
   Header h;
   h.flags = layout.flags;
   h.tensor_count = static_cast<uint32_t>(layout.entries.size());

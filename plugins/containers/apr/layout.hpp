@@ -13,10 +13,11 @@
 
 namespace quantflow::apr {
 
+// Data is stored in the order the tensors were given (as aprender's streaming writer does),
+// so a reader that lists tensors by offset gets that order back; the index is sorted by name.
 struct Layout {
   std::string metadata_json;
-  std::vector<IndexEntry> entries;  // name order, which is also the data order
-  std::vector<size_t> order;        // entries[k] describes tensors[order[k]]
+  std::vector<IndexEntry> entries;  // entries[i] describes tensors[i]
   uint16_t flags = 0;
 };
 
@@ -26,8 +27,8 @@ struct Layout {
 Result<Layout> plan_layout(const Metadata& metadata, const std::vector<TensorInfo>& tensors,
                            const CodecCatalog& catalog, const std::string& target_path, bool zstd);
 
-// Header, metadata, index and their padding, with the tensors placed back to back at
-// multiples of 64 from entries[k].size (which it turns into offsets).
+// Header, metadata, index (in name order) and their padding, with the tensors placed back to
+// back in their given order at multiples of 64 from entries[i].size (which it turns into offsets).
 std::vector<std::byte> encode_prefix(Layout& layout);
 
 }  // namespace quantflow::apr

@@ -70,10 +70,12 @@ Status check_listing(const FileReader& shard, const ListedShard& listed, size_t 
   for (const auto& t : shard.tensors()) held.insert(t.name);
   if (listed.lists_tensors) {
     for (const auto& name : listed.tensors)
-      if (!held.count(name)) return bad_input("the manifest lists this tensor here, but the shard lacks it").with_tensor(name);
+      if (!held.count(name))
+        return bad_input("the manifest lists this tensor here, but the shard lacks it").with_tensor(name);
     const std::set<std::string> names(listed.tensors.begin(), listed.tensors.end());
     for (const auto& name : held)
-      if (!names.count(name)) return bad_input("the shard holds this tensor, but the manifest does not list it").with_tensor(name);
+      if (!names.count(name))
+        return bad_input("the shard holds this tensor, but the manifest does not list it").with_tensor(name);
   }
   if (const auto map = root.find("weight_map"); map != root.end() && map->is_object())
     for (const auto& name : held) {
@@ -100,8 +102,7 @@ Result<std::unique_ptr<Reader>> open_manifest(std::shared_ptr<InputFile> file, c
   if (file->size() > kMaxManifestBytes)
     return bad_input("the manifest is " + std::to_string(file->size()) + " bytes, too large").with_file(path);
   if (file->head().size() < file->size())
-    return bad_input("the manifest is larger than the part of a compressed input decoded for headers")
-        .with_file(path);
+    return bad_input("the manifest is larger than the part of a compressed input decoded for headers").with_file(path);
   const auto head = file->head();
   const Json root = Json::parse(reinterpret_cast<const char*>(head.data()),
                                 reinterpret_cast<const char*>(head.data()) + head.size(), nullptr, false);
@@ -157,7 +158,7 @@ std::string manifest_text(const std::vector<SplitFile>& files) {
     total += bytes;
     count += files[i].tensors.size();
   }
-  Json manifest = {{"version", 1},         {"shard_count", files.size()}, {"total_size", total},
+  Json manifest = {{"version", 1},          {"shard_count", files.size()}, {"total_size", total},
                    {"tensor_count", count}, {"shards", std::move(shards)}, {"weight_map", std::move(weight_map)}};
   return manifest.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }

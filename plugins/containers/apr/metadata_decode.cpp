@@ -63,6 +63,9 @@ Status decode_field_slots(const Field& field, const Json& node, std::string_view
   const std::string what = "metadata field '" + std::string(field.json_key) + "'";
   if (field.kind != FieldKind::object) {
     QF_ASSIGN_OR_RETURN(auto value, decode_field(node, field.kind, what));
+    // Fields written in any case (model_type, total_size, param_count) hold their zero when
+    // unset: that is no information, and the writer puts it back.
+    if (field.absent == Absent::zero && is_zero(value)) return {};
     slots.push_back({meta_key_of(field, arch), std::move(value), &node, &field, nullptr, {}, false});
     return {};
   }
@@ -173,8 +176,7 @@ Result<Metadata> decode_metadata(std::string_view text) {
   }
   std::set<std::string_view> names;
   for (const auto& s : slots)
-    if (!names.insert(s.meta_key).second)
-      return bad_input("two metadata entries become the key '" + s.meta_key + "'");
+    if (!names.insert(s.meta_key).second) return bad_input("two metadata entries become the key '" + s.meta_key + "'");
 
   Metadata out;
   if (sidecar != nullptr) QF_RETURN_IF_ERROR(apply_sidecar(*sidecar, arch, slots, out));

@@ -117,9 +117,12 @@ Result<std::string> emit(const Plan& plan) {
         const auto it = plan.fields.find({&f, &m});
         if (it == plan.fields.end() && m.absent == Absent::skip) continue;
         append_key(body, m.key);
-        if (it != plan.fields.end()) append_field(body, *it->second, m.kind);
-        else if (m.absent == Absent::null) body += "null";
-        else append_zero(body, m.kind);
+        if (it != plan.fields.end())
+          append_field(body, *it->second, m.kind);
+        else if (m.absent == Absent::null)
+          body += "null";
+        else
+          append_zero(body, m.kind);
       }
       out += body + "}";
       continue;
@@ -127,9 +130,12 @@ Result<std::string> emit(const Plan& plan) {
     const auto it = plan.fields.find({&f, nullptr});
     if (it == plan.fields.end() && f.absent == Absent::skip) continue;
     append_key(out, f.json_key);
-    if (it != plan.fields.end()) append_field(out, *it->second, f.kind);
-    else if (f.absent == Absent::null) out += "null";
-    else append_zero(out, f.kind);
+    if (it != plan.fields.end())
+      append_field(out, *it->second, f.kind);
+    else if (f.absent == Absent::null)
+      out += "null";
+    else
+      append_zero(out, f.kind);
   }
   for (const auto& [key, value] : plan.custom) {
     append_key(out, key);
@@ -172,16 +178,35 @@ bool reads_back(const std::string& text, const Metadata& metadata) {
   return true;
 }
 
+// Without the fields that are always written and hold their zero ("" or 0): the writer
+// emits that zero anyway and the reader reports it as absent.
+Metadata without_zero_fields(const Metadata& metadata) {
+  std::string arch;
+  if (const MetaValue* a = metadata.find("general.architecture"); a != nullptr && a->type == MetaType::string)
+    arch = a->text;
+  Metadata out;
+  for (const MetaEntry& e : metadata.entries()) {
+    const auto loc = locate(e.key, arch);
+    if (loc && loc->member == nullptr && loc->field->absent == Absent::zero && fits_kind(e.value, loc->field->kind) &&
+        is_zero(e.value))
+      continue;
+    out.append(e.key, e.value);
+  }
+  return out;
+}
+
 }  // namespace
 
-Result<std::string> encode_metadata(const Metadata& metadata) {
+Result<std::string> encode_metadata(const Metadata& input) {
+  const Metadata metadata = without_zero_fields(input);
   QF_ASSIGN_OR_RETURN(Plan plan, plan_keys(metadata));
   QF_ASSIGN_OR_RETURN(std::string text, emit(plan));
   if (reads_back(text, metadata)) return text;
   Json types = Json::array();
   for (const MetaEntry& e : metadata.entries())
     if (!is_split_key(e.key))
-      types.push_back(Json::array({e.key, e.key.starts_with(kJsonKeyPrefix) ? Json("json") : type_descriptor(e.value)}));
+      types.push_back(
+          Json::array({e.key, e.key.starts_with(kJsonKeyPrefix) ? Json("json") : type_descriptor(e.value)}));
   plan.custom.emplace(std::string(kSidecarKey), std::move(types));
   QF_ASSIGN_OR_RETURN(text, emit(plan));
   // The sidecar restores every listed key; anything else would be a bug here.

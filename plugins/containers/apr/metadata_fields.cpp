@@ -24,9 +24,8 @@ constexpr SubField kSharding[] = {
 };
 
 constexpr SubField kSpecialTokens[] = {
-    {"bos_token", K::string, A::null},      {"eos_token", K::string, A::null},
-    {"unk_token", K::string, A::null},      {"pad_token", K::string, A::null},
-    {"im_start_token", K::string, A::null}, {"im_end_token", K::string, A::null},
+    {"bos_token", K::string, A::null}, {"eos_token", K::string, A::null},      {"unk_token", K::string, A::null},
+    {"pad_token", K::string, A::null}, {"im_start_token", K::string, A::null}, {"im_end_token", K::string, A::null},
 };
 
 constexpr Field scalar(std::string_view json_key, std::string_view meta_key, FieldKind kind, Absent absent) {
@@ -78,10 +77,14 @@ const Field kFields[] = {
 constexpr struct {
   std::string_view alias, field;
 } kAliases[] = {
-    {"num_hidden_layers", "num_layers"},    {"num_attention_heads", "num_heads"},
-    {"num_key_value_heads", "num_kv_heads"}, {"hidden_dim", "hidden_size"},
-    {"d_model", "hidden_size"},              {"n_embd", "hidden_size"},
-    {"n_vocab", "vocab_size"},               {"ffn_dim", "intermediate_size"},
+    {"num_hidden_layers", "num_layers"},
+    {"num_attention_heads", "num_heads"},
+    {"num_key_value_heads", "num_kv_heads"},
+    {"hidden_dim", "hidden_size"},
+    {"d_model", "hidden_size"},
+    {"n_embd", "hidden_size"},
+    {"n_vocab", "vocab_size"},
+    {"ffn_dim", "intermediate_size"},
     {"max_seq_len", "max_position_embeddings"},
 };
 
@@ -123,6 +126,11 @@ const Field* field_of_alias(std::string_view key) {
   for (const auto& a : kAliases)
     if (a.alias == key) return find_field(a.field);
   return nullptr;
+}
+
+bool is_zero(const MetaValue& v) {
+  if (v.type == MetaType::string) return v.text.empty();
+  return (v.is_integer() || v.type == MetaType::boolean) && v.integer == 0;
 }
 
 bool fits_kind(const MetaValue& v, FieldKind kind) {

@@ -25,9 +25,9 @@ enum class FieldKind : uint8_t { string, u64, u32, f32, boolean, object };
 
 // What the writer emits for a field the metadata lacks.
 enum class Absent : uint8_t {
-  skip,   // nothing
-  null,   // `null` (license, data_source, data_license; optional values inside objects)
-  zero,   // 0, false or "" by kind (model_type, total_size, param_count, object members)
+  skip,  // nothing
+  null,  // `null` (license, data_source, data_license; optional values inside objects)
+  zero,  // 0, false or "" by kind (model_type, total_size, param_count, object members)
 };
 
 struct SubField {
@@ -64,6 +64,9 @@ std::optional<Location> locate(std::string_view meta_key, std::string_view arch)
 
 // The HF-style alias of a typed field ("num_hidden_layers" -> "num_layers"); null if none.
 const Field* field_of_alias(std::string_view key);
+
+// Whether `value` is the zero of its kind: "", 0 or false.
+bool is_zero(const MetaValue& value);
 
 // Whether `value` can be written as a field of `kind` (integers must not be negative,
 // floats finite).

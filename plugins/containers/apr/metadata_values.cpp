@@ -55,10 +55,14 @@ const char* non_finite_text(double v) { return std::isnan(v) ? "\"nan\"" : v > 0
 std::optional<MetaType> common_type(const std::vector<MetaValue>& items) {
   bool any_float = false, any_negative = false, any_big = false, all_numbers = true;
   for (const auto& v : items) {
-    if (v.type == MetaType::f64) any_float = true;
-    else if (v.type == MetaType::i64) any_negative = true;
-    else if (v.type == MetaType::u64) any_big = any_big || v.integer > uint64_t(std::numeric_limits<int64_t>::max());
-    else all_numbers = false;
+    if (v.type == MetaType::f64)
+      any_float = true;
+    else if (v.type == MetaType::i64)
+      any_negative = true;
+    else if (v.type == MetaType::u64)
+      any_big = any_big || v.integer > uint64_t(std::numeric_limits<int64_t>::max());
+    else
+      all_numbers = false;
   }
   if (all_numbers && !items.empty()) {
     if (any_float) return MetaType::f64;
@@ -72,8 +76,9 @@ std::optional<MetaType> common_type(const std::vector<MetaValue>& items) {
 
 MetaValue convert_number(const MetaValue& v, MetaType to) {
   if (v.type == to) return v;
-  if (to == MetaType::f64) return MetaValue::make_f64(v.type == MetaType::i64 ? static_cast<double>(v.as_i64())
-                                                                                 : static_cast<double>(v.integer));
+  if (to == MetaType::f64)
+    return MetaValue::make_f64(v.type == MetaType::i64 ? static_cast<double>(v.as_i64())
+                                                       : static_cast<double>(v.integer));
   return MetaValue::make_signed(MetaType::i64, v.as_i64());  // u64 below 2^63 -> i64
 }
 
@@ -246,9 +251,12 @@ Result<MetaValue> decode_typed(const Json& node, const Json& desc, int depth) {
     case MetaType::f32:
     case MetaType::f64: {
       double d = 0;
-      if (node.is_number()) d = node.get<double>();
-      else if (const auto special = non_finite(node)) d = *special;
-      else return wrong("a number or \"nan\", \"inf\", \"-inf\"");
+      if (node.is_number())
+        d = node.get<double>();
+      else if (const auto special = non_finite(node))
+        d = *special;
+      else
+        return wrong("a number or \"nan\", \"inf\", \"-inf\"");
       if (type == MetaType::f64) return MetaValue::make_f64(d);
       return MetaValue::make_f32(std::isfinite(d) ? f32_from_json(d) : static_cast<float>(d));
     }

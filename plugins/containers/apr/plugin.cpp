@@ -99,8 +99,9 @@ const QfSplitConvention kSplit = {
 
 const QfContainerDescriptor kContainer = {
     .name = "apr",
-    .description = "APR v2 (aprender): read and write, zstd-compressed tensors, shards with a manifest; "
-                   "refuses APR v1 by name",
+    .description =
+        "APR v2 (aprender): read and write, zstd-compressed tensors, shards with a manifest; "
+        "refuses APR v1 by name",
     .extensions = ".apr",
     .probe = probe,
     .open_reader = open_reader,

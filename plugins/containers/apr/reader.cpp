@@ -1,5 +1,6 @@
 #include "reader.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "compression.hpp"
@@ -76,10 +77,9 @@ Status FileReader::check_tensors(const CodecCatalog& catalog) {
   const InputFile& file = *file_;
   const uint64_t end = file.size() - kFooterBytes;
   const bool zstd = header_.flags & kZstdCompressed, lz4 = header_.flags & kLz4Compressed;
-  QF_ASSIGN_OR_RETURN(
-      auto entries,
-      parse_index(file.slice(header_.tensor_index_offset, header_.data_offset - header_.tensor_index_offset),
-                  header_.tensor_count));
+  QF_ASSIGN_OR_RETURN(auto entries, parse_index(file.slice(header_.tensor_index_offset,
+                                                           header_.data_offset - header_.tensor_index_offset),
+                                                header_.tensor_count));
   tensors_.reserve(entries.size());
   stored_.reserve(entries.size());
   for (auto& e : entries) {
@@ -95,11 +95,10 @@ Status FileReader::check_tensors(const CodecCatalog& catalog) {
                   std::to_string(dtype.block_elems) + " elements");
     if (!zstd && e.size != *raw) {
       if (lz4)
-        return fail("the LZ4_COMPRESSED flag is set and the tensor stores " + std::to_string(e.size) +
-                    " bytes where " + described + " needs " + std::to_string(*raw) +
+        return fail("the LZ4_COMPRESSED flag is set and the tensor stores " + std::to_string(e.size) + " bytes where " +
+                    described + " needs " + std::to_string(*raw) +
                     ": LZ4-compressed APR tensors have no defined encoding, so the file cannot be read");
-      return fail("stores " + std::to_string(e.size) + " bytes, but " + described + " needs " +
-                  std::to_string(*raw));
+      return fail("stores " + std::to_string(e.size) + " bytes, but " + described + " needs " + std::to_string(*raw));
     }
     uint64_t begin = 0, stop = 0;
     if (__builtin_add_overflow(header_.data_offset, e.offset, &begin) || __builtin_add_overflow(begin, e.size, &stop) ||
@@ -117,6 +116,20 @@ Status FileReader::check_tensors(const CodecCatalog& catalog) {
     tensors_.push_back(std::move(info));
     stored_.push_back(e.size);
   }
+  // Listed in data order: the order the writer was given (aprender's in-memory writer stores
+  // data in name order, so its files list by name either way).
+  std::vector<size_t> order(tensors_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return tensors_[a].offset < tensors_[b].offset; });
+  std::vector<TensorInfo> tensors;
+  std::vector<uint64_t> stored;
+  for (size_t i : order) {
+    tensors.push_back(std::move(tensors_[i]));
+    stored.push_back(stored_[i]);
+  }
+  tensors_ = std::move(tensors);
+  stored_ = std::move(stored);
   return {};
 }
 

@@ -37,7 +37,7 @@ class FileReader final : public Reader {
   std::shared_ptr<InputFile> file_;
   Header header_;
   Metadata metadata_;
-  std::vector<TensorInfo> tensors_;  // index order; offset relative to data_offset
+  std::vector<TensorInfo> tensors_;  // data order; offset relative to data_offset
   std::vector<uint64_t> stored_;     // bytes stored per tensor (a zstd frame's length when compressed)
   uint32_t footer_ = 0;
 };

@@ -28,8 +28,7 @@ Result<std::string> shard_pattern(const Metadata& metadata, const std::string& n
                    std::to_string(count) + ", zero-padded to 5 digits)");
 }
 
-Result<std::unique_ptr<Reader>> open_from_first_shard(std::unique_ptr<FileReader> first,
-                                                      const CodecCatalog& catalog) {
+Result<std::unique_ptr<Reader>> open_from_first_shard(std::unique_ptr<FileReader> first, const CodecCatalog& catalog) {
   const std::string path = first->path();
   QF_ASSIGN_OR_RETURN(const ShardKeys keys, shard_keys_of(first->metadata()));
   if (!keys.present) return std::unique_ptr<Reader>(std::move(first));
@@ -62,8 +61,8 @@ Result<std::unique_ptr<Reader>> open_from_first_shard(std::unique_ptr<FileReader
       return bad_input("has no sharding metadata, so it is not " + shard_text(s + 1, keys.count) + " of the model")
           .with_file(shard_path);
     if (shard_keys->count != keys.count)
-      return bad_input("sharding.shard_count is " + std::to_string(shard_keys->count) +
-                       ", but the first shard says " + std::to_string(keys.count))
+      return bad_input("sharding.shard_count is " + std::to_string(shard_keys->count) + ", but the first shard says " +
+                       std::to_string(keys.count))
           .with_file(shard_path);
     if (shard_keys->index != s)
       return bad_input("sharding.shard_index is " + std::to_string(shard_keys->index) + ", but the file name says " +

@@ -18,12 +18,24 @@ constexpr struct {
   uint16_t id;
   const char* name;
 } kModelTypes[] = {
-    {0x0001, "LinearRegression"}, {0x0002, "LogisticRegression"}, {0x0003, "DecisionTree"},
-    {0x0004, "RandomForest"},     {0x0005, "GradientBoosting"},   {0x0006, "KMeans"},
-    {0x0007, "Pca"},              {0x0008, "NaiveBayes"},         {0x0009, "Knn"},
-    {0x000A, "Svm"},              {0x0010, "NgramLm"},            {0x0011, "Tfidf"},
-    {0x0012, "CountVectorizer"},  {0x0020, "NeuralSequential"},   {0x0021, "NeuralCustom"},
-    {0x0030, "ContentRecommender"}, {0x0040, "MixtureOfExperts"}, {0x0050, "TransformerLM"},
+    {0x0001, "LinearRegression"},
+    {0x0002, "LogisticRegression"},
+    {0x0003, "DecisionTree"},
+    {0x0004, "RandomForest"},
+    {0x0005, "GradientBoosting"},
+    {0x0006, "KMeans"},
+    {0x0007, "Pca"},
+    {0x0008, "NaiveBayes"},
+    {0x0009, "Knn"},
+    {0x000A, "Svm"},
+    {0x0010, "NgramLm"},
+    {0x0011, "Tfidf"},
+    {0x0012, "CountVectorizer"},
+    {0x0020, "NeuralSequential"},
+    {0x0021, "NeuralCustom"},
+    {0x0030, "ContentRecommender"},
+    {0x0040, "MixtureOfExperts"},
+    {0x0050, "TransformerLM"},
     {0x00FF, "Custom"},
 };
 
@@ -88,8 +100,7 @@ Status refuse_version1(const InputFile& file) {
     }
   }
   if (tag == "TSP")
-    return bad_input(
-        "APR file of version 1 with model type TSP: an aprender-tsp solver file, not a tensor container");
+    return bad_input("APR file of version 1 with model type TSP: an aprender-tsp solver file, not a tensor container");
   return bad_input("APR file of version 1" + (tag.empty() ? std::string() : " with model type " + tag) +
                    ": not an APR v2 tensor container");
 }

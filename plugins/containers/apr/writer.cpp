@@ -32,7 +32,9 @@ Result<std::vector<size_t>> FileWriter::start(const Metadata& metadata, const st
   } else {
     QF_RETURN_IF_ERROR(emit(encode_prefix(layout_)));
   }
-  return layout_.order;
+  std::vector<size_t> order(tensors.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  return order;
 }
 
 Status FileWriter::write_tensor(size_t index, std::span<const std::byte> bytes) {
@@ -40,13 +42,15 @@ Status FileWriter::write_tensor(size_t index, std::span<const std::byte> bytes) 
   Status s = store(index, bytes);
   if (!s.ok()) {
     state_ = State::failed;
-    return std::move(s).with_tensor(index < names_.size() ? names_[index] : std::string()).with_file(sink_.target_path());
+    return std::move(s)
+        .with_tensor(index < names_.size() ? names_[index] : std::string())
+        .with_file(sink_.target_path());
   }
   return {};
 }
 
 Status FileWriter::store(size_t index, std::span<const std::byte> bytes) {
-  if (next_ >= layout_.order.size() || layout_.order[next_] != index)
+  if (index != next_ || next_ >= layout_.entries.size())
     return internal_error("tensor #" + std::to_string(index) + " written out of order");
   IndexEntry& entry = layout_.entries[next_];
   if (bytes.size() != entry.size)
@@ -73,8 +77,8 @@ Status FileWriter::finish() {
 }
 
 Status FileWriter::complete() {
-  if (next_ != layout_.order.size())
-    return internal_error("finish() after " + std::to_string(next_) + " of " + std::to_string(layout_.order.size()) +
+  if (next_ != layout_.entries.size())
+    return internal_error("finish() after " + std::to_string(next_) + " of " + std::to_string(layout_.entries.size()) +
                           " tensors");
   if (compression_.zstd) {
     QF_RETURN_IF_ERROR(emit(encode_prefix(layout_)));

@@ -1,4 +1,4 @@
-// The APR v2 writer. Tensors are stored in name order (the index's order). Without
+// The APR v2 writer. Tensors are stored in the order given (layout.hpp). Without
 // compression the header, metadata and index go out in begin() and tensors stream straight
 // to the sink; with `compress_tensors=zstd` each tensor becomes one zstd frame in a scratch
 // file beside the output, and finish() writes the prefix (now that sizes are known) and
@@ -43,11 +43,11 @@ class FileWriter final : public Writer {
   State state_ = State::fresh;
   Layout layout_;
   std::vector<std::string> names_;  // per tensor index, for messages
-  size_t next_ = 0;                 // position in layout_.order of the next tensor
+  size_t next_ = 0;                 // the next tensor expected
   uint32_t crc_ = 0;
   std::unique_ptr<SpillFile> spill_;
   std::unique_ptr<FrameEncoder> encoder_;
-  std::vector<uint64_t> spilled_at_;  // per entry: offset of its frame in spill_
+  std::vector<uint64_t> spilled_at_;  // per tensor: offset of its frame in spill_
 };
 
 }  // namespace quantflow::apr
