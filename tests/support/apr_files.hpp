@@ -74,7 +74,8 @@ inline RawTensor raw_tensor(std::string name, uint8_t dtype, std::vector<uint64_
 // A v2 file laid out as the spec's writer would, from the parts given; `index_bytes`
 // replaces the encoded index when set.
 struct RawFile {
-  std::string metadata = R"({"model_type":"example","license":null,"data_source":null,"data_license":null,"total_size":0,"param_count":4})";
+  std::string metadata =
+      R"({"model_type":"example","license":null,"data_source":null,"data_license":null,"total_size":0,"param_count":4})";
   std::vector<RawTensor> tensors;
   uint16_t flags = 0x0400;
   uint8_t version_major = 2;

@@ -12,16 +12,26 @@ using namespace qf_apr;
 
 // apr.md §11, as printed there (the JSON line and the zero rows written out).
 const char* const kWorkedExampleHex[] = {
-    "41 50 52 00 02 00 00 04 01 00 00 00 40 00 00 00", "00 00 00 00 6d 00 00 00 c0 00 00 00 00 00 00 00",
-    "00 01 00 00 00 00 00 00 3b 99 b8 9b 00 00 00 00", "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
-    "7b 22 6d 6f 64 65 6c 5f 74 79 70 65 22 3a 22 65", "78 61 6d 70 6c 65 22 2c 22 6c 69 63 65 6e 73 65",
-    "22 3a 6e 75 6c 6c 2c 22 64 61 74 61 5f 73 6f 75", "72 63 65 22 3a 6e 75 6c 6c 2c 22 64 61 74 61 5f",
-    "6c 69 63 65 6e 73 65 22 3a 6e 75 6c 6c 2c 22 74", "6f 74 61 6c 5f 73 69 7a 65 22 3a 30 2c 22 70 61",
-    "72 61 6d 5f 63 6f 75 6e 74 22 3a 34 7d 00 00 00", "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
-    "01 00 77 00 02 02 00 00 00 00 00 00 00 02 00 00", "00 00 00 00 00 00 00 00 00 00 00 00 00 10 00 00",
-    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00", "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
-    "00 00 80 3f 00 00 00 40 00 00 40 40 00 00 80 40", "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
-    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00", "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+    "41 50 52 00 02 00 00 04 01 00 00 00 40 00 00 00",
+    "00 00 00 00 6d 00 00 00 c0 00 00 00 00 00 00 00",
+    "00 01 00 00 00 00 00 00 3b 99 b8 9b 00 00 00 00",
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+    "7b 22 6d 6f 64 65 6c 5f 74 79 70 65 22 3a 22 65",
+    "78 61 6d 70 6c 65 22 2c 22 6c 69 63 65 6e 73 65",
+    "22 3a 6e 75 6c 6c 2c 22 64 61 74 61 5f 73 6f 75",
+    "72 63 65 22 3a 6e 75 6c 6c 2c 22 64 61 74 61 5f",
+    "6c 69 63 65 6e 73 65 22 3a 6e 75 6c 6c 2c 22 74",
+    "6f 74 61 6c 5f 73 69 7a 65 22 3a 30 2c 22 70 61",
+    "72 61 6d 5f 63 6f 75 6e 74 22 3a 34 7d 00 00 00",
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+    "01 00 77 00 02 02 00 00 00 00 00 00 00 02 00 00",
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 10 00 00",
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+    "00 00 80 3f 00 00 00 40 00 00 40 40 00 00 80 40",
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
     "47 70 05 7f",
 };
 
@@ -139,8 +149,8 @@ BOOST_AUTO_TEST_CASE(every_refusal_names_its_reason) {
   BOOST_CHECK_EQUAL(refused(std::vector<uint8_t>(base.begin(), base.begin() + 40)),
                     "truncated APR file: 40 bytes, fewer than the 64-byte header and 4-byte footer need");
   BOOST_CHECK_EQUAL(refused(std::vector<uint8_t>{0x41, 0x50}), "file is 2 bytes, too short for an APR header");
-  BOOST_CHECK_EQUAL(refused(patched(44, uint8_t{1}, false)),
-                    "header checksum mismatch: stored 0x9BB8993B, computed " + hex32(header_crc(patched(44, uint8_t{1}, false))));
+  BOOST_CHECK_EQUAL(refused(patched(44, uint8_t{1}, false)), "header checksum mismatch: stored 0x9BB8993B, computed " +
+                                                                 hex32(header_crc(patched(44, uint8_t{1}, false))));
   {
     auto f = base;
     f[0x100] ^= 1;  // a tensor byte
@@ -154,7 +164,8 @@ BOOST_AUTO_TEST_CASE(every_refusal_names_its_reason) {
                     "metadata_size 4294967295 exceeds the limit of 16777216 bytes");
   BOOST_CHECK_EQUAL(refused(patched(20, uint32_t{1000})),
                     "metadata extends past end of file: 1000 bytes at offset 64 (file 324 bytes)");
-  BOOST_CHECK_EQUAL(refused(patched(32, uint64_t{4096})), "data_offset 4096 lies past the end of the data (file 324 bytes)");
+  BOOST_CHECK_EQUAL(refused(patched(32, uint64_t{4096})),
+                    "data_offset 4096 lies past the end of the data (file 324 bytes)");
   BOOST_CHECK_EQUAL(refused(patched(24, uint64_t{0x140})), "tensor_index_offset 320 lies after data_offset 256");
   BOOST_CHECK_EQUAL(refused(patched(8, uint32_t{1000})), "tensor_count 1000 cannot fit in the 64-byte tensor index");
   // The padding after the one entry reads as an entry with an empty name, out of order.
@@ -166,10 +177,12 @@ BOOST_AUTO_TEST_CASE(index_and_tensor_rules) {
   const auto refused = [](RawFile f) { return with_prefix(open_error(f.build())); };
   RawFile f = worked_example();
   f.tensors[0].index_offset = 4096;
-  BOOST_CHECK_EQUAL(refused(f), "tensor 'w': extends past end of file: 16 bytes at data offset 4096 (data ends at byte 320)");
+  BOOST_CHECK_EQUAL(refused(f),
+                    "tensor 'w': extends past end of file: 16 bytes at data offset 4096 (data ends at byte 320)");
   f = worked_example();
   f.tensors[0].index_offset = 0xFFFFFFFFFFFFFFF0ull;
-  BOOST_CHECK(refused(f).starts_with("tensor 'w': extends past end of file: 16 bytes at data offset 18446744073709551600"));
+  BOOST_CHECK(
+      refused(f).starts_with("tensor 'w': extends past end of file: 16 bytes at data offset 18446744073709551600"));
   f = worked_example();
   f.tensors[0].offset = 4;
   BOOST_CHECK_EQUAL(refused(f), "tensor 'w': data at file offset 260 is not aligned to 64 bytes");
@@ -196,7 +209,8 @@ BOOST_AUTO_TEST_CASE(index_and_tensor_rules) {
   BOOST_CHECK_EQUAL(refused(two("a", "a")), "tensor 'a': duplicate tensor name in the tensor index");
   // Byte order, not locale order: 'B' (0x42) sorts before 'a' (0x61).
   BOOST_CHECK_EQUAL(refused(two("B", "a")), "(opened)");
-  BOOST_CHECK_EQUAL(refused(two("\xC3\xA9", "a")), "tensor 'a': the tensor index is not sorted by name: 'a' follows '\xC3\xA9'");
+  BOOST_CHECK_EQUAL(refused(two("\xC3\xA9", "a")),
+                    "tensor 'a': the tensor index is not sorted by name: 'a' follows '\xC3\xA9'");
   BOOST_CHECK_EQUAL(refused(two("a", "b\xFF")), "tensor index entry #1: the name is not valid UTF-8 (byte 1)");
 }
 
@@ -210,10 +224,12 @@ BOOST_AUTO_TEST_CASE(metadata_rules) {
   BOOST_CHECK_EQUAL(refused("[1]"), "the metadata JSON is not an object");
   BOOST_CHECK_EQUAL(refused(R"({"a":1,"a":2})"), "the metadata JSON has the key 'a' twice");
   BOOST_CHECK_EQUAL(refused(R"({"name":5})"), "metadata field 'name' must be a string, found 5");
-  BOOST_CHECK_EQUAL(refused(R"({"param_count":-1})"), "metadata field 'param_count' must be a non-negative integer, found -1");
+  BOOST_CHECK_EQUAL(refused(R"({"param_count":-1})"),
+                    "metadata field 'param_count' must be a non-negative integer, found -1");
   BOOST_CHECK_EQUAL(refused(R"({"quantization":{"bits":"four"}})"),
                     "metadata field 'quantization.bits' must be a non-negative integer, found \"four\"");
-  BOOST_CHECK_EQUAL(refused(R"({"name":"x","general.name":"y"})"), "two metadata entries become the key 'general.name'");
+  BOOST_CHECK_EQUAL(refused(R"({"name":"x","general.name":"y"})"),
+                    "two metadata entries become the key 'general.name'");
   BOOST_CHECK_EQUAL(refused(std::string(100, '[') + std::string(100, ']')),
                     "the metadata JSON nests deeper than 64 levels");
   BOOST_CHECK_EQUAL(refused(R"({"quantflow.metadata":[["nope","u8"]]})"),
@@ -377,15 +393,18 @@ BOOST_AUTO_TEST_CASE(refusals_name_tensor_and_reason) {
     BOOST_CHECK(sink.data.empty());  // nothing written before the refusal
     return s.to_string();
   };
-  BOOST_CHECK_EQUAL(refused({tensor(std::string(257, 'n'), f32, {1})}),
-                    "memory.apr: tensor '" + std::string(257, 'n') + "': name is 257 bytes long; APR allows at most 256");
-  BOOST_CHECK_EQUAL(refused({tensor("deep", f32, {1, 1, 1, 1, 1, 1, 1, 1, 2})}),
-                    "memory.apr: tensor 'deep': shape [1, 1, 1, 1, 1, 1, 1, 1, 2] has 9 dimensions; APR allows at most 8");
+  BOOST_CHECK_EQUAL(
+      refused({tensor(std::string(257, 'n'), f32, {1})}),
+      "memory.apr: tensor '" + std::string(257, 'n') + "': name is 257 bytes long; APR allows at most 256");
+  BOOST_CHECK_EQUAL(
+      refused({tensor("deep", f32, {1, 1, 1, 1, 1, 1, 1, 1, 2})}),
+      "memory.apr: tensor 'deep': shape [1, 1, 1, 1, 1, 1, 1, 1, 2] has 9 dimensions; APR allows at most 8");
   BOOST_CHECK_EQUAL(refused({tensor("a", f32, {1}), tensor("a", f32, {1})}),
                     "memory.apr: tensor 'a': duplicate tensor name");
-  BOOST_CHECK_EQUAL(refused({tensor("q", dtype_named("q8_0"), {32})}),
-                    "memory.apr: tensor 'q': APR cannot store q8_0 tensors (its encodings: f32, f16, f64, i32, i64, i8, "
-                    "u8, q4_k, q6_k, bf16, apr_q4, apr_q8); choose one of them with --type or a recipe rule");
+  BOOST_CHECK_EQUAL(
+      refused({tensor("q", dtype_named("q8_0"), {32})}),
+      "memory.apr: tensor 'q': APR cannot store q8_0 tensors (its encodings: f32, f16, f64, i32, i64, i8, "
+      "u8, q4_k, q6_k, bf16, apr_q4, apr_q8); choose one of them with --type or a recipe rule");
   BOOST_CHECK(refused({tensor("s", DType{"u16", 1, 2, DTypeKind::integer}, {2})})
                   .starts_with("memory.apr: tensor 's': APR cannot store u16 tensors"));
   // A name of exactly 256 bytes is fine.
@@ -398,8 +417,9 @@ BOOST_AUTO_TEST_CASE(options_are_checked) {
   for (const char* bad : {"lz4", "zstd:0", "zstd:23", "zstd:x", "zstd:"}) {
     auto w = container().create_writer(sink, qf_test::plugins(), {{"compress_tensors", bad}});
     BOOST_REQUIRE(!w.ok());
-    BOOST_CHECK_EQUAL(w.status().message(), "compress_tensors must be none, zstd or zstd:LEVEL with LEVEL 1 to 22, not '" +
-                                                std::string(bad) + "'");
+    BOOST_CHECK_EQUAL(
+        w.status().message(),
+        "compress_tensors must be none, zstd or zstd:LEVEL with LEVEL 1 to 22, not '" + std::string(bad) + "'");
   }
   BOOST_REQUIRE_EQUAL(container().n_writer_options, 1u);
   BOOST_CHECK_EQUAL(container().writer_options[0].key, std::string("compress_tensors"));
@@ -414,8 +434,7 @@ BOOST_AUTO_TEST_CASE(zstd_round_trip_and_sizes) {
   const DType f32 = dtype_named("f32");
   std::vector<uint8_t> zeros(4096 * 4, 0), ramp(1000 * 4);
   for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<uint8_t>(i % 7);
-  const std::vector<TensorInfo> tensors = {tensor("z", f32, {4096}), tensor("r", f32, {1000}),
-                                           tensor("e", f32, {0})};
+  const std::vector<TensorInfo> tensors = {tensor("z", f32, {4096}), tensor("r", f32, {1000}), tensor("e", f32, {0})};
   for (const char* level : {"zstd", "zstd:1", "zstd:19"}) {
     BOOST_TEST_CONTEXT(level) {
       const auto file = write_ok({}, tensors, {zeros, ramp, {}}, {{"compress_tensors", level}});
@@ -461,7 +480,8 @@ BOOST_AUTO_TEST_CASE(corrupt_frames_name_the_tensor) {
   put<uint64_t>(f, index + 2 + 1 + 2 + 8 + 8, size - 8);  // the frame cut short
   BOOST_CHECK(read_error(f).starts_with("tensor 'w': "));
   // A frame of other content: the header still says f32 [1000].
-  const auto small = write_ok({}, {tensor("w", f32, {10})}, {std::vector<uint8_t>(40, 7)}, {{"compress_tensors", "zstd"}});
+  const auto small =
+      write_ok({}, {tensor("w", f32, {10})}, {std::vector<uint8_t>(40, 7)}, {{"compress_tensors", "zstd"}});
   f = small;
   put<uint64_t>(f, index + 2 + 1 + 1 + 1, uint64_t{11});  // shape [11]: 44 bytes expected
   BOOST_CHECK_EQUAL(read_error(f), "tensor 'w': the zstd frame holds 40 bytes, dtype and shape need 44");
@@ -471,7 +491,8 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(other_generations)
 
-BOOST_AUTO_TEST_CASE(apr_v1_is_refused_with_its_header, *boost::unit_test::precondition(qf_test::shared_data_available())) {
+BOOST_AUTO_TEST_CASE(apr_v1_is_refused_with_its_header,
+                     *boost::unit_test::precondition(qf_test::shared_data_available())) {
   const fs::path mnist = qf_test::shared_testdata() / "models" / "mnist_784x2.apr";
   auto r = open(mnist);
   BOOST_REQUIRE(!r.ok());
@@ -506,21 +527,23 @@ BOOST_AUTO_TEST_CASE(synthetic_v1_headers) {
   put<uint32_t>(f, 16, 9);
   f[20] = 2;
   put<uint32_t>(f, f.size() - 4, crc32(f.data(), f.size() - 4));
-  BOOST_CHECK_EQUAL(with_prefix(open_error(f)),
-                    "APR v1 (APRN) holds a serialized aprender model, not a tensor container; re-export it as APR v2 "
-                    "with aprender (version 1.0, model type Custom (0x00FF), metadata 2 bytes, payload 2 bytes (9 "
-                    "uncompressed), compression zstd level 19, trailer CRC 0x" +
-                        [&] {
-                          std::ostringstream s;
-                          s << std::uppercase << std::hex << get<uint32_t>(f, f.size() - 4);
-                          return s.str();
-                        }() +
-                        " ok)");
+  BOOST_CHECK_EQUAL(
+      with_prefix(open_error(f)),
+      "APR v1 (APRN) holds a serialized aprender model, not a tensor container; re-export it as APR v2 "
+      "with aprender (version 1.0, model type Custom (0x00FF), metadata 2 bytes, payload 2 bytes (9 "
+      "uncompressed), compression zstd level 19, trailer CRC 0x" +
+          [&] {
+            std::ostringstream s;
+            s << std::uppercase << std::hex << get<uint32_t>(f, f.size() - 4);
+            return s.str();
+          }() +
+          " ok)");
   BOOST_CHECK_EQUAL(with_prefix(open_error({'A', 'P', 'R', 'N', 1, 0})),
                     "APR v1 (APRN) holds a serialized aprender model, not a tensor container; re-export it as APR v2 "
                     "with aprender (the file has only 6 bytes, truncated)");
   std::vector<uint8_t> other = {'A', 'P', 'R', 0, 1, 0, 0, 0, 0, 'B', 'A', 'X'};
-  BOOST_CHECK_EQUAL(with_prefix(open_error(other)), "APR file of version 1 with model type XAB: not an APR v2 tensor container");
+  BOOST_CHECK_EQUAL(with_prefix(open_error(other)),
+                    "APR file of version 1 with model type XAB: not an APR v2 tensor container");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
