@@ -105,11 +105,10 @@ BOOST_AUTO_TEST_CASE(compressed_tensors) {
   BOOST_CHECK_EQUAL(p["flags"], "ZSTD_COMPRESSED|LAYOUT_ROW_MAJOR");
   BOOST_CHECK_EQUAL(p["tensor_compression"], "zstd (one frame per tensor)");
   // Nothing but the output is left beside it (the scratch file has no name).
-  BOOST_CHECK(qf_test::listing(dir.path) ==
-              (std::vector<std::string>{"back.gguf", "copy.apr", "model.gguf"}));
-  expect_error("convert -q " + quote(model) + " " + quote(dir / "x.apr") + " --option compress_tensors=lz4",
-               (dir / "x.apr").string() +
-                   ": compress_tensors must be none, zstd or zstd:LEVEL with LEVEL 1 to 22, not 'lz4'");
+  BOOST_CHECK(qf_test::listing(dir.path) == (std::vector<std::string>{"back.gguf", "copy.apr", "model.gguf"}));
+  expect_error(
+      "convert -q " + quote(model) + " " + quote(dir / "x.apr") + " --option compress_tensors=lz4",
+      (dir / "x.apr").string() + ": compress_tensors must be none, zstd or zstd:LEVEL with LEVEL 1 to 22, not 'lz4'");
   BOOST_CHECK(!fs::exists(dir / "x.apr"));
 }
 
@@ -176,9 +175,8 @@ BOOST_AUTO_TEST_CASE(f32_shards_give_the_gguf_back) {
 BOOST_AUTO_TEST_CASE(broken_sets_are_refused) {
   AprShards s;
   const std::string of = " of " + std::to_string(s.count);
-  expect_error("inspect " + quote(s.shard(2)),
-               s.shard(2).string() + ": this is shard 2" + of + " of a sharded APR model; give " + s.name(1) +
-                   " (or the manifest)");
+  expect_error("inspect " + quote(s.shard(2)), s.shard(2).string() + ": this is shard 2" + of +
+                                                   " of a sharded APR model; give " + s.name(1) + " (or the manifest)");
   fs::rename(s.shard(3), s.dir / "elsewhere.apr");
   expect_error("convert " + quote(s.shard(1)) + " " + quote(s.dir / "out.apr"),
                s.shard(3).string() + ": shard 3" + of + " of the sharded model is missing");
@@ -186,9 +184,9 @@ BOOST_AUTO_TEST_CASE(broken_sets_are_refused) {
                s.shard(3).string() + ": the manifest lists this shard, but it is missing");
   // Shard 2 put where shard 3 belongs.
   fs::copy_file(s.shard(2), s.shard(3));
-  expect_error("inspect " + quote(s.shard(1)),
-               s.shard(3).string() + ": sharding.shard_index is 1, but the file name says shard 3" + of +
-                   " (shard_index 2)");
+  expect_error(
+      "inspect " + quote(s.shard(1)),
+      s.shard(3).string() + ": sharding.shard_index is 1, but the file name says shard 3" + of + " (shard_index 2)");
   expect_error("inspect " + quote(s.dir / "m.apr.manifest.json"),
                s.shard(3).string() + ": its sharding metadata says shard 2" + of + ", the manifest shard 3" + of);
   BOOST_CHECK(!fs::exists(s.dir / "out.apr"));

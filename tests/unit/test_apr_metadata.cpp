@@ -63,7 +63,9 @@ void check_same(const Metadata& got, const Metadata& want) {
   }
 }
 
-MetaValue array_of(MetaType type, std::vector<MetaValue> items) { return MetaValue::make_array(type, std::move(items)); }
+MetaValue array_of(MetaType type, std::vector<MetaValue> items) {
+  return MetaValue::make_array(type, std::move(items));
+}
 
 }  // namespace
 
@@ -173,15 +175,14 @@ BOOST_AUTO_TEST_CASE(exact_text) {
   m.append("a", MetaValue::make_f64(0.1));
   m.append("z", MetaValue::make_f64(1e21));
   m.append("\xC3\xA9", MetaValue::make_f64(12345.678));
-  const std::string want =
-      R"({"model_type":"m","name":"n \"q\"\n\u0001/)"
-      "\xC3\xA9"
-      R"(","license":null,"data_source":null,"data_license":null,"total_size":0,"param_count":0,)"
-      R"("quantization":{"quant_type":"q4","bits":4,"block_size":null,"symmetric":false},)"
-      R"("architecture":"llama","hidden_size":64,"rope_theta":10000.0,"rms_norm_eps":0.000001,)"
-      R"("B":1e-6,"a":0.1,"z":1e21,)"
-      "\"\xC3\xA9\""
-      R"(:12345.678})";
+  const std::string want = R"({"model_type":"m","name":"n \"q\"\n\u0001/)"
+                           "\xC3\xA9"
+                           R"(","license":null,"data_source":null,"data_license":null,"total_size":0,"param_count":0,)"
+                           R"("quantization":{"quant_type":"q4","bits":4,"block_size":null,"symmetric":false},)"
+                           R"("architecture":"llama","hidden_size":64,"rope_theta":10000.0,"rms_norm_eps":0.000001,)"
+                           R"("B":1e-6,"a":0.1,"z":1e21,)"
+                           "\"\xC3\xA9\""
+                           R"(:12345.678})";
   BOOST_CHECK_EQUAL(json_of(m), want);
   Metadata back = read_back(m);
   back.erase("apr.quantization.symmetric");  // written as false because the object needs it
@@ -248,7 +249,7 @@ BOOST_AUTO_TEST_CASE(every_type_and_the_order) {
   m.append("t.empty", array_of(MetaType::i16, {}));
   m.append("t.floats", array_of(MetaType::f32, {MetaValue::make_f32(1.5f), MetaValue::make_f32(-0.0f)}));
   m.append("t.nested", array_of(MetaType::array, {array_of(MetaType::u8, {MetaValue::make_unsigned(MetaType::u8, 1)}),
-                                                   array_of(MetaType::string, {MetaValue::make_string("x")})}));
+                                                  array_of(MetaType::string, {MetaValue::make_string("x")})}));
   m.append("llama.rope.freq_base", MetaValue::make_f64(10000.5));
   m.append("general.name", MetaValue::make_u32(7));  // a field's key with another type: a custom key
   m.append("apr.json.raw", MetaValue::make_string(R"({"k": [1, null]})"));
@@ -294,12 +295,14 @@ BOOST_AUTO_TEST_CASE(what_cannot_be_written) {
   BOOST_CHECK_EQUAL(write_error(m), "metadata key 'quantflow.metadata' is reserved for quantflow's APR type list");
   m = {};
   m.append("name", MetaValue::make_string("x"));
-  BOOST_CHECK_EQUAL(write_error(m),
-                    "metadata key 'name' would be written as 'name', which is the name of an APR field; rename the key");
+  BOOST_CHECK_EQUAL(
+      write_error(m),
+      "metadata key 'name' would be written as 'name', which is the name of an APR field; rename the key");
   m = {};
   m.append("apr.json.name", MetaValue::make_string("1"));
-  BOOST_CHECK_EQUAL(write_error(m), "metadata key 'apr.json.name' would be written as 'name', which is the name of an "
-                                    "APR field; rename the key");
+  BOOST_CHECK_EQUAL(write_error(m),
+                    "metadata key 'apr.json.name' would be written as 'name', which is the name of an "
+                    "APR field; rename the key");
   m = {};
   m.append("apr.json.x", MetaValue::make_string("{not json"));
   BOOST_CHECK_EQUAL(write_error(m), "metadata key 'apr.json.x' must hold JSON text, found {not json");
@@ -309,13 +312,15 @@ BOOST_AUTO_TEST_CASE(what_cannot_be_written) {
   BOOST_CHECK_EQUAL(write_error(m), "metadata keys 'x' and 'x' would both be written as 'x'");
   m = {};
   m.append("apr.total_size", MetaValue::make_string("big"));
-  BOOST_CHECK_EQUAL(write_error(m), "metadata key 'apr.total_size' (string) cannot be written as APR's field 'total_size'");
+  BOOST_CHECK_EQUAL(write_error(m),
+                    "metadata key 'apr.total_size' (string) cannot be written as APR's field 'total_size'");
   m = {};
   m.append("general.architecture", MetaValue::make_string("llama"));
   m.append("llama.block_count", MetaValue::make_u32(2));
   m.append("num_hidden_layers", MetaValue::make_u32(2));
-  BOOST_CHECK_EQUAL(write_error(m), "metadata key 'num_hidden_layers' is an alias of APR's field 'num_layers', which "
-                                    "is written too; a file must not hold both");
+  BOOST_CHECK_EQUAL(write_error(m),
+                    "metadata key 'num_hidden_layers' is an alias of APR's field 'num_layers', which "
+                    "is written too; a file must not hold both");
   // The alias alone is an ordinary custom key.
   m.erase("llama.block_count");
   BOOST_CHECK_EQUAL(write_error(m), "(written)");
