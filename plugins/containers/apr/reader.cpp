@@ -138,6 +138,14 @@ std::string FileReader::version() const {
 }
 
 Result<TensorData> FileReader::read(size_t index) const {
+  try {
+    return read_tensor(index);
+  } catch (const std::exception& e) {  // allocation failures must not escape the plugin
+    return internal_error(std::string("APR reader failed: ") + e.what()).with_file(path());
+  }
+}
+
+Result<TensorData> FileReader::read_tensor(size_t index) const {
   if (index >= tensors_.size())
     return internal_error("tensor index " + std::to_string(index) + " out of range").with_file(path());
   const TensorInfo& t = tensors_[index];

@@ -33,6 +33,7 @@ class FileReader final : public Reader {
   FileReader() = default;
   Status parse(const CodecCatalog& catalog);
   Status check_tensors(const CodecCatalog& catalog);
+  Result<TensorData> read_tensor(size_t index) const;
 
   std::shared_ptr<InputFile> file_;
   Header header_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 
 #include "crc32.hpp"
 #include "format.hpp"
@@ -39,7 +40,12 @@ Result<std::vector<size_t>> FileWriter::start(const Metadata& metadata, const st
 
 Status FileWriter::write_tensor(size_t index, std::span<const std::byte> bytes) {
   if (state_ != State::writing) return internal_error("APR writer: write_tensor() outside begin()/finish()");
-  Status s = store(index, bytes);
+  Status s;
+  try {
+    s = store(index, bytes);
+  } catch (const std::exception& e) {  // allocation failures must not escape the plugin
+    s = internal_error(std::string("APR writer failed: ") + e.what());
+  }
   if (!s.ok()) {
     state_ = State::failed;
     return std::move(s)
@@ -71,7 +77,13 @@ Status FileWriter::store(size_t index, std::span<const std::byte> bytes) {
 Status FileWriter::finish() {
   if (state_ != State::writing) return internal_error("APR writer: finish() without a successful begin()");
   state_ = State::failed;
-  if (Status s = complete(); !s.ok()) return std::move(s).with_file(sink_.target_path());
+  Status s;
+  try {
+    s = complete();
+  } catch (const std::exception& e) {
+    s = internal_error(std::string("APR writer failed: ") + e.what());
+  }
+  if (!s.ok()) return std::move(s).with_file(sink_.target_path());
   state_ = State::finished;
   return {};
 }
