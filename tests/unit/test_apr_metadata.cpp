@@ -309,7 +309,7 @@ BOOST_AUTO_TEST_CASE(what_cannot_be_written) {
   m = {};
   m.append("apr.json.x", MetaValue::make_string("1"));
   m.append("x", MetaValue::make_string("2"));
-  BOOST_CHECK_EQUAL(write_error(m), "metadata keys 'x' and 'x' would both be written as 'x'");
+  BOOST_CHECK_EQUAL(write_error(m), "metadata keys 'apr.json.x' and 'x' would both be written as 'x'");
   m = {};
   m.append("apr.total_size", MetaValue::make_string("big"));
   BOOST_CHECK_EQUAL(write_error(m),

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
 
 namespace quantflow::apr {
 
@@ -109,7 +108,9 @@ float f32_from_json(double value) {
   if (!std::isfinite(nearest)) return nearest;
   for (const float candidate : {nearest, std::nextafter(nearest, INFINITY), std::nextafter(nearest, -INFINITY)}) {
     const std::string text = format_f32(candidate);
-    if (std::strtod(text.c_str(), nullptr) == value) return candidate;
+    double parsed = 0;  // from_chars: the C locale's decimal point whatever the process locale
+    std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (parsed == value) return candidate;
   }
   return nearest;
 }

@@ -19,7 +19,8 @@ using CustomValue = std::variant<const MetaValue*, Json>;
 
 struct Plan {
   std::map<std::pair<const Field*, const SubField*>, const MetaValue*> fields;
-  std::map<std::string, CustomValue> custom;  // byte order of keys
+  std::map<std::string, CustomValue> custom;         // byte order of keys
+  std::map<std::string, std::string> custom_source;  // custom key -> the Metadata key it came from
 };
 
 bool always_written(const Field& field, const SubField* member) {
@@ -37,7 +38,9 @@ Status add_custom(Plan& plan, const std::string& key, CustomValue value, const s
     return bad_input("metadata key '" + meta_key + "' would be written as '" + key +
                      "', which is the name of an APR field; rename the key");
   if (!plan.custom.emplace(key, std::move(value)).second)
-    return bad_input("metadata keys '" + meta_key + "' and '" + key + "' would both be written as '" + key + "'");
+    return bad_input("metadata keys '" + plan.custom_source[key] + "' and '" + meta_key +
+                     "' would both be written as '" + key + "'");
+  plan.custom_source.emplace(key, meta_key);
   return {};
 }
 
