@@ -141,3 +141,22 @@ BOOST_AUTO_TEST_CASE(verify_and_diff_hold_one_tensor_at_a_time) {
                         command << ": peak grew from " << small << " MiB to " << large << " MiB with the model size");
   }
 }
+
+// A compressed input is decoded as it is read and a compressed output compressed as it is
+// written: the peak is the plain conversion's plus the decoded header prefix (32 MiB, see
+// kCompressedHeadLimit) and zstd's window, never the model.
+BOOST_AUTO_TEST_CASE(zstd_inputs_and_outputs_stay_under_the_budget) {
+  qf_test::TempDir tmp;
+  const long budget_mib = 64, head_mib = 32, zstd_window_mib = 16;
+  const auto packed = tmp / "large.gguf.zst";
+  BOOST_REQUIRE_EQUAL(peak_mib({"convert", "-q", "--compress", "zstd:1", models().large.string(), packed.string()}) > 0,
+                      true);
+  const long from_packed = peak_mib({"convert", "-q", "--memory-limit", mib(budget_mib), "--type", "q8_0",
+                                     packed.string(), (tmp / "out.gguf").string()});
+  const long to_packed = peak_mib({"convert", "-q", "--memory-limit", mib(budget_mib), "--type", "q8_0",
+                                   models().large.string(), (tmp / "out2.gguf.zst").string()});
+  BOOST_TEST_MESSAGE("544 MiB model, budget " << budget_mib << " MiB: peak " << from_packed << " MiB from .zst, "
+                                              << to_packed << " MiB to .zst");
+  BOOST_CHECK_LT(from_packed, budget_mib + kFixedOverheadMiB + head_mib + zstd_window_mib);
+  BOOST_CHECK_LT(to_packed, budget_mib + kFixedOverheadMiB + zstd_window_mib);
+}

@@ -105,6 +105,16 @@ BOOST_AUTO_TEST_CASE(the_text_report_has_one_line_per_check) {
   BOOST_CHECK_EQUAL(r.err, "");
 }
 
+// A whole-tensor codec's flag is known and named; no row length is wrong for it.
+BOOST_AUTO_TEST_CASE(a_whole_tensor_codec_passes_with_its_flag_named) {
+  auto r = cli("plugin-check " + quote(fs::path(QF_PLUGIN_DIR) / "quantflow-codec-apr_q4.so"));
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out << r.err);
+  BOOST_CHECK(has_line(r.out, "PASS  codec apr_q4: flags: WHOLE_TENSOR"));
+  BOOST_CHECK(has_line(r.out, "PASS  codec apr_q4: container_ids: apr=128"));
+  BOOST_CHECK(has_line(r.out, "SKIP  codec apr_q4: bad_row_length: whole-tensor codec: every length is valid"));
+  BOOST_CHECK(r.out.ends_with("\n18 checks: 17 passed, 0 failed, 1 skipped\n"));
+}
+
 BOOST_AUTO_TEST_CASE(a_conforming_third_party_codec_passes) {
   auto r = cli("plugin-check " + quote(conformance_plugin("conforming")));
   BOOST_CHECK_MESSAGE(r.exit_code == 0, r.out);

@@ -133,8 +133,8 @@ BOOST_AUTO_TEST_CASE(structural_errors_name_file_line_column) {
                     "tensors, default_type, protected_type, mode, fallback, imatrix, threads, memory_limit, preset, "
                     "preset_options)");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput:\n  path: b\n  split: 2G\n"),
-                    "r.yaml:4:3: unknown key 'split' in 'output' (expected one of: path, format, split_size, options, "
-                    "report, model_card)");
+                    "r.yaml:4:3: unknown key 'split' in 'output' (expected one of: path, format, split_size, compress, "
+                    "options, report, model_card)");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\ntensors:\n  - glob: x\n"),
                     "r.yaml:4:5: a tensor rule needs 'type': keep, skip or an encoding name");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\ntensors: {a: 1}\n"),

@@ -50,6 +50,6 @@ class InputFile {
 
 // How much of a compressed input is decoded up front for headers. A container whose header
 // is longer than this cannot be read from a compressed file: decompress it first.
-inline constexpr uint64_t kCompressedHeadLimit = 64ull << 20;
+inline constexpr uint64_t kCompressedHeadLimit = 32ull << 20;
 
 }  // namespace quantflow

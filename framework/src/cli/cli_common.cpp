@@ -153,4 +153,19 @@ bool parse_command_line(int argc, char** argv, const std::string& usage, const p
   return true;
 }
 
+void add_compress_option(po::options_description& options, std::string& spec) {
+  options.add_options()("compress", po::value(&spec),
+                        "compress the output as one zstd stream: zstd or zstd:LEVEL (1-19, default 3), or none; an "
+                        "output name ending in .zst implies zstd");
+}
+
+Status apply_compress(const std::string& spec, pipeline::Conversion& conversion) {
+  if (!spec.empty()) {
+    QF_ASSIGN_OR_RETURN(conversion.compression, streams::parse_compression(spec));
+  }
+  for (const auto& file : conversion.files)
+    QF_RETURN_IF_ERROR(streams::output_compression_for(file.path, conversion.compression).status());
+  return {};
+}
+
 }  // namespace quantflow::cli

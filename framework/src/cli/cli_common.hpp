@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/registry.hpp"
+#include "pipeline/engine/conversion.hpp"
 #include "quantflow/status.hpp"
 
 namespace quantflow::cli {
@@ -33,6 +34,12 @@ void print_properties(const std::vector<Property>& properties);
 // Model files may hold strings that are not UTF-8; JSON output shows them with U+FFFD
 // instead of failing (nlohmann's default throws).
 inline constexpr auto kJsonInvalidUtf8 = nlohmann::json::error_handler_t::replace;
+
+// --compress for commands that write a model: stored in `spec`, applied by apply_compress.
+void add_compress_option(po::options_description& options, std::string& spec);
+// Sets the conversion's output compression from --compress (nothing when `spec` is empty)
+// and checks every output file's name against it.
+Status apply_compress(const std::string& spec, pipeline::Conversion& conversion);
 
 // The valid range of --threads (0: all cores); anything else is a usage error.
 inline constexpr int kMaxThreads = 4096;

@@ -20,7 +20,7 @@ namespace quantflow::cli {
 int run_convert(int argc, char** argv) {
   CommonOptions common;
   pipeline::ConvertRequest request;
-  std::string memory_limit, imatrix_path;
+  std::string memory_limit, imatrix_path, compress;
   std::vector<std::string> writer_options;
   std::vector<std::string> fallbacks;
   bool force = false;
@@ -49,6 +49,7 @@ int run_convert(int argc, char** argv) {
       "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
       "force", po::bool_switch(&force), "let --model-card replace an existing README.md beside the output")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
+  add_compress_option(options, compress);
   common.add_to(options);
   po::positional_options_description positional;
   positional.add("input", 1).add("output", 1);
@@ -91,6 +92,7 @@ int run_convert(int argc, char** argv) {
   }
   auto conversion = pipeline::plan_convert(*registry, request);
   if (!conversion.ok()) return report_error(conversion.status());
+  if (Status s = apply_compress(compress, *conversion); !s.ok()) return report_error(s);
   pipeline::ExecutionHooks hooks;
   std::vector<pipeline::TensorStats> stats;
   if (!quiet) hooks.on_progress = terminal_progress();

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "streams/compression.hpp"
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
 #include "core/metadata_format.hpp"
@@ -35,6 +36,7 @@ void print_json(const std::string& path, const Reader& reader, size_t max_elemen
   out["file"] = path;
   out["container"] = reader.container();
   out["version"] = reader.version();
+  out["compression"] = streams::file_compression(path);
   out["properties"] = properties_json(reader.properties());
   out["metadata"] = nlohmann::json::array();
   for (const auto& e : reader.metadata().entries()) {
@@ -62,6 +64,8 @@ void print_text(const std::string& path, const Reader& reader, size_t max_elemen
   std::cout << fmt::format("file:       {}\n", path);
   std::cout << fmt::format("container:  {}{}\n", reader.container(),
                            reader.version().empty() ? "" : " (version " + reader.version() + ")");
+  if (const std::string compression = streams::file_compression(path); !compression.empty())
+    std::cout << fmt::format("compression: {} (the sizes below are decoded bytes)\n", compression);
   print_properties(reader.properties());
 
   const auto& meta = reader.metadata().entries();

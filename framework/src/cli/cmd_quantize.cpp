@@ -101,7 +101,7 @@ void print_dry_run(const pipeline::Plan& plan, const pipeline::Preset& preset, c
 int run_quantize(int argc, char** argv) {
   CommonOptions common;
   std::vector<std::string> positionals, tensor_types, overrides;
-  std::string imatrix_path, memory_limit;
+  std::string imatrix_path, memory_limit, compress;
   pipeline::PresetOptions preset_options;
   int threads = 0;
   bool dry_run = false, quiet = false, model_card = false, force = false;
@@ -126,6 +126,7 @@ int run_quantize(int argc, char** argv) {
       "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
       "force", po::bool_switch(&force), "let --model-card replace an existing README.md beside the output")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
+  add_compress_option(options, compress);
   common.add_to(options);
   po::positional_options_description positional;
   positional.add("args", -1);
@@ -172,6 +173,7 @@ int run_quantize(int argc, char** argv) {
   }
   auto planned = pipeline::plan_quantize(*registry, std::move(request));
   if (!planned.ok()) return report_error(planned.status());
+  if (Status s = apply_compress(compress, planned->conversion); !s.ok()) return report_error(s);
   const pipeline::Plan& plan = planned->conversion.plan;
   const pipeline::PresetReport& report = planned->report;
 

@@ -25,6 +25,7 @@ struct RecipeCommandOptions {
   std::vector<std::string> sets;
   int threads = -1;  // -1: the recipe's value
   std::string memory_limit;
+  std::string compress;  // empty: the recipe's output.compress
   bool json = false;
   std::string report;
   bool model_card = false;
@@ -49,6 +50,7 @@ void add_writing_options(po::options_description& options, RecipeCommandOptions&
       "model-card", po::bool_switch(&o.model_card),
       "write a README.md model card beside the output (as output.model_card: true)")(
       "force", po::bool_switch(&o.force), "let the model card replace an existing README.md beside the output");
+  add_compress_option(options, o.compress);  // overrides output.compress
 }
 
 // The recipe is the one positional argument of both recipe commands.
@@ -81,6 +83,7 @@ Result<pipeline::RecipePlan> plan_from(const core::Registry& registry, const Rec
   if (o.model_card) recipe.output.model_card = {true, {"--model-card", 0, 0}};
   QF_ASSIGN_OR_RETURN(auto plan, pipeline::plan_recipe(registry, recipe));
   if (o.threads >= 0) plan.settings.threads = o.threads;
+  if (!o.compress.empty()) QF_RETURN_IF_ERROR(apply_compress(o.compress, plan));
   if (!o.memory_limit.empty()) {
     QF_ASSIGN_OR_RETURN(plan.settings.memory_budget, core::parse_size(o.memory_limit));
   }

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include "core/plugin_guard.hpp"
+#include "streams/compression.hpp"
+#include "streams/zstd_input_file.hpp"
 
 namespace quantflow::core {
 
@@ -37,12 +39,14 @@ const ContainerDescriptor* Registry::find_container(std::string_view name) const
 namespace {
 bool has_extension(const ContainerDescriptor& c, const std::string& path) {
   if (c.extensions == nullptr) return false;
+  // "model.gguf.zst" is a GGUF file, compressed.
+  const std::string name = streams::strip_zstd_suffix(path);
   std::string_view list = c.extensions;
   while (!list.empty()) {
     const size_t space = list.find(' ');
     const std::string_view ext = list.substr(0, space);
-    if (!ext.empty() && path.size() >= ext.size() &&
-        canonical_dtype_name(path.substr(path.size() - ext.size())) == canonical_dtype_name(ext))
+    if (!ext.empty() && name.size() >= ext.size() &&
+        canonical_dtype_name(name.substr(name.size() - ext.size())) == canonical_dtype_name(ext))
       return true;
     if (space == std::string_view::npos) break;
     list.remove_prefix(space + 1);
@@ -67,6 +71,13 @@ Result<std::unique_ptr<Writer>> create_writer(const ContainerDescriptor& contain
   }
 }
 
+Result<std::shared_ptr<InputFile>> Registry::open_input(const std::string& path) const {
+  QF_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
+  if (!streams::is_zstd(file->head())) return std::shared_ptr<InputFile>(std::move(file));
+  QF_ASSIGN_OR_RETURN(auto decoded, streams::ZstdInputFile::open(std::move(file)));
+  return std::shared_ptr<InputFile>(std::move(decoded));
+}
+
 Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) const {
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
@@ -79,6 +90,13 @@ Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) c
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(in.gcount()));
   if (head.empty()) return bad_input("empty file, not a model").with_file(path);
+  // A compressed file is probed by what it decodes to.
+  if (streams::is_zstd(std::as_bytes(std::span(head.data(), head.size())))) {
+    QF_ASSIGN_OR_RETURN(auto compressed, MappedFile::open(path));
+    QF_ASSIGN_OR_RETURN(auto decoded, streams::ZstdInputFile::decode_prefix(*compressed, 4096));
+    head.assign(reinterpret_cast<const char*>(decoded.data()), decoded.size());
+    if (head.empty()) return bad_input("a zstd stream that decodes to nothing, not a model").with_file(path);
+  }
   // A clone without LFS leaves pointer text where the weights should be, in any format.
   if (head.rfind("version https://git-lfs", 0) == 0)
     return bad_input("git-lfs pointer, not a model: fetch the real file with `git lfs pull`").with_file(path);

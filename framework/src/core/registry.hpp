@@ -51,7 +51,11 @@ class Registry : public CodecCatalog {
   const std::vector<const ContainerDescriptor*>& containers() const { return containers_; }
   // The container whose extension list holds the path's extension, or null.
   const ContainerDescriptor* container_for_path(const std::string& path) const;
-  // Opens `path` with the container that claims its leading bytes (extension breaks ties).
+  // Maps a plain file; a zstd-compressed one (recognised by its magic, whatever its name) is
+  // decoded behind the same interface (streams/zstd_input_file.hpp).
+  Result<std::shared_ptr<InputFile>> open_input(const std::string& path) const override;
+  // Opens `path` with the container that claims its leading bytes (extension breaks ties; a
+  // trailing ".zst" is ignored for that).
   Result<std::unique_ptr<Reader>> open_reader(const std::string& path) const;
 
  private:

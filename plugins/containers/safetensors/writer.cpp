@@ -25,6 +25,11 @@ struct Stored {
 Result<Stored> stored_form(const TensorInfo& t, const CodecCatalog& catalog) {
   const auto fail = [&](std::string message) { return bad_input(std::move(message)).with_tensor(t.name); };
   if (!t.dtype.is_valid()) return fail("has an invalid dtype");
+  // The quantflow.tensor convention records block geometry only; blocks that cross rows or a
+  // tensor-wide prefix would not survive the trip.
+  if (t.dtype.whole_tensor)
+    return fail("safetensors cannot hold " + t.dtype.name +
+                ", a whole-tensor encoding (blocks across rows); write it to a container that defines it, such as APR");
   uint64_t elems = 0, bytes = 0;
   if (!checked_element_count(t.shape, elems) ||
       !checked_byte_count(elems, t.dtype.block_elems, t.dtype.block_bytes, bytes))

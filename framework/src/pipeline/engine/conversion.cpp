@@ -4,6 +4,7 @@
 
 #include "core/atomic_output.hpp"
 #include "pipeline/engine/output_files.hpp"
+#include "streams/zstd_sink.hpp"
 
 namespace quantflow::pipeline {
 
@@ -13,14 +14,23 @@ namespace {
 Status write_file(const core::Registry& registry, const Conversion& conversion, const OutputFile& file,
                   const ExecuteOptions& options) {
   const std::string& output = file.path;
-  QF_ASSIGN_OR_RETURN(auto sink, core::AtomicFileSink::create(output, conversion.input_paths));
+  QF_ASSIGN_OR_RETURN(const auto compression, streams::output_compression_for(output, conversion.compression));
+  QF_ASSIGN_OR_RETURN(auto file_sink, core::AtomicFileSink::create(output, conversion.input_paths));
+  // The writer's bytes pass through a compressor on their way into the atomic file.
+  std::unique_ptr<streams::ZstdSink> compressor;
+  if (compression.zstd) {
+    auto created = streams::ZstdSink::create(*file_sink, compression.level);
+    if (!created.ok()) return created.take_status().with_file(output);
+    compressor = std::move(created).value();
+  }
+  OutputSink& sink = compressor ? static_cast<OutputSink&>(*compressor) : *file_sink;
   // Planners expand row-scaled encodings into their pairs; a plan that was not expanded
   // would write fewer tensors than its statistics and reports describe.
   const bool unexpanded = std::any_of(file.plan.jobs.begin(), file.plan.jobs.end(), [](const TensorJob& j) {
     return j.encoder && j.encoder->row_scale && j.part == TensorJob::Part::whole;
   });
   if (unexpanded) return internal_error("the plan's row-scaled encodings were not expanded").with_file(output);
-  auto writer_result = core::create_writer(*conversion.container, *sink, registry, file.plan.writer_options);
+  auto writer_result = core::create_writer(*conversion.container, sink, registry, file.plan.writer_options);
   if (!writer_result.ok()) return writer_result.take_status().with_file(output);
   auto writer = std::move(writer_result).value();
   auto order = writer->begin(file.plan.metadata, file.plan.target_infos());
@@ -33,7 +43,9 @@ Status write_file(const core::Registry& registry, const Conversion& conversion, 
     return std::move(s).with_file(blame_output ? output : conversion.input_paths.front());
   }
   if (Status s = writer->finish(); !s.ok()) return std::move(s).with_file(output);
-  return sink->commit();
+  if (compressor)
+    if (Status s = compressor->finish(); !s.ok()) return std::move(s).with_file(output);
+  return file_sink->commit();
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "pipeline/engine/executor.hpp"
 #include "pipeline/engine/importance.hpp"
 #include "pipeline/engine/plan.hpp"
+#include "streams/compression.hpp"
 
 namespace quantflow::pipeline {
 
@@ -31,6 +32,8 @@ struct Conversion {
   std::string index_path;         // the split index the container keeps beside the files; empty: none
   std::shared_ptr<const ImportanceMatrix> importance;  // what the jobs' importance pointers point into
   ExecutionSettings settings;
+  // Set by --compress or a recipe; otherwise each file is compressed when its name ends in .zst.
+  streams::OutputCompression compression;
 };
 
 // Called from the writer stage, in order, with counts over every file of the conversion.

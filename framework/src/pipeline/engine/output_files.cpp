@@ -92,9 +92,14 @@ Status plan_output_files(Conversion& conversion, const std::string& path, uint64
   const auto groups = pack(plan, split_size);
   const size_t count = groups.size();
   conversion.files.clear();
+  // "out.gguf.zst" splits into "out-00001-of-00002.gguf.zst", ...: the pattern applies to the
+  // container's name and each file keeps the compression suffix.
+  const std::string base = streams::strip_zstd_suffix(path);
+  const std::string suffix = streams::has_zstd_suffix(path) ? std::string(streams::kZstdSuffix) : std::string();
   for (size_t g = 0; g < count; ++g) {
     OutputFile file;
-    QF_ASSIGN_OR_RETURN(file.path, split_file_name(*split, path, g + 1, count));
+    QF_ASSIGN_OR_RETURN(file.path, split_file_name(*split, base, g + 1, count));
+    file.path += suffix;
     file.plan.writer_options = plan.writer_options;
     if (g == 0 || split->metadata_in_every_file) file.plan.metadata = plan.metadata;
     if (split->tag_file != nullptr)
@@ -102,7 +107,7 @@ Status plan_output_files(Conversion& conversion, const std::string& path, uint64
     for (size_t i : groups[g]) file.plan.jobs.push_back(plan.jobs[i]);
     conversion.files.push_back(std::move(file));
   }
-  conversion.index_path = split->index_suffix != nullptr ? path + split->index_suffix : std::string();
+  conversion.index_path = split->index_suffix != nullptr ? base + split->index_suffix : std::string();
   return {};
 }
 

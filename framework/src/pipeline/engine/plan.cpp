@@ -15,6 +15,12 @@ Status retarget(TensorJob& job, const CodecDescriptor& codec, const CodecCatalog
   if (decoder == nullptr || decoder->decode == nullptr)
     return unsupported(fmt::format("no loaded codec can decode its encoding '{}'", job.source.dtype.name))
         .with_tensor(job.source.name);
+  // The same name with another geometry (a container that lost part of it) would be decoded
+  // with the wrong layout: refuse rather than produce garbage.
+  if (!job.scale_source_index && !(dtype_of(*decoder) == job.source.dtype))
+    return bad_input(fmt::format("its stored encoding '{}' does not have the geometry of the codec of that name",
+                                 job.source.dtype.name))
+        .with_tensor(job.source.name);
   const uint64_t row = row_length(job.source.shape);
   if (!target.fits_row(row))
     return bad_input(fmt::format("row length {} is not a multiple of {}'s block size {}", row, target.name,

@@ -37,6 +37,14 @@ Status check_output_paths(const Recipe& recipe, const RecipePlan& out) {
 Status plan_recipe_output_files(const Recipe& recipe, RecipePlan& out) {
   if (Status s = plan_output_files(out, recipe.output.path.value, recipe.output.split_size.value); !s.ok())
     return recipe_error(recipe.output.split_size.mark, s.message());
+  if (!recipe.output.compress.value.empty()) {
+    auto compression = streams::parse_compression(recipe.output.compress.value);
+    if (!compression.ok()) return recipe_error(recipe.output.compress.mark, compression.status().message());
+    out.compression = *compression;
+  }
+  for (const OutputFile& file : out.files)
+    if (auto checked = streams::output_compression_for(file.path, out.compression); !checked.ok())
+      return recipe_error(recipe.output.compress.mark, checked.status().message());
   return check_output_paths(recipe, out);
 }
 

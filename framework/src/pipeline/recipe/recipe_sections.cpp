@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/recipe/recipe_fields.hpp"
+#include "streams/compression.hpp"
 
 namespace quantflow::pipeline::recipe_parse {
 
@@ -12,7 +13,7 @@ Status parse_output(const Cursor& at, RecipeOutput& output) {
     QF_ASSIGN_OR_RETURN(output.path, path_at(at));
     return {};
   }
-  QF_RETURN_IF_ERROR(at.require_map({"path", "format", "split_size", "options", "report", "model_card"}));
+  QF_RETURN_IF_ERROR(at.require_map({"path", "format", "split_size", "compress", "options", "report", "model_card"}));
   if (!at.node()["path"]) return recipe_error(at.mark(), "'output' needs a 'path'");
   return for_each_key(at, [&](const std::string& key, const Cursor& value, const Cursor&) -> Status {
     if (key == "path") {
@@ -22,6 +23,10 @@ Status parse_output(const Cursor& at, RecipeOutput& output) {
     } else if (key == "split_size") {
       QF_ASSIGN_OR_RETURN(uint64_t bytes, value.as_size());
       output.split_size = marked(bytes, value);
+    } else if (key == "compress") {
+      QF_ASSIGN_OR_RETURN(output.compress, string_at(value));
+      if (auto parsed = streams::parse_compression(output.compress.value); !parsed.ok())
+        return recipe_error(value.mark(), parsed.status().message());
     } else if (key == "report") {
       QF_ASSIGN_OR_RETURN(output.report, path_at(value));
     } else if (key == "model_card") {

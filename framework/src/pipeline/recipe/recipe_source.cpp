@@ -67,8 +67,9 @@ Status RecipeSource::set_transform(size_t index, const SourceTransform& transfor
     case SourceTransform::Kind::interleave_rotary_rows: {
       const uint64_t rows = shape.empty() ? 0 : shape.front();
       const bool row_aligned = shape.size() == 1 ? info.dtype.block_elems == 1 : true;
+      // Rows of a whole-tensor encoding are not byte ranges of their own (blocks cross them).
       if (transform.heads == 0 || rows % transform.heads != 0 || (rows / transform.heads) % 2 != 0 || !row_aligned ||
-          shape.size() > 2)
+          shape.size() > 2 || info.dtype.whole_tensor)
         return bad_input(fmt::format("cannot interleave the rotary rows of shape {} over {} heads "
                                      "(rows must split into heads of even size)",
                                      shape_to_string(shape), transform.heads))
@@ -76,7 +77,7 @@ Status RecipeSource::set_transform(size_t index, const SourceTransform& transfor
       break;
     }
     case SourceTransform::Kind::transpose:
-      if (shape.size() != 2 || info.dtype.block_elems != 1)
+      if (shape.size() != 2 || info.dtype.block_elems != 1 || info.dtype.whole_tensor)
         return bad_input(fmt::format("cannot transpose a {} tensor of shape {} (2-D plain encodings only)",
                                      info.dtype.name, shape_to_string(shape)))
             .with_tensor(info.name);
