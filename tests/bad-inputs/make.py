@@ -18,9 +18,10 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 sys.dont_write_bytecode = True  # keep tests/fuzz free of __pycache__
 sys.path.insert(0, str(HERE.parent / "fuzz"))
-import make_corpus as enc  # noqa: E402  (the GGUF/safetensors byte encoders)
+import make_corpus as enc  # noqa: E402  (the GGUF/safetensors/APR byte encoders)
 
 from make_corpus import ARR, F32, GGML_F32, GGML_Q8_0, STR, U32, f32s, gguf, gstr, safetensors  # noqa: E402
+from make_corpus import APR_F32, APR_LZ4, APR_ROW_MAJOR, APR_ZSTD, apr, apr_fix_checksums  # noqa: E402
 
 LFS_POINTER = (b"version https://git-lfs.github.com/spec/v1\n"
                b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
@@ -63,6 +64,37 @@ def st_raw(header_text, data=b"", length=None):
 
 def st_header(entries):
     return json.dumps(entries, separators=(",", ":")).encode()
+
+
+# The spec's worked example (apr.md §11): one F32 tensor w [2, 2]; data at 256, index at 192.
+APR_W = ("w", APR_F32, [2, 2], f32s(1, 2, 3, 4))
+GOOD_APR = apr([APR_W], metadata=(b'{"model_type":"example","license":null,"data_source":null,'
+                                  b'"data_license":null,"total_size":0,"param_count":4}'))
+
+
+def apr_patch(data, at, fmt, value, fix=True):
+    """`data` with struct `fmt` packed at `at`, checksums recomputed unless fix is False."""
+    b = bytearray(data)
+    b[at:at + struct.calcsize(fmt)] = struct.pack(fmt, value)
+    return apr_fix_checksums(bytes(b)) if fix else bytes(b)
+
+
+def apr_two(a, b):
+    return apr([(a, APR_F32, [1], f32s(1)), (b, APR_F32, [1], f32s(2))], sizes=None)
+
+
+def apr_index_unsorted():
+    # The encoder sorts; swap the two 29-byte entries afterwards.
+    data = bytearray(apr_two("a", "b"))
+    index = struct.unpack_from("<Q", data, 24)[0]
+    first, second = data[index:index + 29], data[index + 29:index + 58]
+    data[index:index + 58] = second + first
+    return apr_fix_checksums(bytes(data))
+
+
+def apr_v1(model_type=2):
+    body = b"APRN" + struct.pack("<BBHIII", 1, 0, model_type, 2, 2, 2) + bytes(12) + b"\x80\x00" + b"ab"
+    return body + struct.pack("<I", __import__("zlib").crc32(body))
 
 
 # (file, command, exit code, error substring, bytes)
@@ -176,6 +208,62 @@ CASES = [
     ("st-nan-f32.safetensors", "convert", 0, "",
      safetensors([("w", "F32", [1, 32], f32s(math.nan, math.inf, -math.inf, *range(29)))])),
     ("st-nan-f32.safetensors", "convert --type q8_0", 2, "tensor 'w': q8_0 encode failed: the values contain NaN", None),
+    # ---- APR (apr.md §10): every rule of the reader checklist ----
+    ("apr-truncated.apr", "inspect", 2, "truncated APR file: 40 bytes", GOOD_APR[:40]),
+    ("apr-bad-header-crc.apr", "inspect", 2, "header checksum mismatch: stored 0x9BB8993B, computed 0x",
+     apr_patch(GOOD_APR, 44, "<B", 1, fix=False)),
+    ("apr-bad-footer-crc.apr", "convert", 2, "footer checksum mismatch: stored 0x7F057047, computed 0x",
+     GOOD_APR[:256] + b"\x01" + GOOD_APR[257:]),
+    ("apr-unsorted-names.apr", "inspect", 2, "tensor 'a': the tensor index is not sorted by name: 'a' follows 'b'",
+     apr_index_unsorted()),
+    ("apr-duplicate-names.apr", "inspect", 2, "tensor 'a': duplicate tensor name in the tensor index",
+     apr_two("a", "a")),
+    ("apr-offset-past-end.apr", "convert", 2,
+     "tensor 'w': extends past end of file: 16 bytes at data offset 4096 (data ends at byte 320)",
+     apr_patch(GOOD_APR, 0xC0 + 21, "<Q", 4096)),
+    ("apr-offset-overflow.apr", "inspect", 2, "tensor 'w': extends past end of file: 16 bytes at data offset 18446744073709551552",
+     apr_patch(GOOD_APR, 0xC0 + 21, "<Q", 2**64 - 64)),
+    ("apr-misaligned.apr", "inspect", 2, "tensor 'w': data at file offset 260 is not aligned to 64 bytes",
+     apr_patch(GOOD_APR, 0xC0 + 21, "<Q", 4)),
+    ("apr-huge-metadata-size.apr", "inspect", 2, "metadata_size 4294967295 exceeds the limit of 16777216 bytes",
+     apr_patch(GOOD_APR, 20, "<I", 0xFFFFFFFF)),
+    ("apr-metadata-past-end.apr", "inspect", 2, "metadata extends past end of file: 1000 bytes at offset 64",
+     apr_patch(GOOD_APR, 20, "<I", 1000)),
+    ("apr-huge-tensor-count.apr", "inspect", 2, "tensor_count 4294967295 cannot fit in the 64-byte tensor index",
+     apr_patch(GOOD_APR, 8, "<I", 0xFFFFFFFF)),
+    ("apr-ndim-9.apr", "inspect", 2, "tensor 'w': ndim 9 exceeds APR's limit of 8",
+     apr([("w", APR_F32, [1] * 7 + [2, 2], f32s(1, 2, 3, 4))])),
+    ("apr-unknown-dtype.apr", "inspect", 2, "tensor 'w': invalid dtype id 2",
+     apr([("w", 2, [2, 2], f32s(1, 2, 3, 4))])),
+    ("apr-size-mismatch.apr", "inspect", 2, "tensor 'w': stores 12 bytes, but f32 [2, 2] needs 16",
+     apr([APR_W], sizes={"w": 12})),
+    ("apr-column-major.apr", "inspect", 2, "the LAYOUT_COLUMN_MAJOR flag is set",
+     apr([APR_W], flags=APR_ROW_MAJOR | 0x0800)),
+    ("apr-lz4-compressed-sizes.apr", "inspect", 2,
+     "tensor 'w': the LZ4_COMPRESSED flag is set and the tensor stores 10 bytes where f32 [2, 2] needs 16",
+     apr([APR_W], flags=APR_ROW_MAJOR | APR_LZ4, sizes={"w": 10})),
+    ("apr-lz4-raw-data.apr", "inspect", 0, "", apr([APR_W], flags=APR_ROW_MAJOR | APR_LZ4)),
+    # A raw zstd block (RFC 8878) whose block type is the reserved 3.
+    ("apr-corrupt-zstd-frame.apr", "convert", 2, "tensor 'w': corrupt zstd frame: ",
+     apr([("w", APR_F32, [2, 2], struct.pack("<IBB", 0xFD2FB528, 0x20, 16) + bytes([0x87, 0, 0]) + bytes(16))],
+         flags=APR_ROW_MAJOR | APR_ZSTD)),
+    ("apr-zstd-wrong-size.apr", "convert", 2, "tensor 'w': the zstd frame holds 8 bytes, dtype and shape need 16",
+     apr([("w", APR_F32, [2, 2], enc.zstd_raw_frame(f32s(1, 2)))], flags=APR_ROW_MAJOR | APR_ZSTD)),
+    ("apr-invalid-metadata.apr", "inspect", 2, "the metadata is not valid JSON",
+     apr([APR_W], metadata=b'{"model_type":')),
+    ("apr-deep-metadata.apr", "inspect", 2, "the metadata JSON nests deeper than 64 levels",
+     apr([APR_W], metadata=b'{"k":' + b"[" * 5000 + b"]" * 5000 + b"}")),
+    ("apr-field-type.apr", "inspect", 2, "metadata field 'hidden_size' must be a non-negative integer, found -4",
+     apr([APR_W], metadata=b'{"hidden_size":-4}')),
+    ("apr-version-3.apr", "inspect", 2, "APR version 3.0 is not supported; quantflow reads APR v2",
+     apr_patch(GOOD_APR, 4, "<B", 3)),
+    ("apr-legacy-magic.apr", "inspect", 0, "", apr([APR_W], magic=b"APR2")),
+    ("apr-v1.apr", "inspect", 2, "APR v1 (APRN) holds a serialized aprender model, not a tensor container; re-export "
+     "it as APR v2 with aprender (version 1.0, model type LogisticRegression (0x0002)", apr_v1()),
+    ("apr-tsp.apr", "convert", 2,
+     "APR file of version 1 with model type TSP: an aprender-tsp solver file, not a tensor container",
+     b"APR\0" + struct.pack("<I", 1) + b"\0PST" + bytes(16)),
+    ("apr-git-lfs-pointer.apr", "inspect", 2, "git-lfs pointer, not a model", LFS_POINTER),
 ]
 
 

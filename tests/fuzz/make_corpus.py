@@ -8,6 +8,7 @@ import json
 import pathlib
 import shutil
 import struct
+import zlib
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -140,6 +141,79 @@ def index_seeds():
     }
 
 
+# ---- APR v2 (../shared/docs/formats/apr.md) ----
+APR_F32, APR_F16, APR_I32, APR_U8, APR_Q4, APR_Q8 = 0, 1, 4, 7, 128, 129
+APR_ROW_MAJOR, APR_LZ4, APR_ZSTD = 0x0400, 0x0001, 0x0002
+APR_EMPTY_METADATA = (b'{"model_type":"","license":null,"data_source":null,"data_license":null,'
+                      b'"total_size":0,"param_count":0}')
+
+
+def pad64(b):
+    return b + b"\0" * (-len(b) % 64)
+
+
+def apr_fix_checksums(b):
+    """Recomputes the header CRC (bytes 40..44) and the footer of an APR v2 file."""
+    b = bytearray(b)
+    b[40:44] = struct.pack("<I", zlib.crc32(bytes(b[:40]) + bytes(b[44:64])))
+    b[-4:] = struct.pack("<I", zlib.crc32(bytes(b[:-4])))
+    return bytes(b)
+
+
+def apr(tensors, metadata=APR_EMPTY_METADATA, flags=APR_ROW_MAJOR, magic=b"APR\0", sizes=None):
+    """tensors: [(name, dtype id, dims outermost first, data bytes)], data in this order, each at a
+    multiple of 64; the index sorted by name. sizes: {name: stored size} overrides."""
+    offsets, data = [], b""
+    for _, _, _, d in tensors:
+        offsets.append(len(data))
+        data += pad64(d)
+    index = b""
+    for i in sorted(range(len(tensors)), key=lambda i: tensors[i][0].encode()):
+        name, dtype, dims, d = tensors[i]
+        raw = name.encode()
+        size = (sizes or {}).get(name, len(d))
+        index += struct.pack("<H", len(raw)) + raw + struct.pack("<BB", dtype, len(dims))
+        index += b"".join(struct.pack("<Q", x) for x in dims) + struct.pack("<QQ", offsets[i], size)
+    index_off = 64 + len(pad64(metadata))
+    data_off = index_off + len(pad64(index))
+    header = magic + bytes([2, 0]) + struct.pack("<HIQIQQ", flags, len(tensors), 64, len(metadata), index_off,
+                                                  data_off) + bytes(24)
+    return apr_fix_checksums(header + pad64(metadata) + pad64(index) + data + bytes(4))
+
+
+def zstd_raw_frame(data):
+    """One zstd frame holding `data` (< 256 bytes) as a single raw block (RFC 8878)."""
+    block_header = 1 | (len(data) << 3)  # last block, type raw
+    return struct.pack("<IBB", 0xFD2FB528, 0x20, len(data)) + struct.pack("<I", block_header)[:3] + data
+
+
+def apr_seeds():
+    w = ("w", APR_F32, [2, 2], f32s(1, 2, 3, 4))
+    example = (b'{"model_type":"example","license":null,"data_source":null,"data_license":null,'
+               b'"total_size":0,"param_count":4}')
+    typed = (b'{"model_type":"","name":"m","license":null,"data_source":null,"data_license":null,"total_size":0,'
+             b'"param_count":0,"quantization":{"quant_type":"q8","bits":8,"block_size":null,"symmetric":true},'
+             b'"architecture":"llama","hidden_size":4,"rope_theta":10000.0,"blob":{"k":[1,null]},'
+             b'"quantflow.metadata":[["general.architecture","string"],["llama.embedding_length","u64"],'
+             b'["apr.json.blob","json"],["general.name","string"]]}')
+    return {
+        "worked_example.apr": apr([w], metadata=example),
+        "empty.apr": apr([]),
+        "dtypes.apr": apr([("b", APR_F16, [3], bytes(6)), ("a", APR_I32, [1, 2], bytes(8)),
+                           ("q4", APR_Q4, [3, 5], bytes(18)), ("q8", APR_Q8, [5], bytes(9)),
+                           ("e", APR_Q8, [0], b""), ("s", APR_U8, [], b"\x07")]),
+        "typed_metadata.apr": apr([w], metadata=typed),
+        "legacy_magic.apr": apr([w], magic=b"APR2"),
+        "lz4_flag_raw_data.apr": apr([w], flags=APR_ROW_MAJOR | APR_LZ4),
+        "zstd_tensor.apr": apr([("w", APR_F32, [2, 2], zstd_raw_frame(f32s(1, 2, 3, 4)))],
+                               flags=APR_ROW_MAJOR | APR_ZSTD),
+        # Beside the target's own shard.apr (a one-tensor file): the manifest opens it.
+        "manifest.json": json.dumps({"version": 1, "shard_count": 1, "total_size": 16, "tensor_count": 1,
+                                     "shards": [{"filename": "shard.apr", "index": 0, "size": 16,
+                                                 "tensors": ["w"]}], "weight_map": {"w": 0}}).encode(),
+    }
+
+
 def copies(folder, names):
     return {n: (REPO / "configs" / folder / n).read_bytes() for n in names}
 
@@ -147,10 +221,11 @@ def copies(folder, names):
 def main():
     seeds = {
         "gguf": gguf_seeds(),
+        "apr": apr_seeds(),
         "safetensors": safetensors_seeds(),
         "safetensors_index": index_seeds(),
         "recipe": copies("examples", ["allowlist.yaml", "fallback.yaml", "hf-to-gguf-f16.yaml", "merge-inputs.yaml",
-                                      "metadata-edits.yaml", "preset-q4_k_m.yaml", "quantize-with-rules.yaml",
+                                      "metadata-edits.yaml", "preset-q4_k_m.yaml", "apr-output.yaml", "quantize-with-rules.yaml",
                                       "split-output.yaml"]),
         "preset": copies("presets", ["COPY.yaml", "F16.yaml", "Q4_K_M.yaml", "IQ3_M.yaml", "MXFP4_MOE.yaml"]),
         "imatrix_gguf": imatrix_gguf_seeds(),

@@ -38,12 +38,14 @@ Scratch& scratch() {
   return s;
 }
 
-// GGUF and safetensors files name their codec-backed encodings by the codec plugins' ids, and
+// GGUF, safetensors and APR files name their codec-backed encodings by the codec plugins' ids, and
 // the fuzz build loads no plugins: besides the linked-in f32 codec, the catalog knows the
 // geometry (no functions) of the other types the seeds use, so the parsers get past their
 // tensor records.
-const QfContainerId kF16Ids[] = {{"gguf", "1"}, {"safetensors", "F16"}};
-const QfContainerId kBF16Ids[] = {{"safetensors", "BF16"}};
+const QfContainerId kF16Ids[] = {{"gguf", "1"}, {"safetensors", "F16"}, {"apr", "1"}};
+const QfContainerId kBF16Ids[] = {{"safetensors", "BF16"}, {"apr", "30"}};
+const QfContainerId kAprQ4Ids[] = {{"apr", "128"}};
+const QfContainerId kAprQ8Ids[] = {{"apr", "129"}};
 const QfContainerId kQ8_0Ids[] = {{"gguf", "8"}};
 const QfCodecDescriptor kGeometryOnly[] = {
     {.name = "f16",
@@ -67,6 +69,24 @@ const QfCodecDescriptor kGeometryOnly[] = {
      .kind = QF_KIND_QUANTIZED,
      .container_ids = kQ8_0Ids,
      .n_container_ids = std::size(kQ8_0Ids)},
+    // APR's native encodings: blocks over the flattened tensor (apr_q8: a 4-byte scale first).
+    {.name = "apr_q4",
+     .description = "geometry only",
+     .block_elems = 32,
+     .block_bytes = 18,
+     .kind = QF_KIND_QUANTIZED,
+     .flags = QF_CODEC_WHOLE_TENSOR,
+     .container_ids = kAprQ4Ids,
+     .n_container_ids = std::size(kAprQ4Ids)},
+    {.name = "apr_q8",
+     .description = "geometry only",
+     .block_elems = 1,
+     .block_bytes = 1,
+     .kind = QF_KIND_QUANTIZED,
+     .flags = QF_CODEC_WHOLE_TENSOR,
+     .container_ids = kAprQ8Ids,
+     .n_container_ids = std::size(kAprQ8Ids),
+     .tensor_prefix_bytes = 4},
 };
 
 class FuzzCatalog final : public quantflow::CodecCatalog {

@@ -16,7 +16,7 @@ std::string scratch_file(const std::string& name, const uint8_t* data, size_t si
 std::string scratch_dir();
 
 // A catalog holding the f32 codec (imatrix files are f32), linked in from its plugin, and the
-// geometry of the other codec-backed types the seeds use (f16, bf16, q8_0).
+// geometry of the other codec-backed types the seeds use (f16, bf16, q8_0, apr_q4, apr_q8).
 const quantflow::CodecCatalog& catalog();
 
 // Traps unless every tensor of `reader` can be read and lies inside [begin, begin + size)
