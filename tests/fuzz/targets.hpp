@@ -28,6 +28,7 @@ quantflow::Status fuzz_preset(const uint8_t* data, size_t size);
 quantflow::Status fuzz_imatrix_gguf(const uint8_t* data, size_t size);
 quantflow::Status fuzz_imatrix_dat(const uint8_t* data, size_t size);
 quantflow::Status fuzz_apr(const uint8_t* data, size_t size);
+quantflow::Status fuzz_zstd(const uint8_t* data, size_t size);
 
 // Target name (the directory under corpus/ and regressions/) -> entry point.
 struct Target {
@@ -43,6 +44,7 @@ inline constexpr Target kTargets[] = {
     {"imatrix_gguf", fuzz_imatrix_gguf},
     {"imatrix_dat", fuzz_imatrix_dat},
     {"apr", fuzz_apr},
+    {"zstd", fuzz_zstd},
 };
 
 }  // namespace qf_fuzz
