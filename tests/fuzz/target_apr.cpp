@@ -3,7 +3,7 @@
 // look-alikes, and a manifest, which may name the one valid shard written beside it.
 #include <string>
 
-#include "apr/shards.hpp"
+#include "apr/shards/shards.hpp"
 #include "support.hpp"
 #include "targets.hpp"
 

@@ -1,4 +1,4 @@
-// APR's JSON metadata and quantflow's typed Metadata (plugins/containers/apr/metadata_codec.hpp):
+// APR's JSON metadata and quantflow's typed Metadata (plugins/containers/apr/metadata/metadata_codec.hpp):
 // the typed fields and their keys, the writer's exact text (§5 order, null provenance fields,
 // custom keys in byte order, serde's float layout), the type list that makes any GGUF metadata
 // travel exactly, JSON values kept as text, and what cannot be written.

@@ -14,28 +14,24 @@
 // tensor as one zstd frame (`--option compress_tensors=zstd[:LEVEL]`), split into shards
 // with a manifest by `output.split_size`.
 //
-// Files, one purpose each:
-//   format.hpp, flags.cpp     magic numbers, limits, header flags and their names
-//   crc32.hpp                 zlib's CRC-32
-//   header.*                  the 64-byte header: encoding, checksum, checks
-//   index.*                   the tensor index entries
-//   dtypes.*                  dtype ids <-> encodings (codec-backed via the catalog, storage types here)
-//   json_text.*               serde_json's text: string escapes, ryu float layout
-//   metadata_fields.*         the typed metadata fields and where they live in Metadata
-//   metadata_values.*         one value between JSON and MetaValue
-//   metadata_codec.hpp, metadata_decode.cpp, metadata_encode.cpp   the whole mapping
-//   input_bytes.*             views or copies of input ranges; CRC of a file prefix
-//   compression.*             the compress_tensors option; zstd frames per tensor
-//   v1.*                      the refusals of APR v1 and version-1 APR\0 files
-//   reader.*                  one v2 file
-//   shard_names.*, shards.*, sharded_reader.*, manifest.cpp   sharded models
-//   layout.*, spill_file.*, writer.*                          the writer
+// Folders, one concern each (files inside have one purpose each):
+//   format/    the bytes of the format: magic numbers, limits and header flags (format.hpp,
+//              flags.cpp), zlib's CRC-32, the 64-byte header, the tensor index entries, and
+//              dtype ids <-> encodings (codec-backed via the catalog, storage types here)
+//   metadata/  the JSON metadata <-> typed Metadata mapping: serde_json's text (string escapes,
+//              ryu float layout), the typed fields and where they live, one value at a time,
+//              and the whole mapping (metadata_codec.hpp, metadata_decode.cpp, metadata_encode.cpp)
+//   reading/   one v2 file: input ranges and the CRC of a file prefix, zstd frames per tensor
+//              (also the compress_tensors option), the refusals of APR v1 and version-1 files
+//   shards/    sharded models: shard names, the split convention, the manifest, and the reader
+//              that joins shards
+//   writing/   the writer: the file's layout, the anonymous spill file for compressed tensors
 #include <iterator>
 
-#include "format.hpp"
+#include "format/format.hpp"
 #include "quantflow/plugin.hpp"
-#include "shards.hpp"
-#include "writer.hpp"
+#include "shards/shards.hpp"
+#include "writing/writer.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "index.hpp"
+#include "format/index.hpp"
 #include "quantflow/container.hpp"
 
 namespace quantflow::apr {

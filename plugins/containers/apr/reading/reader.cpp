@@ -1,14 +1,14 @@
-#include "reader.hpp"
+#include "reading/reader.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-#include "compression.hpp"
-#include "dtypes.hpp"
-#include "index.hpp"
-#include "input_bytes.hpp"
-#include "metadata_codec.hpp"
-#include "v1.hpp"
+#include "reading/compression.hpp"
+#include "format/dtypes.hpp"
+#include "format/index.hpp"
+#include "reading/input_bytes.hpp"
+#include "metadata/metadata_codec.hpp"
+#include "reading/v1.hpp"
 
 namespace quantflow::apr {
 

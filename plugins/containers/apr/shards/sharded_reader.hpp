@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "quantflow/container.hpp"
-#include "reader.hpp"
+#include "reading/reader.hpp"
 
 namespace quantflow::apr {
 

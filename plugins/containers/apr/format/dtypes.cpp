@@ -1,8 +1,8 @@
-#include "dtypes.hpp"
+#include "format/dtypes.hpp"
 
 #include <charconv>
 
-#include "format.hpp"
+#include "format/format.hpp"
 
 namespace quantflow::apr {
 

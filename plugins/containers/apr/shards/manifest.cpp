@@ -7,10 +7,10 @@
 #include <set>
 #include <string_view>
 
-#include "format.hpp"
-#include "shard_names.hpp"
-#include "sharded_reader.hpp"
-#include "shards.hpp"
+#include "format/format.hpp"
+#include "shards/shard_names.hpp"
+#include "shards/sharded_reader.hpp"
+#include "shards/shards.hpp"
 
 namespace quantflow::apr {
 

@@ -1,11 +1,11 @@
-#include "writer.hpp"
+#include "writing/writer.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <exception>
 
-#include "crc32.hpp"
-#include "format.hpp"
+#include "format/crc32.hpp"
+#include "format/format.hpp"
 
 namespace quantflow::apr {
 

@@ -1,9 +1,9 @@
-#include "index.hpp"
+#include "format/index.hpp"
 
 #include <cstring>
 #include <string_view>
 
-#include "format.hpp"
+#include "format/format.hpp"
 #include "quantflow/utf8.hpp"
 
 namespace quantflow::apr {

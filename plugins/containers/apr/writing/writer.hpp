@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "compression.hpp"
-#include "layout.hpp"
+#include "reading/compression.hpp"
+#include "writing/layout.hpp"
 #include "quantflow/container.hpp"
-#include "spill_file.hpp"
+#include "writing/spill_file.hpp"
 
 namespace quantflow::apr {
 

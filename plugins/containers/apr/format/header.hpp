@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "format.hpp"
+#include "format/format.hpp"
 #include "quantflow/status.hpp"
 
 namespace quantflow::apr {

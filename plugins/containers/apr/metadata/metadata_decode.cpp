@@ -4,10 +4,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "json_text.hpp"
-#include "metadata_codec.hpp"
-#include "metadata_fields.hpp"
-#include "metadata_values.hpp"
+#include "metadata/json_text.hpp"
+#include "metadata/metadata_codec.hpp"
+#include "metadata/metadata_fields.hpp"
+#include "metadata/metadata_values.hpp"
 
 namespace quantflow::apr {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "header.hpp"
+#include "format/header.hpp"
 #include "quantflow/container.hpp"
 #include "quantflow/input_file.hpp"
 

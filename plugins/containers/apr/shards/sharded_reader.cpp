@@ -1,4 +1,4 @@
-#include "sharded_reader.hpp"
+#include "shards/sharded_reader.hpp"
 
 #include <unordered_map>
 

@@ -1,9 +1,9 @@
-#include "shards.hpp"
+#include "shards/shards.hpp"
 
 #include <filesystem>
 
-#include "shard_names.hpp"
-#include "sharded_reader.hpp"
+#include "shards/shard_names.hpp"
+#include "shards/sharded_reader.hpp"
 
 namespace quantflow::apr {
 

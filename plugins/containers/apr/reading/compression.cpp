@@ -1,4 +1,4 @@
-#include "compression.hpp"
+#include "reading/compression.hpp"
 
 #include <sys/mman.h>
 #include <zstd.h>

@@ -1,11 +1,11 @@
-#include "v1.hpp"
+#include "reading/v1.hpp"
 
 #include <cstring>
 #include <string>
 
-#include "format.hpp"
-#include "header.hpp"
-#include "input_bytes.hpp"
+#include "format/format.hpp"
+#include "format/header.hpp"
+#include "reading/input_bytes.hpp"
 
 namespace quantflow::apr {
 

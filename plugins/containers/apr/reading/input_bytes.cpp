@@ -1,9 +1,9 @@
-#include "input_bytes.hpp"
+#include "reading/input_bytes.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-#include "crc32.hpp"
+#include "format/crc32.hpp"
 
 namespace quantflow::apr {
 

@@ -1,8 +1,8 @@
-#include "header.hpp"
+#include "format/header.hpp"
 
 #include <cstring>
 
-#include "crc32.hpp"
+#include "format/crc32.hpp"
 
 namespace quantflow::apr {
 

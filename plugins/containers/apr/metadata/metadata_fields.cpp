@@ -1,4 +1,4 @@
-#include "metadata_fields.hpp"
+#include "metadata/metadata_fields.hpp"
 
 #include <cmath>
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "metadata_fields.hpp"
+#include "metadata/metadata_fields.hpp"
 #include "quantflow/metadata.hpp"
 #include "quantflow/status.hpp"
 

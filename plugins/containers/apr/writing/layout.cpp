@@ -1,4 +1,4 @@
-#include "layout.hpp"
+#include "writing/layout.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -6,12 +6,12 @@
 #include <set>
 #include <string_view>
 
-#include "dtypes.hpp"
-#include "format.hpp"
-#include "header.hpp"
-#include "metadata_codec.hpp"
+#include "format/dtypes.hpp"
+#include "format/format.hpp"
+#include "format/header.hpp"
+#include "metadata/metadata_codec.hpp"
 #include "quantflow/utf8.hpp"
-#include "shards.hpp"
+#include "shards/shards.hpp"
 
 namespace quantflow::apr {
 

@@ -1,4 +1,4 @@
-#include "json_text.hpp"
+#include "metadata/json_text.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -1,9 +1,9 @@
-#include "metadata_values.hpp"
+#include "metadata/metadata_values.hpp"
 
 #include <cmath>
 #include <limits>
 
-#include "json_text.hpp"
+#include "metadata/json_text.hpp"
 #include "quantflow/utf8.hpp"
 
 namespace quantflow::apr {

@@ -1,9 +1,9 @@
-#include "shard_names.hpp"
+#include "shards/shard_names.hpp"
 
 #include <cctype>
 #include <filesystem>
 
-#include "shards.hpp"
+#include "shards/shards.hpp"
 
 namespace quantflow::apr {
 
