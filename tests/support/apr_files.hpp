@@ -3,6 +3,7 @@
 // calls them.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -112,10 +113,12 @@ struct RawFile {
     put<uint32_t>(f, 20, static_cast<uint32_t>(metadata.size()));
     put<uint64_t>(f, 24, index_off);
     put<uint64_t>(f, 32, data_off);
-    std::memcpy(f.data() + 64, metadata.data(), metadata.size());
-    std::memcpy(f.data() + index_off, index.data(), index.size());
+    // std::copy rather than memcpy: an empty vector's data() may be null.
+    std::copy(metadata.begin(), metadata.end(), f.begin() + 64);
+    std::copy(index.begin(), index.end(), f.begin() + static_cast<std::ptrdiff_t>(index_off));
     for (size_t i = 0; i < tensors.size(); ++i)
-      std::memcpy(f.data() + data_off + offsets[i], tensors[i].data.data(), tensors[i].data.size());
+      std::copy(tensors[i].data.begin(), tensors[i].data.end(),
+                f.begin() + static_cast<std::ptrdiff_t>(data_off + offsets[i]));
     fix_checksums(f);
     return f;
   }
