@@ -130,7 +130,8 @@ struct QfWriterOption {
 typedef void (*qf_tag_split_file_fn)(quantflow::Metadata& metadata, uint32_t number, uint32_t count,
                                      uint64_t total_tensors);
 // The text of the index file listing every split file (with paths as written).
-typedef std::string (*qf_split_index_fn)(const std::vector<quantflow::SplitFile>& files);
+typedef std::string (*qf_split_index_fn)(const std::vector<quantflow::SplitFile>& files,
+                                         const quantflow::CodecCatalog& catalog);
 // Records in `metadata` that the model's main encoding has this container file-type id (a
 // codec's "<container>.file_type" id), with whatever the container records beside it.
 typedef void (*qf_record_file_type_fn)(quantflow::Metadata& metadata, uint32_t file_type);
@@ -153,6 +154,32 @@ struct QfFileTypeConvention {
   qf_record_file_type_fn record;
 };
 
+// Returns a confidence that the folder at `path` is a model of this container (0 = not mine,
+// 100 = certain), for containers whose models are folders of files (config and weights).
+typedef int32_t (*qf_probe_folder_fn)(const char* path);
+
+// The text of a file the writer keeps beside a folder model's weights (e.g. config.json),
+// from the model's metadata and every tensor written (in output order, across split files).
+// An empty text means the model has no such file: nothing is written.
+typedef quantflow::Result<std::string> (*qf_companion_text_fn)(const quantflow::Metadata& metadata,
+                                                               const std::vector<quantflow::TensorInfo>& tensors,
+                                                               const quantflow::CodecCatalog& catalog);
+
+struct QfCompanionFile {
+  const char* name;  // file name inside the model folder, e.g. "config.json"
+  qf_companion_text_fn text;
+};
+
+// How a container that writes model folders lays one out. An output path naming a folder
+// (an existing directory, or a path ending in '/') gets the weights as `<folder>/<weights_file>`
+// (split files and their index named from it by QfSplitConvention) and each companion file
+// beside them, written atomically after the weights.
+struct QfFolderLayout {
+  const char* weights_file;  // e.g. "model.safetensors"
+  const QfCompanionFile* companions = nullptr;
+  uint32_t n_companions = 0;
+};
+
 struct QfContainerDescriptor {
   const char* name;         // "gguf"
   const char* description;  // one line for `quantflow plugins`
@@ -164,6 +191,8 @@ struct QfContainerDescriptor {
   uint32_t n_writer_options = 0;
   const QfSplitConvention* split = nullptr;         // null: the container cannot split a model
   const QfFileTypeConvention* file_type = nullptr;  // null: the container records no file type
+  qf_probe_folder_fn probe_folder = nullptr;        // null: the container reads no folders
+  const QfFolderLayout* folder = nullptr;           // null: the container writes no folders
 };
 
 }  // extern "C"

@@ -31,9 +31,14 @@ int run_convert(int argc, char** argv) {
   options.add_options()("input", po::value(&request.input)->required(), "the model file to read")(
       "output", po::value(&request.output)->required(), "the file to write (never the input)")(
       "to", po::value(&request.output_format), "output container (default: from the output's extension)")(
-      "type", po::value(&request.type),
-      "re-encode every matrix of a decodable encoding to TYPE (e.g. q8_0, q4_k, f16); with a plain TYPE such as "
-      "f32, quantized tensors of any shape are decoded")(
+      "type", po::value(&request.type.type),
+      "re-encode every matrix of a decodable encoding to TYPE (e.g. q8_0, q4_k, f16, mlx_q4); with a plain TYPE "
+      "such as f32, quantized tensors of any shape are decoded")(
+      "bits", po::value(&request.type.bits),
+      "with --type mlx: bits per weight of MLX's affine mode (2, 3, 4, 5, 6 or 8; default 4)")(
+      "group-size", po::value(&request.type.group_size),
+      "elements per group of a grouped type such as mlx_q4 (32, 64 or 128; default 64)")(
+      "mode", po::value(&request.type.mode), "with --type mlx: affine (default), mxfp4, mxfp8 or nvfp4")(
       "fallback", po::value(&fallbacks)->composing(),
       "encodings, in order of preference (comma-separated or repeated), for tensors whose row length is not a "
       "multiple of TYPE's block size; the first that fits is used (default: refuse them)")(
@@ -69,6 +74,8 @@ int run_convert(int argc, char** argv) {
       if (end > begin) request.fallback.push_back(list.substr(begin, end - begin));
       begin = end + 1;
     }
+  if (request.type.empty() && request.type.is_grouped())
+    return report_error(usage_error("--bits, --group-size and --mode need --type (e.g. --type mlx)"));
   if (!memory_limit.empty()) {
     auto bytes = core::parse_size(memory_limit);
     if (!bytes.ok()) return report_error(bytes.status());
@@ -112,7 +119,7 @@ int run_convert(int argc, char** argv) {
   }
   std::string card_path;
   if (model_card) {
-    auto written = pipeline::write_model_card(*registry, {{request.output}, request.type, {request.input}, force});
+    auto written = pipeline::write_model_card(*registry, {{request.output}, request.type.type, {request.input}, force});
     if (!written.ok()) return report_error(written.status());
     card_path = *written;
   }

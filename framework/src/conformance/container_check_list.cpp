@@ -32,7 +32,12 @@ std::string missing_precondition(const BehaviourCheck& check, const ContainerSub
 
 }  // namespace
 
+std::string ContainerSubject::written_model() const {
+  return container.folder != nullptr ? work_dir + "/round-trip" : written_file();
+}
+
 std::string ContainerSubject::written_file() const {
+  if (container.folder != nullptr) return written_model() + "/" + container.folder->weights_file;
   std::string extension = container.extensions ? container.extensions : "";
   extension = extension.substr(0, extension.find(' '));
   return work_dir + "/round-trip" + extension;

@@ -18,8 +18,11 @@ struct ContainerSubject {
   const ContainerDescriptor& container;
   const CodecCatalog& catalog;  // the plugin's own codecs, then those of the search path
   std::string work_dir;         // an empty temporary folder, removed by the caller
-  // The file the round trip writes; the truncation check cuts copies of it.
+  // The file the round trip writes; the truncation check cuts copies of it. For a container
+  // that writes model folders (QfFolderLayout), the weights file inside written_model().
   std::string written_file() const;
+  // What the round trip opens again: written_file(), or the model folder holding it.
+  std::string written_model() const;
 };
 
 // container_probe_checks.cpp

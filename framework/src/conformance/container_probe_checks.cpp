@@ -131,9 +131,16 @@ Outcome check_truncated_file(const ContainerSubject& s) {
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
   std::string answers;
   for (const size_t keep : {size_t{8}, bytes.size() / 2}) {
-    const std::string path = fmt::format("{}/truncated-{}{}", s.work_dir, keep, fs::path(source).extension().string());
+    std::string path = fmt::format("{}/truncated-{}{}", s.work_dir, keep, fs::path(source).extension().string());
+    // A folder model is cut in its weights file; the rest of the folder is copied as is.
+    if (s.container.folder != nullptr) {
+      const std::string folder = fmt::format("{}/truncated-{}", s.work_dir, keep);
+      fs::copy(s.written_model(), folder, fs::copy_options::recursive, ec);
+      path = folder + "/" + s.container.folder->weights_file;
+    }
     std::ofstream(path, std::ios::binary)
         .write(bytes.data(), static_cast<std::streamsize>(std::min(keep, bytes.size())));
+    if (s.container.folder != nullptr) path = fs::path(path).parent_path().string();
     const std::string what = fmt::format("cut to {} of {} bytes", keep, bytes.size());
     OpenAttempt attempt = try_open(s, path);
     if (attempt.threw) return fail(what + ": " + threw(attempt));

@@ -3,6 +3,7 @@
 // its reader, and compares names, dtypes, shapes, bytes and metadata.
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 
@@ -77,7 +78,23 @@ std::string refusal(const ContainerSubject& s, const SyntheticTensor& tensor) {
   return order.ok() ? std::string() : order.status().message();
 }
 
+// A folder container's companion files, written as the host writes them after the weights.
+Status write_companions(const ContainerSubject& s, const Metadata& metadata, const std::vector<TensorInfo>& infos) {
+  const QfFolderLayout* layout = s.container.folder;
+  for (uint32_t i = 0; layout != nullptr && i < layout->n_companions; ++i) {
+    QF_ASSIGN_OR_RETURN(auto text, layout->companions[i].text(metadata, infos, s.catalog));
+    if (text.empty()) continue;
+    QF_RETURN_IF_ERROR(core::write_file_atomically(s.written_model() + "/" + layout->companions[i].name, text));
+  }
+  return {};
+}
+
 Status write_file(const ContainerSubject& s, const Metadata& metadata, const std::vector<SyntheticTensor>& tensors) {
+  if (s.container.folder != nullptr) {
+    std::error_code ec;
+    std::filesystem::create_directories(s.written_model(), ec);
+    if (ec) return io_error("cannot create the model folder: " + ec.message()).with_file(s.written_model());
+  }
   QF_ASSIGN_OR_RETURN(auto sink, core::AtomicFileSink::create(s.written_file()));
   QF_ASSIGN_OR_RETURN(auto writer, core::create_writer(s.container, *sink, s.catalog, {}));
   std::vector<TensorInfo> infos;
@@ -90,7 +107,8 @@ Status write_file(const ContainerSubject& s, const Metadata& metadata, const std
     QF_RETURN_IF_ERROR(writer->write_tensor(index, tensors[index].bytes));
   }
   QF_RETURN_IF_ERROR(writer->finish());
-  return sink->commit();
+  QF_RETURN_IF_ERROR(sink->commit());
+  return write_companions(s, metadata, infos);
 }
 
 // The first difference between what was written and what the reader gives back.
@@ -121,6 +139,8 @@ std::string compare(const Reader& reader, const Metadata& metadata, const std::v
 }
 
 int32_t probe_file(const ContainerSubject& s) {
+  if (s.container.folder != nullptr)
+    return s.container.probe_folder ? s.container.probe_folder(s.written_model().c_str()) : 0;
   std::ifstream in(s.written_file(), std::ios::binary);
   std::string head(4096, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
@@ -155,7 +175,7 @@ Outcome check_round_trip(const ContainerSubject& s) {
 
   std::unique_ptr<Reader> reader;
   try {
-    auto opened = s.container.open_reader(s.written_file(), s.catalog);
+    auto opened = s.container.open_reader(s.written_model(), s.catalog);
     if (!opened.ok()) return fail("reading back the file its writer wrote: " + opened.status().message());
     reader = core::guard_reader(s.container, std::move(opened).value());
   } catch (...) {

@@ -134,6 +134,8 @@ std::vector<Check> check_codec_descriptor(const CodecDescriptor& c, const NameOw
 
 std::vector<Check> check_container_descriptor(const ContainerDescriptor& c, const NameOwners& others) {
   auto extensions = [&]() -> Outcome {
+    if (!present(c.extensions) && c.folder != nullptr)
+      return pass("none: writes model folders, chosen for an output path naming a folder");
     if (!present(c.extensions))
       return fail("no file extensions: quantflow cannot choose this container for an output path");
     std::string_view list = c.extensions;

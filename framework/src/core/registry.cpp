@@ -78,12 +78,43 @@ Result<std::shared_ptr<InputFile>> Registry::open_input(const std::string& path)
   return std::shared_ptr<InputFile>(std::move(decoded));
 }
 
+Result<std::unique_ptr<Reader>> Registry::open_folder_reader(const std::string& path) const {
+  const ContainerDescriptor* best = nullptr;
+  int32_t best_score = 0;
+  std::string names;
+  for (const ContainerDescriptor* c : containers_) {
+    if (c->open_reader == nullptr || c->probe_folder == nullptr) continue;
+    names += (names.empty() ? "" : ", ") + std::string(c->name);
+    int32_t score = 0;
+    try {
+      score = c->probe_folder(path.c_str());
+    } catch (...) {
+      return container_threw(*c, "probing").with_file(path);
+    }
+    if (score > best_score) {
+      best = c;
+      best_score = score;
+    }
+  }
+  if (best == nullptr)
+    return bad_input(fmt::format("a folder no loaded container reads as a model (containers reading folders: {})",
+                                 names.empty() ? std::string("none") : names))
+        .with_file(path);
+  try {
+    auto reader = best->open_reader(path, *this);
+    if (!reader.ok()) return reader.take_status().with_file(path);
+    return guard_reader(*best, std::move(reader).value());
+  } catch (...) {
+    return container_threw(*best, "opening").with_file(path);
+  }
+}
+
 Result<std::unique_ptr<Reader>> Registry::open_reader(const std::string& path) const {
-  std::ifstream in(path, std::ios::binary);
   std::error_code ec;
-  if (!in || fs::is_directory(path, ec)) {
+  if (fs::is_directory(path, ec)) return open_folder_reader(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
     if (!fs::exists(path, ec)) return usage_error("no such file").with_file(path);
-    if (fs::is_directory(path, ec)) return bad_input("is a directory, not a model file").with_file(path);
     return io_error("cannot open for reading").with_file(path);
   }
   std::string head(4096, '\0');

@@ -56,9 +56,11 @@ class Registry : public CodecCatalog {
   Result<std::shared_ptr<InputFile>> open_input(const std::string& path) const override;
   // Opens `path` with the container that claims its leading bytes (extension breaks ties; a
   // trailing ".zst" is ignored for that).
+  // A folder is opened by the container whose probe_folder claims it most confidently.
   Result<std::unique_ptr<Reader>> open_reader(const std::string& path) const;
 
  private:
+  Result<std::unique_ptr<Reader>> open_folder_reader(const std::string& path) const;
   std::string provider_of_codec(std::string_view name) const;
   std::string provider_of_container(std::string_view name) const;
 

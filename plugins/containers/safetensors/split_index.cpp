@@ -6,7 +6,7 @@
 
 namespace quantflow::safetensors {
 
-std::string split_index_text(const std::vector<SplitFile>& files) {
+std::string split_index_text(const std::vector<SplitFile>& files, const CodecCatalog&) {
   uint64_t total = 0;
   nlohmann::json weight_map = nlohmann::json::object();
   for (const auto& file : files)

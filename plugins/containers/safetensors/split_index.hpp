@@ -10,6 +10,6 @@
 namespace quantflow::safetensors {
 
 // {"metadata": {"total_size": N}, "weight_map": {tensor: file name}}, keys sorted, 2-space indent.
-std::string split_index_text(const std::vector<SplitFile>& files);
+std::string split_index_text(const std::vector<SplitFile>& files, const CodecCatalog& catalog);
 
 }  // namespace quantflow::safetensors

@@ -1,6 +1,8 @@
 #include "pipeline/engine/conversion.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 
 #include "core/atomic_output.hpp"
 #include "pipeline/engine/output_files.hpp"
@@ -48,10 +50,54 @@ Status write_file(const core::Registry& registry, const Conversion& conversion, 
   return file_sink->commit();
 }
 
+// A folder model's companion files (config.json, ...) go last: a folder whose weights were
+// not all written never gets the file that makes it loadable.
+Status write_companions(const Conversion& conversion, const CodecCatalog& catalog) {
+  const QfFolderLayout* layout = conversion.container->folder;
+  if (conversion.folder.empty() || layout == nullptr) return {};
+  const std::vector<TensorInfo> tensors = conversion.plan.target_infos();
+  for (uint32_t i = 0; i < layout->n_companions; ++i) {
+    const QfCompanionFile& companion = layout->companions[i];
+    const std::string path = (std::filesystem::path(conversion.folder) / companion.name).string();
+    Result<std::string> text = companion.text(conversion.plan.metadata, tensors, catalog);
+    if (!text.ok()) return text.take_status().with_file(path);
+    if (text->empty()) continue;  // the model has no such file
+    QF_RETURN_IF_ERROR(core::write_file_atomically(path, *text, conversion.input_paths));
+  }
+  return {};
+}
+
+// A folder output is created when missing; everything in it is then written atomically.
+Status prepare_folder(const Conversion& conversion) {
+  if (conversion.folder.empty()) return {};
+  for (const auto& input : conversion.input_paths)
+    if (core::same_path(input, conversion.folder))
+      return usage_error("the output folder is the input folder; name another folder").with_file(conversion.folder);
+  std::error_code ec;
+  std::filesystem::create_directories(conversion.folder, ec);
+  if (ec) return io_error("cannot create the output folder: " + ec.message()).with_file(conversion.folder);
+  return {};
+}
+
 }  // namespace
 
+bool names_a_folder(const std::string& path) {
+  std::error_code ec;
+  return (!path.empty() && path.back() == '/') || std::filesystem::is_directory(path, ec);
+}
+
+std::string weights_path(Conversion& conversion, const std::string& path) {
+  conversion.folder.clear();
+  const QfFolderLayout* layout = conversion.container ? conversion.container->folder : nullptr;
+  if (layout == nullptr || !names_a_folder(path)) return path;
+  std::filesystem::path folder(path);
+  if (!folder.has_filename()) folder = folder.parent_path();  // "out/" -> "out"
+  conversion.folder = folder.string();
+  return (folder / layout->weights_file).string();
+}
+
 void write_to_one_file(Conversion& conversion, const std::string& path) {
-  conversion.files = {{path, conversion.plan}};
+  conversion.files = {{weights_path(conversion, path), conversion.plan}};
   conversion.index_path.clear();
 }
 
@@ -61,6 +107,7 @@ Status execute_conversion(const core::Registry& registry, const Conversion& conv
   Progress overall;
   for (const auto& job : conversion.plan.jobs) overall.bytes_total += job.target.n_bytes;
   overall.tensors_total = conversion.plan.jobs.size();
+  QF_RETURN_IF_ERROR(prepare_folder(conversion));
   for (const OutputFile& file : conversion.files) {
     const Progress before = overall;
     ExecuteOptions options;
@@ -78,9 +125,9 @@ Status execute_conversion(const core::Registry& registry, const Conversion& conv
     if (hooks.stats != nullptr) hooks.stats->insert(hooks.stats->end(), file_stats.begin(), file_stats.end());
   }
   if (!conversion.index_path.empty())
-    QF_RETURN_IF_ERROR(
-        core::write_file_atomically(conversion.index_path, split_index_text(conversion), conversion.input_paths));
-  return {};
+    QF_RETURN_IF_ERROR(core::write_file_atomically(conversion.index_path, split_index_text(conversion, registry),
+                                                   conversion.input_paths));
+  return write_companions(conversion, registry);
 }
 
 }  // namespace quantflow::pipeline

@@ -30,6 +30,7 @@ struct Conversion {
   const ContainerDescriptor* container = nullptr;
   std::vector<OutputFile> files;  // one entry unless the output is split
   std::string index_path;         // the split index the container keeps beside the files; empty: none
+  std::string folder;             // a model folder being written (QfFolderLayout); empty: plain files
   std::shared_ptr<const ImportanceMatrix> importance;  // what the jobs' importance pointers point into
   ExecutionSettings settings;
   // Set by --compress or a recipe; otherwise each file is compressed when its name ends in .zst.
@@ -44,8 +45,16 @@ struct ExecutionHooks {
   std::vector<TensorStats>* stats = nullptr;
 };
 
-// Makes `conversion.files` a single file at `path` holding the whole plan.
+// Makes `conversion.files` a single file at `path` holding the whole plan. When the container
+// writes model folders and `path` names a folder, the file is the folder's weights file.
 void write_to_one_file(Conversion& conversion, const std::string& path);
+
+// Where the (first) weights file of an output `path` goes: `path` itself, or inside it when
+// the container writes model folders and `path` names a folder (then conversion.folder is set).
+std::string weights_path(Conversion& conversion, const std::string& path);
+
+// Whether `path` names a folder rather than a file: an existing directory or a trailing '/'.
+bool names_a_folder(const std::string& path);
 
 // Writes every file of `conversion` (each atomically) and then its split index.
 Status execute_conversion(const core::Registry& registry, const Conversion& conversion,

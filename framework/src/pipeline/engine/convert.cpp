@@ -21,16 +21,26 @@ bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& 
   return tensor.shape.size() >= 2 && tensor.dtype.kind != DTypeKind::integer;
 }
 
-Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec,
-                          const std::vector<const CodecDescriptor*>& fallbacks, const core::Registry& registry) {
+Status apply_uniform_type(Plan& plan, const TypeRequest& type, const std::vector<const CodecDescriptor*>& fallbacks,
+                          const core::Registry& registry) {
   const CodecCatalog& catalog = registry;
+  QF_ASSIGN_OR_RETURN(const std::string family, family_name(type));
+  // A grouped family picks its member per tensor; a plain name is one codec for every tensor.
+  const CodecDescriptor* single = registry.find(family);
   // Dequantizing joins stored row-scaled pairs (values + per-row scales) into one tensor.
-  if (static_cast<DTypeKind>(codec.kind) != DTypeKind::quantized)
+  if (single != nullptr && static_cast<DTypeKind>(single->kind) != DTypeKind::quantized)
     join_row_scaled_pairs(plan, catalog, registry.codecs());
   for (auto& job : plan.jobs) {
-    if (!job.scale_source_index && !eligible_for_uniform_type(job.source, codec, catalog)) continue;
+    const CodecDescriptor* codec = resolve_type(catalog, type, job.source.dtype);
+    if (codec == nullptr)
+      return usage_error(fmt::format("no loaded codec is {} with groups of {} for a {} tensor", family,
+                                     type.group_size == 0 ? kDefaultGroupSize : type.group_size, job.source.dtype.name))
+          .with_tensor(job.source.name);
+    if (!job.scale_source_index && !eligible_for_uniform_type(job.source, *codec, catalog)) continue;
     const uint64_t row = row_length(job.source.shape);
-    const bool fits = dtype_of(codec).fits_row(row);
+    const bool fits = dtype_of(*codec).fits_row(row);
+    // mlx-lm leaves a matrix whose rows are not whole groups unquantized; so does a family.
+    if (!fits && fallbacks.empty() && single == nullptr) continue;
     const auto fallback = std::find_if(fallbacks.begin(), fallbacks.end(),
                                        [row](const CodecDescriptor* f) { return dtype_of(*f).fits_row(row); });
     if (!fits && fallback != fallbacks.end()) {
@@ -38,7 +48,7 @@ Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec,
       QF_RETURN_IF_ERROR(retarget(job, **fallback, catalog));
       continue;
     }
-    Status s = retarget(job, codec, catalog);
+    Status s = retarget(job, *codec, catalog);
     if (!s.ok() && !fits)
       return usage_error(s.message() + (fallbacks.empty() ? " (choose fallback types with --fallback TYPE[,TYPE...])"
                                                           : " nor of any --fallback type's"))
@@ -52,6 +62,15 @@ Result<const ContainerDescriptor*> output_container(const core::Registry& regist
                                                     const std::string& format) {
   const ContainerDescriptor* container =
       format.empty() ? registry.container_for_path(path) : registry.find_container(format);
+  // A folder output goes to the one container that writes model folders, if only one does.
+  if (container == nullptr && format.empty() && names_a_folder(path)) {
+    for (const auto* c : registry.containers()) {
+      if (c->folder == nullptr || c->create_writer == nullptr) continue;
+      if (container != nullptr)
+        return usage_error("several containers write model folders; choose one with --to").with_file(path);
+      container = c;
+    }
+  }
   if (container == nullptr) {
     std::string names;
     for (const auto* c : registry.containers())
@@ -77,12 +96,12 @@ Result<Conversion> plan_convert(const core::Registry& registry, const ConvertReq
   plan = copy_plan(*conversion.source);
   plan.writer_options = request.writer_options;
   if (!request.type.empty()) {
-    const CodecDescriptor* codec = registry.find(request.type);
-    if (codec == nullptr) {
+    if (!is_known_type(registry, registry.codecs(), request.type)) {
+      QF_RETURN_IF_ERROR(family_name(request.type).status());
       std::string names;
       for (const auto* c : registry.codecs())
         if (c->encode) names += (names.empty() ? "" : ", ") + std::string(c->name);
-      return usage_error(fmt::format("unknown type '{}' (available: {})", request.type, names));
+      return usage_error(fmt::format("unknown type '{}' (available: {})", request.type.type, names));
     }
     std::vector<const CodecDescriptor*> fallbacks;
     for (const auto& name : request.fallback) {
@@ -91,9 +110,10 @@ Result<Conversion> plan_convert(const core::Registry& registry, const ConvertReq
         return usage_error(fmt::format("unknown fallback type '{}'", name));
       fallbacks.push_back(fallback);
     }
-    if (Status s = apply_uniform_type(plan, *codec, fallbacks, registry); !s.ok())
+    if (Status s = apply_uniform_type(plan, request.type, fallbacks, registry); !s.ok())
       return std::move(s).with_file(request.input);
-    record_main_encoding(*conversion.container, plan.metadata, *codec);
+    if (const CodecDescriptor* codec = registry.find(canonical_dtype_name(request.type.type)))
+      record_main_encoding(*conversion.container, plan.metadata, *codec);
   }
 
   expand_row_scales(plan);

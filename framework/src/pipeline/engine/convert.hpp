@@ -8,6 +8,7 @@
 
 #include "core/registry.hpp"
 #include "pipeline/engine/conversion.hpp"
+#include "pipeline/engine/type_request.hpp"
 
 namespace quantflow::pipeline {
 
@@ -15,7 +16,7 @@ struct ConvertRequest {
   std::string input;
   std::string output;
   std::string output_format;                           // container name; empty: from the output's extension
-  std::string type;                                    // target encoding for eligible tensors; empty: keep every tensor
+  TypeRequest type;                                    // target encoding for eligible tensors; empty: keep every tensor
   std::shared_ptr<const ImportanceMatrix> importance;  // null: none
   // Encodings, in order of preference, for tensors whose rows do not fit `type`'s block; the
   // first whose block fits is used. Empty: refuse such tensors.
@@ -29,10 +30,11 @@ struct ConvertRequest {
 // quantized, which only happens when the target is a plain type (dequantization).
 bool eligible_for_uniform_type(const TensorInfo& tensor, const CodecDescriptor& target, const CodecCatalog& catalog);
 
-// Retargets every eligible tensor of `plan` to `codec`; a tensor whose row length does not
-// fit `codec`'s block goes to the first of `fallbacks` whose block fits, else it is an error.
-Status apply_uniform_type(Plan& plan, const CodecDescriptor& codec,
-                          const std::vector<const CodecDescriptor*>& fallbacks, const core::Registry& registry);
+// Retargets every eligible tensor of `plan` to the requested type (a grouped family picks its
+// member per tensor); a tensor whose row length does not fit the block goes to the first of
+// `fallbacks` whose block fits, else it is an error (a family without fallbacks keeps it).
+Status apply_uniform_type(Plan& plan, const TypeRequest& type, const std::vector<const CodecDescriptor*>& fallbacks,
+                          const core::Registry& registry);
 
 // Picks the output container from `format` or the path's extension.
 Result<const ContainerDescriptor*> output_container(const core::Registry& registry, const std::string& path,

@@ -96,6 +96,7 @@ Status plan_output_files(Conversion& conversion, const std::string& path, uint64
     write_to_one_file(conversion, path);
     return {};
   }
+  const std::string weights = weights_path(conversion, path);
   if (split == nullptr)
     return usage_error(
         fmt::format("the {} container cannot split a model into several files", conversion.container->name));
@@ -105,8 +106,8 @@ Status plan_output_files(Conversion& conversion, const std::string& path, uint64
   conversion.files.clear();
   // "out.gguf.zst" splits into "out-00001-of-00002.gguf.zst", ...: the pattern applies to the
   // container's name and each file keeps the compression suffix.
-  const std::string base = streams::strip_zstd_suffix(path);
-  const std::string suffix = streams::has_zstd_suffix(path) ? std::string(streams::kZstdSuffix) : std::string();
+  const std::string base = streams::strip_zstd_suffix(weights);
+  const std::string suffix = streams::has_zstd_suffix(weights) ? std::string(streams::kZstdSuffix) : std::string();
   for (size_t g = 0; g < count; ++g) {
     OutputFile file;
     QF_ASSIGN_OR_RETURN(file.path, split_file_name(*split, base, g + 1, count));
@@ -122,12 +123,12 @@ Status plan_output_files(Conversion& conversion, const std::string& path, uint64
   return {};
 }
 
-std::string split_index_text(const Conversion& conversion) {
+std::string split_index_text(const Conversion& conversion, const CodecCatalog& catalog) {
   const QfSplitConvention* split = conversion.container->split;
   if (conversion.index_path.empty() || split == nullptr || split->index_text == nullptr) return {};
   std::vector<SplitFile> files;
   for (const auto& file : conversion.files) files.push_back({file.path, file.plan.target_infos()});
-  return split->index_text(files);
+  return split->index_text(files, catalog);
 }
 
 Result<OutputEstimate> estimate_output(const core::Registry& registry, const Conversion& conversion) {
@@ -138,7 +139,7 @@ Result<OutputEstimate> estimate_output(const core::Registry& registry, const Con
     estimate.file_bytes += bytes;
   }
   if (!conversion.index_path.empty()) {
-    const uint64_t bytes = split_index_text(conversion).size();
+    const uint64_t bytes = split_index_text(conversion, registry).size();
     estimate.files.emplace_back(conversion.index_path, bytes);
     estimate.file_bytes += bytes;
   }

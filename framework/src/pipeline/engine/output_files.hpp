@@ -29,7 +29,7 @@ Status plan_output_files(Conversion& conversion, const std::string& path, uint64
 Status check_writer_accepts(const core::Registry& registry, const Conversion& conversion);
 
 // The text of the split index the container keeps beside its files ("" when it keeps none).
-std::string split_index_text(const Conversion& conversion);
+std::string split_index_text(const Conversion& conversion, const CodecCatalog& catalog);
 
 struct OutputEstimate {
   uint64_t file_bytes = 0;                                      // every output file, headers and padding included

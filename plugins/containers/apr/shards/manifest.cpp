@@ -138,7 +138,7 @@ Result<std::unique_ptr<Reader>> open_manifest(std::shared_ptr<InputFile> file, c
   return std::unique_ptr<Reader>(std::move(sharded));
 }
 
-std::string manifest_text(const std::vector<SplitFile>& files) {
+std::string manifest_text(const std::vector<SplitFile>& files, const CodecCatalog&) {
   uint64_t total = 0, count = 0;
   Json shards = Json::array();
   Json weight_map = Json::object();

@@ -31,7 +31,7 @@ Result<std::unique_ptr<Reader>> open_manifest(std::shared_ptr<InputFile> file, c
 // QfSplitConvention hooks: the split keys of file `number` (0-based) of `count`, and the
 // manifest text listing every file.
 void tag_split_file(Metadata& metadata, uint32_t number, uint32_t count, uint64_t total_tensors);
-std::string manifest_text(const std::vector<SplitFile>& files);
+std::string manifest_text(const std::vector<SplitFile>& files, const CodecCatalog& catalog);
 
 // "model-{:05d}-of-{:05d}.apr" for a shard file named like "model-00001-of-00003.apr"; ""
 // for any other name.

@@ -1,0 +1,80 @@
+// The "mlx" container: model folders as mlx-lm and Hugging Face lay them out (config.json and
+// safetensors weights, single or sharded). Reads plain and MLX-quantized folders, with MLX's
+// quantized modules presented as tensors of the MLX codecs; writes MLX folders.
+#include <exception>
+
+#include "folder/folder_files.hpp"
+#include "quantflow/plugin.hpp"
+#include "reading/folder_reader.hpp"
+#include "writing/folder_files_text.hpp"
+#include "writing/mlx_writer.hpp"
+
+namespace {
+
+using namespace quantflow;
+
+// A model folder is never a single file's bytes.
+int32_t probe(const unsigned char*, size_t) { return 0; }
+
+int32_t probe_folder(const char* path) { return model_folder::looks_like_model_folder(path) ? 60 : 0; }
+
+Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const CodecCatalog& catalog) {
+  try {
+    QF_ASSIGN_OR_RETURN(auto reader, model_folder::FolderReader::open(path, catalog));
+    return std::unique_ptr<Reader>(std::move(reader));
+  } catch (const std::exception& e) {
+    return internal_error(std::string("model folder reader failed: ") + e.what()).with_file(path);
+  }
+}
+
+Result<std::unique_ptr<Writer>> create_writer(OutputSink& sink, const CodecCatalog& catalog, const WriterOptions&) {
+  return std::unique_ptr<Writer>(new model_folder::MlxWriter(sink, catalog));
+}
+
+// mlx-lm's shard names; every shard is a complete safetensors file.
+const QfSplitConvention kSplit = {
+    .file_name = "{stem}-{number:05d}-of-{count:05d}{extension}",
+    .metadata_in_every_file = 1,
+    .split_keys = nullptr,
+    .tag_file = nullptr,
+    .index_suffix = ".index.json",
+    .index_text = model_folder::weights_index_text,
+};
+
+const QfCompanionFile kCompanions[] = {{model_folder::kConfigFile, model_folder::config_json_text}};
+
+const QfFolderLayout kFolder = {
+    .weights_file = model_folder::kWeightsFile,
+    .companions = kCompanions,
+    .n_companions = std::size(kCompanions),
+};
+
+const QfContainerDescriptor kContainer = {
+    .name = model_folder::kContainerName,
+    .description = "MLX / Hugging Face model folder: config.json + safetensors (reads plain and MLX-quantized "
+                   "folders, writes MLX folders)",
+    .extensions = "",
+    .probe = probe,
+    .open_reader = open_reader,
+    .create_writer = create_writer,
+    .split = &kSplit,
+    .probe_folder = probe_folder,
+    .folder = &kFolder,
+};
+
+const QfContainerDescriptor* const kContainers[] = {&kContainer};
+
+const QfPluginDescriptor kPlugin = {
+    .abi_version = QUANTFLOW_ABI_VERSION,
+    .name = "container-model_folder",
+    .version = "0.1.0",
+    .description = "model folder container (MLX)",
+    .codecs = nullptr,
+    .n_codecs = 0,
+    .containers = kContainers,
+    .n_containers = 1,
+};
+
+}  // namespace
+
+QUANTFLOW_EXPORT_PLUGIN(kPlugin)

@@ -1,0 +1,72 @@
+#include "reading/folder_reader.hpp"
+
+#include <cstring>
+
+#include "folder/folder_files.hpp"
+
+namespace quantflow::model_folder {
+
+namespace {
+
+// mlx-lm writes the block under `quantization` and a copy under `quantization_config`; a
+// `quantization_config` with a quant_method belongs to another tool (AWQ, GPTQ, ...).
+const nlohmann::json* quantization_block(const nlohmann::json& config) {
+  if (const auto it = config.find("quantization"); it != config.end()) return &*it;
+  if (const auto it = config.find("quantization_config"); it != config.end() && it->is_object() &&
+                                                          !it->contains("quant_method"))
+    return &*it;
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& folder, const CodecCatalog& catalog) {
+  QF_ASSIGN_OR_RETURN(auto config, load_config(folder));
+  std::unique_ptr<FolderReader> r(new FolderReader());
+  QF_ASSIGN_OR_RETURN(r->weights_, open_weights(folder, catalog));
+  std::optional<MlxQuantization> quantization;
+  if (const nlohmann::json* block = quantization_block(config)) {
+    auto parsed = parse_quantization(*block);
+    if (!parsed.ok()) return parsed.take_status().with_file(folder + "/" + kConfigFile);
+    quantization = std::move(parsed).value();
+  }
+  auto folded = fold_mlx_modules(r->weights_->tensors(), quantization ? &*quantization : nullptr, catalog);
+  if (!folded.ok()) return folded.take_status().with_file(folder);
+  r->folded_ = std::move(folded).value();
+  r->metadata_ = r->weights_->metadata();
+  r->metadata_.set(kConfigKey, MetaValue::make_string(config.dump()));
+  return r;
+}
+
+Result<TensorData> FolderReader::read(size_t index) const {
+  if (index >= folded_.sources.size()) return internal_error("tensor index out of range");
+  const TensorSource& source = folded_.sources[index];
+  if (!source.scales) return weights_->read(source.weight);
+  QF_ASSIGN_OR_RETURN(auto weight, weights_->read(source.weight));
+  QF_ASSIGN_OR_RETURN(auto scales, weights_->read(*source.scales));
+  TensorData biases;
+  if (source.biases) {
+    QF_ASSIGN_OR_RETURN(biases, weights_->read(*source.biases));
+  }
+  auto blocks = std::make_shared<std::vector<std::byte>>(source.layout.blocks_bytes());
+  interleave(source.layout, weight.bytes, scales.bytes, biases.bytes, *blocks);
+  const std::span<const std::byte> bytes(*blocks);
+  return TensorData{.bytes = bytes, .owner = std::move(blocks)};
+}
+
+void FolderReader::release(size_t index) const {
+  if (index >= folded_.sources.size()) return;
+  const TensorSource& source = folded_.sources[index];
+  weights_->release(source.weight);
+  if (source.scales) weights_->release(*source.scales);
+  if (source.biases) weights_->release(*source.biases);
+}
+
+std::vector<Property> FolderReader::properties() const {
+  std::vector<Property> out = weights_->properties();
+  out.push_back({"weights_container", MetaValue::make_string(weights_->container())});
+  out.push_back({"quantized_modules", MetaValue::make_u64(folded_.quantized_modules)});
+  return out;
+}
+
+}  // namespace quantflow::model_folder

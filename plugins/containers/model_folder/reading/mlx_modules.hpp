@@ -1,0 +1,33 @@
+// Folds MLX's stored module tensors (NAME.weight codes, NAME.scales, NAME.biases) into one
+// logical tensor NAME.weight of the codec that holds MLX's blocks, checking every part against
+// config.json (mlx-quant.md §1, §4) so that a folder whose files and config disagree is refused.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "mlx/grouped_layout.hpp"
+#include "mlx/quantization.hpp"
+#include "quantflow/container.hpp"
+
+namespace quantflow::model_folder {
+
+// Where a logical tensor's bytes come from in the stored weights.
+struct TensorSource {
+  size_t weight = 0;  // index of the stored tensor (the codes for a quantized module)
+  std::optional<size_t> scales;
+  std::optional<size_t> biases;
+  GroupedLayout layout;  // meaningful when `scales` is set
+};
+
+struct FoldedTensors {
+  std::vector<TensorInfo> tensors;
+  std::vector<TensorSource> sources;  // one per tensor
+  size_t quantized_modules = 0;
+};
+
+// `quantization` is null when config.json has no quantization block.
+Result<FoldedTensors> fold_mlx_modules(const std::vector<TensorInfo>& stored, const MlxQuantization* quantization,
+                                       const CodecCatalog& catalog);
+
+}  // namespace quantflow::model_folder
