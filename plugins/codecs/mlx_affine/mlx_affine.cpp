@@ -121,8 +121,8 @@ void describe(Codec& c, const Instance& in) {
   char bits_per_weight[16];
   format_bits_per_weight(bits_per_weight, sizeof bits_per_weight, in);
   std::snprintf(c.description, sizeof c.description,
-                "MLX affine: %d-bit codes, groups of %d, %s scale and bias (%s bits per weight)", in.v.bits,
-                in.v.group, scale, bits_per_weight);
+                "MLX affine: %d-bit codes, groups of %d, %s scale and bias (%s bits per weight)", in.v.bits, in.v.group,
+                scale, bits_per_weight);
   c.ids[0] = {.container = "mlx", .id = c.container_id};
   c.descriptor = {
       .name = c.name,
