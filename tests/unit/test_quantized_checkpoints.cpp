@@ -111,7 +111,8 @@ Checkpoint gptq_pack(const Logical& l, bool v1) {
   const uint32_t mask = (1u << l.bits) - 1;
   std::vector<uint32_t> qweight(l.in / f * l.out, 0), qzeros(l.n_groups * (l.out / f), 0);
   for (uint64_t i = 0; i < l.in; ++i)
-    for (uint64_t o = 0; o < l.out; ++o) qweight[i / f * l.out + o] |= uint32_t{l.q[i * l.out + o]} << (l.bits * (i % f));
+    for (uint64_t o = 0; o < l.out; ++o)
+      qweight[i / f * l.out + o] |= uint32_t{l.q[i * l.out + o]} << (l.bits * (i % f));
   for (uint64_t g = 0; g < l.n_groups; ++g)
     for (uint64_t o = 0; o < l.out; ++o) {
       const uint32_t stored = (l.zero[g * l.out + o] - (v1 ? 1u : 0u)) & mask;
@@ -227,8 +228,8 @@ BOOST_AUTO_TEST_CASE(configs_with_their_defaults) {
   BOOST_CHECK(gptq->checkpoint_format == mf::GptqCheckpointFormat::v2);
 
   // AutoGPTQ's quantize_config.json without quant_method, read as GPTQ.
-  auto old = mf::parse_quantization_config(nlohmann::json::parse(R"({"bits":4,"group_size":128})"),
-                                           mf::QuantMethod::gptq);
+  auto old =
+      mf::parse_quantization_config(nlohmann::json::parse(R"({"bits":4,"group_size":128})"), mf::QuantMethod::gptq);
   BOOST_REQUIRE_MESSAGE(old.ok(), old.status().to_string());
   BOOST_CHECK(old->method == mf::QuantMethod::gptq);
   BOOST_CHECK(!old->desc_act);
@@ -549,15 +550,16 @@ BOOST_AUTO_TEST_CASE(gptq_refusals_name_the_part_and_both_shapes) {
     auto g_idx = l.g_idx;
     g_idx[17] = static_cast<uint32_t>(bad);
     c.g_idx = le_bytes(g_idx);
-    BOOST_CHECK_EQUAL(layout_error(config, c), "GPTQ g_idx: value " + std::to_string(bad) +
-                                                   " at input 17 is not a group: scales has 2 groups");
+    BOOST_CHECK_EQUAL(layout_error(config, c),
+                      "GPTQ g_idx: value " + std::to_string(bad) + " at input 17 is not a group: scales has 2 groups");
   }
   c = base;
   c.has_g_idx = false;
   auto act_order = config;
   act_order.desc_act = true;
-  BOOST_CHECK_EQUAL(layout_error(act_order, c),
-                    "GPTQ g_idx: missing, but the config has desc_act true (activation order needs each input's group)");
+  BOOST_CHECK_EQUAL(
+      layout_error(act_order, c),
+      "GPTQ g_idx: missing, but the config has desc_act true (activation order needs each input's group)");
   c = base;
   c.scales.resize(c.scales.size() - 2);
   BOOST_CHECK_EQUAL(unpack_error(config, c, 640), "GPTQ scales: 62 bytes of data, expected 64 for f16 [2, 16]");

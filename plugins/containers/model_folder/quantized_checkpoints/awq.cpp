@@ -38,8 +38,8 @@ Result<AwqGeometry> awq_geometry(const QuantizationConfig& config, const Quantiz
                      std::to_string(gs));
   geo.out = *out;
   geo.n_groups = in / gs;
-  const std::string dims = " with in " + std::to_string(in) + ", group_size " + std::to_string(gs) + ", out " +
-                           std::to_string(geo.out);
+  const std::string dims =
+      " with in " + std::to_string(in) + ", group_size " + std::to_string(gs) + ", out " + std::to_string(geo.out);
 
   QF_RETURN_IF_ERROR(check_dtype("AWQ scales", parts.scales, {"f16", "bf16", "f32"}));
   QF_RETURN_IF_ERROR(check_shape("AWQ scales", parts.scales, {geo.n_groups, geo.out}, "[in / group_size, out]" + dims));
@@ -88,9 +88,10 @@ Status unpack_awq(const QuantizationConfig& config, const QuantizedLinear& parts
     for (uint64_t j = 0; j < kPerWord; ++j) {
       const uint64_t o = c * kPerWord + j;
       for (uint64_t g = 0; g < geo.n_groups; ++g)
-        groups.zeros[g] = parts.qzeros ? static_cast<uint16_t>(
-                                             word_at(parts.qzeros->bytes, g * words_per_row + c) >> kShift[j] & kMask)
-                                       : kZeroWithoutQzeros;
+        groups.zeros[g] =
+            parts.qzeros
+                ? static_cast<uint16_t>(word_at(parts.qzeros->bytes, g * words_per_row + c) >> kShift[j] & kMask)
+                : kZeroWithoutQzeros;
       groups.fill_scales(scales, format, o);
       write_row(format, strip.row(j), groups, {}, out.data() + o * out_row_bytes);
     }

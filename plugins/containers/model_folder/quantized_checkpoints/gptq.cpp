@@ -20,8 +20,8 @@ struct GptqGeometry {
   RowFormat format;
   uint64_t out = 0;
   uint64_t n_groups = 0;
-  uint64_t per_word = 0;             // 32 / bits
-  std::vector<uint32_t> group_of;    // g_idx when it is not i / group_size; empty otherwise
+  uint64_t per_word = 0;           // 32 / bits
+  std::vector<uint32_t> group_of;  // g_idx when it is not i / group_size; empty otherwise
 };
 
 // Reads g_idx, checking every value; keeps it only when some input is out of the plain order.
@@ -75,7 +75,8 @@ Result<GptqGeometry> gptq_geometry(const QuantizationConfig& config, const Quant
     QF_RETURN_IF_ERROR(check_shape("GPTQ g_idx", *parts.g_idx, {*in}, "[in]" + dims));
     QF_RETURN_IF_ERROR(read_g_idx(*parts.g_idx, geo));
   } else if (config.desc_act) {
-    return bad_input("GPTQ g_idx: missing, but the config has desc_act true (activation order needs each input's group)");
+    return bad_input(
+        "GPTQ g_idx: missing, but the config has desc_act true (activation order needs each input's group)");
   }
   geo.format.blocks = geo.group_of.empty() && has_zero_point_codec(config.group_size) && *in % gs == 0 &&
                       ScaleTable(parts.scales, geo.out).is_f16();

@@ -35,11 +35,11 @@ enum class GptqCheckpointFormat { v1, v2 };
 // `quantize_config.json`; tuning keys (damp_percent, true_sequential, ...) are ignored.
 struct QuantizationConfig {
   QuantMethod method = QuantMethod::gptq;
-  int bits = 4;                // AWQ: 4; GPTQ: 2, 4 or 8
-  int group_size = 128;        // inputs per group; GPTQ's -1 = one group over all inputs
-  bool zero_point = true;      // AWQ: false = no qzeros tensor, every zero is 8
-  bool desc_act = false;       // GPTQ: activation order, g_idx is then required
-  bool sym = true;             // GPTQ: a symmetric checkpoint may omit qzeros (zero 2^(bits-1))
+  int bits = 4;            // AWQ: 4; GPTQ: 2, 4 or 8
+  int group_size = 128;    // inputs per group; GPTQ's -1 = one group over all inputs
+  bool zero_point = true;  // AWQ: false = no qzeros tensor, every zero is 8
+  bool desc_act = false;   // GPTQ: activation order, g_idx is then required
+  bool sym = true;         // GPTQ: a symmetric checkpoint may omit qzeros (zero 2^(bits-1))
   GptqCheckpointFormat checkpoint_format = GptqCheckpointFormat::v1;
 };
 

@@ -74,8 +74,8 @@ Status check_matrix(const std::string& label, const PartView& part, const char* 
 
 Status check_shape(const std::string& label, const PartView& part, const Shape& expected, const std::string& why) {
   if (part.shape == expected) return {};
-  return bad_input(label + ": shape " + shape_to_string(part.shape) + ", expected " + shape_to_string(expected) +
-                   " (" + why + ")");
+  return bad_input(label + ": shape " + shape_to_string(part.shape) + ", expected " + shape_to_string(expected) + " (" +
+                   why + ")");
 }
 
 Status check_bytes(const std::string& label, const PartView& part) {
@@ -121,9 +121,10 @@ Result<UnpackedLayout> layout_of(const RowFormat& format, uint64_t out) {
   }
   layout.shape = {out, format.in};
   const auto elements = checked_mul(out, format.in);
-  const auto n_bytes = elements ? checked_mul(*elements / layout.dtype.block_elems, layout.dtype.block_bytes)
-                                : std::nullopt;
-  if (!n_bytes) return bad_input("the unpacked weight " + shape_to_string(layout.shape) + " needs more than 2^64 bytes");
+  const auto n_bytes =
+      elements ? checked_mul(*elements / layout.dtype.block_elems, layout.dtype.block_bytes) : std::nullopt;
+  if (!n_bytes)
+    return bad_input("the unpacked weight " + shape_to_string(layout.shape) + " needs more than 2^64 bytes");
   layout.n_bytes = *n_bytes;
   return layout;
 }
