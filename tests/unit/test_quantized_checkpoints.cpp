@@ -505,6 +505,9 @@ BOOST_AUTO_TEST_CASE(awq_refusals_name_the_part_and_both_shapes) {
   const auto wrong_method = mf::unpack_awq(gptq_config(4, 32, true), base.parts(), out);
   BOOST_CHECK(wrong_method.code() == quantflow::ErrorCode::internal);
   BOOST_CHECK_EQUAL(wrong_method.message(), "AWQ unpacking was given a GPTQ config");
+  auto hand_made = awq_config(0);
+  BOOST_CHECK_EQUAL(layout_error(hand_made, base),
+                    "AWQ unpacking was given bits 4, group_size 0 (parse_quantization_config allows 4 and > 0)");
 }
 
 BOOST_AUTO_TEST_CASE(gptq_refusals_name_the_part_and_both_shapes) {
@@ -567,4 +570,10 @@ BOOST_AUTO_TEST_CASE(gptq_refusals_name_the_part_and_both_shapes) {
   const auto wrong_method = mf::unpack_gptq(awq_config(32), base.parts(), out);
   BOOST_CHECK(wrong_method.code() == quantflow::ErrorCode::internal);
   BOOST_CHECK_EQUAL(wrong_method.message(), "GPTQ unpacking was given an AWQ config");
+  BOOST_CHECK_EQUAL(layout_error(gptq_config(3, 32, true), base),
+                    "GPTQ unpacking was given bits 3, group_size 32 (parse_quantization_config allows 2, 4, 8 and > 0 "
+                    "or -1)");
+  BOOST_CHECK_EQUAL(layout_error(gptq_config(4, -2, true), base),
+                    "GPTQ unpacking was given bits 4, group_size -2 (parse_quantization_config allows 2, 4, 8 and > 0 "
+                    "or -1)");
 }

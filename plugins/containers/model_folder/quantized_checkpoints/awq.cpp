@@ -26,6 +26,9 @@ struct AwqGeometry {
 
 Result<AwqGeometry> awq_geometry(const QuantizationConfig& config, const QuantizedLinear& parts) {
   if (config.method != QuantMethod::awq) return internal_error("AWQ unpacking was given a GPTQ config");
+  if (config.bits != kBits || config.group_size <= 0)
+    return internal_error("AWQ unpacking was given bits " + std::to_string(config.bits) + ", group_size " +
+                          std::to_string(config.group_size) + " (parse_quantization_config allows 4 and > 0)");
   QF_RETURN_IF_ERROR(check_dtype("AWQ qweight", parts.qweight, {"i32"}));
   QF_RETURN_IF_ERROR(check_matrix("AWQ qweight", parts.qweight, "[in, out / 8]"));
   AwqGeometry geo;

@@ -43,6 +43,10 @@ Status read_g_idx(const PartView& g_idx, GptqGeometry& geo) {
 
 Result<GptqGeometry> gptq_geometry(const QuantizationConfig& config, const QuantizedLinear& parts) {
   if (config.method != QuantMethod::gptq) return internal_error("GPTQ unpacking was given an AWQ config");
+  if ((config.bits != 2 && config.bits != 4 && config.bits != 8) || config.group_size == 0 || config.group_size < -1)
+    return internal_error("GPTQ unpacking was given bits " + std::to_string(config.bits) + ", group_size " +
+                          std::to_string(config.group_size) +
+                          " (parse_quantization_config allows 2, 4, 8 and > 0 or -1)");
   QF_RETURN_IF_ERROR(check_dtype("GPTQ qweight", parts.qweight, {"i32"}));
   QF_RETURN_IF_ERROR(check_matrix("GPTQ qweight", parts.qweight, "[in * bits / 32, out]"));
   GptqGeometry geo;

@@ -3,6 +3,8 @@
 // (qweight, qzeros, scales, g_idx) into its logical weight [out, in], rows = output features.
 // Pure functions over JSON values and byte spans: no file I/O. Errors are bad_input with a
 // message naming the method and part ("GPTQ qzeros: ..."); the caller adds file and tensor.
+// (internal_error only for a caller's mistake: a config parse_quantization_config would not
+// return, or an output buffer of the wrong size.)
 //
 // The logical weight is stored as zero-point blocks zp_q{bits}_g{gs} (plugins/codecs/zero_point:
 // { fp16 scale; u16 zero; LSB-first codes }, value (q - zero) * scale) when the groups are
@@ -89,7 +91,8 @@ Result<UnpackedLayout> unpacked_layout(const QuantizationConfig& config, const Q
 
 // Writes the unpacked weight into `out`, which must be exactly the layout's n_bytes (checked).
 // Checks everything the layout checks plus every part's byte count. Memory: `out` plus
-// scratch of 8 rows of codes (8 * in bytes).
+// scratch of 8 rows of codes (8 * in bytes), a row's group zeros and scales, and a scattered
+// g_idx (4 * in bytes).
 //
 // AWQ GEMM: q[i][8c+j] = (qweight[i][c] >> shift_j) & 15, shift = [0,16,4,20,8,24,12,28],
 // zero likewise from qzeros[i / gs][c] (8 without qzeros), scale = scales[i / gs][o].
