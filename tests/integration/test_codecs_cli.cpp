@@ -129,14 +129,18 @@ BOOST_AUTO_TEST_CASE(every_encoding_converts_and_decodes_back) {
         qf_test::write_text(tmp / "ones.dat", legacy);
         extra = " --imatrix " + quote(tmp / "ones.dat");
       }
-      // Element types GGUF has no id for (FP8) go to safetensors instead, APR's own to APR.
+      // Element types GGUF has no id for go to safetensors instead (which holds any block
+      // encoding), APR's own to APR and MLX's to an MLX model folder.
       const bool gguf = !container_id(*codec, "gguf").empty() || codec->row_scale;
-      const char* extension = gguf ? ".gguf" : !container_id(*codec, "safetensors").empty() ? ".safetensors" : ".apr";
+      const char* extension = gguf                                   ? ".gguf"
+                              : !container_id(*codec, "apr").empty() ? ".apr"
+                              : !container_id(*codec, "mlx").empty() ? "/"
+                                                                     : ".safetensors";
       if (std::string(extension) == ".apr" && qf_test::plugins().find_container("apr") == nullptr) {
         BOOST_TEST_MESSAGE("skipped " << name << ": no APR container plugin is loaded");
         continue;
       }
-      const auto out = tmp / (name + extension);
+      const std::string out = (tmp / name).string() + extension;
       auto r = cli("convert -q --type " + name + extra + " " + quote(model) + " " + quote(out));
       BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
       auto converted = open(out);

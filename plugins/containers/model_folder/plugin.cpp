@@ -1,6 +1,7 @@
 // The "mlx" container: model folders as mlx-lm and Hugging Face lay them out (config.json and
-// safetensors weights, single or sharded). Reads plain and MLX-quantized folders, with MLX's
-// quantized modules presented as tensors of the MLX codecs; writes MLX folders.
+// safetensors weights, single or sharded). Reads plain, MLX-quantized, AutoAWQ and GPTQ
+// folders, quantized modules presented as single tensors of the MLX or zero-point codecs;
+// writes MLX folders.
 #include <exception>
 
 #include "folder/folder_files.hpp"
@@ -51,8 +52,9 @@ const QfFolderLayout kFolder = {
 
 const QfContainerDescriptor kContainer = {
     .name = model_folder::kContainerName,
-    .description = "MLX / Hugging Face model folder: config.json + safetensors (reads plain and MLX-quantized "
-                   "folders, writes MLX folders)",
+    .description =
+        "MLX / Hugging Face model folder: config.json + safetensors (reads plain and MLX-quantized "
+        "folders, writes MLX folders)",
     .extensions = "",
     .probe = probe,
     .open_reader = open_reader,

@@ -10,11 +10,11 @@
 namespace quantflow::model_folder {
 
 struct GroupedLayout {
-  uint64_t rows = 0;             // rows of the logical tensor (every dimension but the last)
-  uint64_t groups_per_row = 0;   // row length / group size
-  uint32_t code_bytes = 0;       // packed codes of one group: group_size * bits / 8
-  uint32_t scale_bytes = 0;      // one scale (and one bias): 1, 2 or 4
-  bool biases = false;           // affine mode stores a bias per group
+  uint64_t rows = 0;            // rows of the logical tensor (every dimension but the last)
+  uint64_t groups_per_row = 0;  // row length / group size
+  uint32_t code_bytes = 0;      // packed codes of one group: group_size * bits / 8
+  uint32_t scale_bytes = 0;     // one scale (and one bias): 1, 2 or 4
+  bool biases = false;          // affine mode stores a bias per group
 
   uint64_t block_bytes() const { return scale_bytes * (biases ? 2u : 1u) + code_bytes; }
   uint64_t groups() const { return rows * groups_per_row; }

@@ -1,8 +1,11 @@
 #include "reading/folder_reader.hpp"
 
 #include <cstring>
+#include <fstream>
 
 #include "folder/folder_files.hpp"
+#include "reading/zero_point_modules.hpp"
+#include "safetensors/json_text.hpp"
 
 namespace quantflow::model_folder {
 
@@ -12,10 +15,34 @@ namespace {
 // `quantization_config` with a quant_method belongs to another tool (AWQ, GPTQ, ...).
 const nlohmann::json* quantization_block(const nlohmann::json& config) {
   if (const auto it = config.find("quantization"); it != config.end()) return &*it;
-  if (const auto it = config.find("quantization_config"); it != config.end() && it->is_object() &&
-                                                          !it->contains("quant_method"))
+  if (const auto it = config.find("quantization_config");
+      it != config.end() && it->is_object() && !it->contains("quant_method"))
     return &*it;
   return nullptr;
+}
+
+// AutoAWQ and GPTQ name themselves in quantization_config; old AutoGPTQ folders keep a
+// quantize_config.json instead.
+Result<std::optional<QuantizationConfig>> zero_point_config(const std::string& folder, const nlohmann::json& config) {
+  if (const auto it = config.find("quantization_config"); it != config.end() && it->is_object()) {
+    const auto method = it->find("quant_method");
+    if (method == it->end()) return std::optional<QuantizationConfig>();
+    auto parsed = parse_quantization_config(*it);
+    if (!parsed.ok()) return parsed.take_status().with_file(folder + "/" + kConfigFile);
+    return std::optional(*parsed);
+  }
+  const std::string legacy = folder + "/quantize_config.json";
+  std::ifstream in(legacy, std::ios::binary);
+  if (!in) return std::optional<QuantizationConfig>();
+  nlohmann::json block;
+  try {
+    block = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    return bad_input("not valid JSON: " + safetensors::json_error_text(e.what())).with_file(legacy);
+  }
+  auto parsed = parse_quantization_config(block, QuantMethod::gptq);
+  if (!parsed.ok()) return parsed.take_status().with_file(legacy);
+  return std::optional(*parsed);
 }
 
 }  // namespace
@@ -24,6 +51,16 @@ Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& fold
   QF_ASSIGN_OR_RETURN(auto config, load_config(folder));
   std::unique_ptr<FolderReader> r(new FolderReader());
   QF_ASSIGN_OR_RETURN(r->weights_, open_weights(folder, catalog));
+  QF_ASSIGN_OR_RETURN(auto zero_point, zero_point_config(folder, config));
+  if (zero_point) {
+    auto folded = fold_zero_point_modules(*r->weights_, *zero_point, catalog);
+    if (!folded.ok()) return folded.take_status().with_file(folder);
+    r->folded_ = std::move(folded).value();
+    r->zero_point_ = *zero_point;
+    r->metadata_ = r->weights_->metadata();
+    r->metadata_.set(kConfigKey, MetaValue::make_string(config.dump()));
+    return r;
+  }
   std::optional<MlxQuantization> quantization;
   if (const nlohmann::json* block = quantization_block(config)) {
     auto parsed = parse_quantization(*block);
@@ -41,6 +78,14 @@ Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& fold
 Result<TensorData> FolderReader::read(size_t index) const {
   if (index >= folded_.sources.size()) return internal_error("tensor index out of range");
   const TensorSource& source = folded_.sources[index];
+  if (source.zero_point) {
+    std::vector<TensorData> keep;
+    QF_ASSIGN_OR_RETURN(auto parts, read_parts(*weights_, *source.zero_point, keep));
+    auto out = std::make_shared<std::vector<std::byte>>(folded_.tensors[index].n_bytes);
+    QF_RETURN_IF_ERROR(unpack(*zero_point_, parts, *out));
+    const std::span<const std::byte> bytes(*out);
+    return TensorData{.bytes = bytes, .owner = std::move(out)};
+  }
   if (!source.scales) return weights_->read(source.weight);
   QF_ASSIGN_OR_RETURN(auto weight, weights_->read(source.weight));
   QF_ASSIGN_OR_RETURN(auto scales, weights_->read(*source.scales));
@@ -58,6 +103,11 @@ void FolderReader::release(size_t index) const {
   if (index >= folded_.sources.size()) return;
   const TensorSource& source = folded_.sources[index];
   weights_->release(source.weight);
+  if (const auto& parts = source.zero_point) {
+    weights_->release(parts->scales);
+    if (parts->qzeros) weights_->release(*parts->qzeros);
+    if (parts->g_idx) weights_->release(*parts->g_idx);
+  }
   if (source.scales) weights_->release(*source.scales);
   if (source.biases) weights_->release(*source.biases);
 }

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "quantflow/container.hpp"
+#include "quantized_checkpoints/quantized_checkpoints.hpp"
 #include "reading/mlx_modules.hpp"
 
 namespace quantflow::model_folder {
@@ -33,6 +35,7 @@ class FolderReader final : public Reader {
   std::unique_ptr<Reader> weights_;
   Metadata metadata_;
   FoldedTensors folded_;
+  std::optional<QuantizationConfig> zero_point_;  // set for AutoAWQ and GPTQ checkpoints
 };
 
 }  // namespace quantflow::model_folder

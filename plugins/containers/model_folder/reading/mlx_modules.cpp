@@ -38,23 +38,25 @@ Result<TensorInfo> fold_module(const std::string& module, const MlxParams& param
     return refuse(biases->name, fmt::format("{}, which has no biases, but '{}' exists", what, biases->name));
   const uint64_t packed = weight.shape.back();
   if (params.bits == 0 || packed * 32 % params.bits != 0 || params.group_size == 0)
-    return refuse(weight.name, fmt::format("{}: {} does not hold whole {}-bit codes", what, describe(weight), params.bits));
+    return refuse(weight.name,
+                  fmt::format("{}: {} does not hold whole {}-bit codes", what, describe(weight), params.bits));
   const uint64_t row = packed * 32 / params.bits;
   if (row % params.group_size != 0)
     return refuse(weight.name, fmt::format("{}: rows of {} codes are not whole groups", what, row));
   Shape expected_scales = weight.shape;
   expected_scales.back() = row / params.group_size;
   if (scales.shape != expected_scales)
-    return refuse(scales.name, fmt::format("{}: '{}' {} needs scales {}, but they are {}", what, weight.name,
-                                           shape_to_string(weight.shape), shape_to_string(expected_scales),
-                                           describe(scales)));
+    return refuse(scales.name,
+                  fmt::format("{}: '{}' {} needs scales {}, but they are {}", what, weight.name,
+                              shape_to_string(weight.shape), shape_to_string(expected_scales), describe(scales)));
   if (biases != nullptr && (biases->shape != scales.shape || biases->dtype != scales.dtype))
-    return refuse(biases->name, fmt::format("biases must match the scales ({}), not {}", describe(scales), describe(*biases)));
+    return refuse(biases->name,
+                  fmt::format("biases must match the scales ({}), not {}", describe(scales), describe(*biases)));
   const std::string key = codec_key(params, scales.dtype.name);
   const CodecDescriptor* codec = catalog.find_by_container_id(kMlxContainerId, key);
   if (codec == nullptr)
-    return refuse(weight.name, fmt::format("no loaded codec holds MLX {} {}-bit groups of {} with {} scales", params.mode,
-                                           params.bits, params.group_size, scales.dtype.name));
+    return refuse(weight.name, fmt::format("no loaded codec holds MLX {} {}-bit groups of {} with {} scales",
+                                           params.mode, params.bits, params.group_size, scales.dtype.name));
   TensorInfo logical;
   logical.name = weight.name;
   logical.dtype = dtype_of(*codec);
@@ -86,7 +88,8 @@ Result<FoldedTensors> fold_mlx_modules(const std::vector<TensorInfo>& stored, co
 
   // Every part of a module must come with the others: scales and biases name their weight.
   for (const auto& t : stored) {
-    if (const auto module = module_of(t.name, kBiases); !module.empty() && !find(std::string(module) + std::string(kScales)))
+    if (const auto module = module_of(t.name, kBiases);
+        !module.empty() && !find(std::string(module) + std::string(kScales)))
       return refuse(t.name, fmt::format("biases without scales: '{}.scales' is missing", module));
     if (const auto module = module_of(t.name, kScales); !module.empty()) {
       if (!find(std::string(module) + std::string(kWeight)))
@@ -117,8 +120,8 @@ Result<FoldedTensors> fold_mlx_modules(const std::vector<TensorInfo>& stored, co
     }
     const std::optional<MlxParams> params = quantization->for_module(module);
     if (!params)
-      return refuse(stored[*scales].name,
-                    fmt::format("config.json says '{}' is not quantized, but '{}' exists", module, stored[*scales].name));
+      return refuse(stored[*scales].name, fmt::format("config.json says '{}' is not quantized, but '{}' exists", module,
+                                                      stored[*scales].name));
     const auto biases = find(module + std::string(kBiases));
     TensorSource source;
     source.weight = i;

@@ -12,12 +12,21 @@
 
 namespace quantflow::model_folder {
 
+// An AutoAWQ or GPTQ linear layer's stored parts (indices of stored tensors).
+struct ZeroPointParts {
+  size_t qweight = 0;
+  std::optional<size_t> qzeros;
+  size_t scales = 0;
+  std::optional<size_t> g_idx;
+};
+
 // Where a logical tensor's bytes come from in the stored weights.
 struct TensorSource {
   size_t weight = 0;  // index of the stored tensor (the codes for a quantized module)
   std::optional<size_t> scales;
   std::optional<size_t> biases;
-  GroupedLayout layout;  // meaningful when `scales` is set
+  GroupedLayout layout;                      // meaningful when `scales` is set
+  std::optional<ZeroPointParts> zero_point;  // AWQ/GPTQ: unpacked from these parts instead
 };
 
 struct FoldedTensors {

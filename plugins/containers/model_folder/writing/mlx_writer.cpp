@@ -42,7 +42,8 @@ Result<std::vector<size_t>> MlxWriter::begin(const Metadata& metadata, const std
     for (const auto& part : module.parts) {
       if (header.contains(part.name))
         return bad_input(fmt::format("two tensors would be stored as '{}'", part.name)).with_tensor(tensor.name);
-      header[part.name] = {{"dtype", part.dtype_id}, {"shape", part.shape}, {"data_offsets", {offset, offset + part.n_bytes}}};
+      header[part.name] = {
+          {"dtype", part.dtype_id}, {"shape", part.shape}, {"data_offsets", {offset, offset + part.n_bytes}}};
       offset += part.n_bytes;
     }
     modules_.push_back(std::move(module));
