@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "quantflow/container.hpp"
 
@@ -21,6 +23,13 @@ struct TypeRequest {
   bool empty() const { return type.empty(); }
   bool is_grouped() const { return bits != 0 || group_size != 0 || !mode.empty(); }
 };
+
+// A request for `type` alone (recipes and presets name types without --bits and the like).
+inline TypeRequest type_named(std::string type) {
+  TypeRequest request;
+  request.type = std::move(type);
+  return request;
+}
 
 inline constexpr uint32_t kDefaultGroupSize = 64;
 

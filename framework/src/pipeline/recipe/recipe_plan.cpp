@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/engine/convert.hpp"
+#include "pipeline/engine/type_request.hpp"
 #include "pipeline/engine/file_type.hpp"
 #include "pipeline/llama/imatrix.hpp"
 #include "pipeline/llama/name_map.hpp"
@@ -173,6 +174,15 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   std::vector<size_t> rule_hits(rules.size(), 0);
   const CodecDescriptor* default_codec =
       recipe.default_type.value.empty() ? nullptr : registry.find(canonical_dtype_name(recipe.default_type.value));
+  // A grouped family (mlx_q4) as default_type: each tensor gets the member for its float type.
+  const bool default_family = default_codec == nullptr && !recipe.default_type.value.empty();
+  auto member_for = [&](const Marked<std::string>& type, const TensorInfo& tensor) -> Result<const CodecDescriptor*> {
+    const CodecDescriptor* codec = resolve_type(registry, type_named(type.value), tensor.dtype);
+    if (codec == nullptr)
+      return recipe_error(type.mark, fmt::format("no loaded encoding of '{}' for the {} tensor '{}'", type.value,
+                                                 tensor.dtype.name, tensor.name));
+    return codec;
+  };
   const CodecDescriptor* protected_codec = registry.find(
       recipe.protected_type.value.empty() ? kDefaultProtectedType : canonical_dtype_name(recipe.protected_type.value));
 
@@ -219,9 +229,9 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
         keep_as_is(job);
         reason = where + ": keep";
       } else {
-        const std::string wanted = canonical_dtype_name(rule.type.value);
-        QF_ASSIGN_OR_RETURN(std::string chosen,
-                            encode_job(job, *registry.find(wanted), recipe, registry, rule.type.mark));
+        QF_ASSIGN_OR_RETURN(const CodecDescriptor* codec, member_for(rule.type, tensor));
+        const std::string wanted = codec->name;
+        QF_ASSIGN_OR_RETURN(std::string chosen, encode_job(job, *codec, recipe, registry, rule.type.mark));
         reason = where + (chosen == wanted ? "" : ": fallback");
       }
     } else if (preset_decides) {
@@ -234,6 +244,16 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
           tensor.dtype.name != protected_codec->name) {
         QF_RETURN_IF_ERROR(
             encode_job(job, *protected_codec, recipe, registry, recipe.protected_type.mark).take_status());
+      }
+    } else if (default_family) {
+      QF_ASSIGN_OR_RETURN(const CodecDescriptor* codec, member_for(recipe.default_type, tensor));
+      // As mlx-lm does, a matrix whose rows are not whole groups stays as it is.
+      if (!eligible_for_uniform_type(tensor, *codec, registry) ||
+          (!dtype_of(*codec).fits_row(row_length(tensor.shape)) && recipe.fallback.empty())) {
+        reason = "kept";
+      } else {
+        QF_ASSIGN_OR_RETURN(std::string chosen, encode_job(job, *codec, recipe, registry, recipe.default_type.mark));
+        reason = chosen == codec->name ? "default_type" : "default_type: fallback";
       }
     } else if (default_codec != nullptr && eligible_for_uniform_type(tensor, *default_codec, registry)) {
       QF_ASSIGN_OR_RETURN(std::string chosen,

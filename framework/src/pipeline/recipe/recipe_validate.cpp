@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/engine/type_request.hpp"
+
 #include "core/atomic_output.hpp"
 #include "pipeline/engine/convert.hpp"
 #include "pipeline/engine/writer_options.hpp"
@@ -25,6 +27,9 @@ std::string writable_encodings(const core::Registry& registry) {
 Status check_encoding(const core::Registry& registry, const Marked<std::string>& type, const std::string& role) {
   if (type.value.empty()) return {};
   const CodecDescriptor* codec = registry.find(canonical_dtype_name(type.value));
+  // A grouped family (mlx_q4) picks its member per tensor while planning.
+  if (codec == nullptr && role != "fallback" && is_known_type(registry, registry.codecs(), type_named(type.value)))
+    return {};
   if (codec == nullptr)
     return recipe_error(type.mark, fmt::format("unknown encoding '{}' for {} (loaded: {})", type.value, role,
                                                writable_encodings(registry)));

@@ -75,7 +75,8 @@ Result<FoldedTensors> fold_zero_point_modules(const Reader& weights, const Quant
     if (!scales) return refuse(t.name, fmt::format("{} codes without scales: '{}.scales' is missing", method, module));
     if (find(module + ".weight"))
       return refuse(module + ".weight", fmt::format("both '{}.weight' and '{}.qweight' exist", module, module));
-    ZeroPointParts parts{.qweight = i, .qzeros = find(module + ".qzeros"), .scales = *scales, .g_idx = find(module + ".g_idx")};
+    ZeroPointParts parts{
+        .qweight = i, .qzeros = find(module + ".qzeros"), .scales = *scales, .g_idx = find(module + ".g_idx")};
     std::vector<TensorData> keep;
     QuantizedLinear views;
     views.qweight = view_of(stored[parts.qweight], {});
@@ -94,10 +95,12 @@ Result<FoldedTensors> fold_zero_point_modules(const Reader& weights, const Quant
     logical.dtype = layout->dtype;
     if (const CodecDescriptor* codec = catalog.find(logical.dtype.name)) {
       if (!(dtype_of(*codec) == logical.dtype))
-        return refuse(t.name, fmt::format("the loaded codec {} does not have the zero-point block layout", codec->name));
+        return refuse(t.name,
+                      fmt::format("the loaded codec {} does not have the zero-point block layout", codec->name));
       logical.dtype = dtype_of(*codec);
     } else if (logical.dtype.name != "f32") {
-      return refuse(t.name, fmt::format("no loaded codec {} (is the zero_point codec plugin installed?)", logical.dtype.name));
+      return refuse(t.name,
+                    fmt::format("no loaded codec {} (is the zero_point codec plugin installed?)", logical.dtype.name));
     }
     logical.shape = layout->shape;
     logical.n_bytes = layout->n_bytes;
