@@ -26,9 +26,9 @@ bool more_bits(int i) { return i < kLayers / 8 || i >= 7 * kLayers / 8 || (i - k
 // The synthetic model's GGUF names as a Hugging Face checkpoint names them.
 std::string hf_rename_recipe(const fs::path& input, const fs::path& output) {
   const std::pair<const char*, const char*> parts[] = {
-      {"attn_norm", "input_layernorm"},  {"attn_q", "self_attn.q_proj"},    {"attn_k", "self_attn.k_proj"},
-      {"attn_v", "self_attn.v_proj"},    {"attn_output", "self_attn.o_proj"}, {"ffn_norm", "post_attention_layernorm"},
-      {"ffn_gate", "mlp.gate_proj"},     {"ffn_up", "mlp.up_proj"},         {"ffn_down", "mlp.down_proj"}};
+      {"attn_norm", "input_layernorm"}, {"attn_q", "self_attn.q_proj"},      {"attn_k", "self_attn.k_proj"},
+      {"attn_v", "self_attn.v_proj"},   {"attn_output", "self_attn.o_proj"}, {"ffn_norm", "post_attention_layernorm"},
+      {"ffn_gate", "mlp.gate_proj"},    {"ffn_up", "mlp.up_proj"},           {"ffn_down", "mlp.down_proj"}};
   std::string text = "inputs: " + quote(input) + "\noutput: {path: " + quote(output) + "}\nrename:\n  map:\n";
   text += "    token_embd.weight: model.embed_tokens.weight\n    output_norm.weight: model.norm.weight\n";
   text += "    output.weight: lm_head.weight\n";
@@ -47,8 +47,8 @@ BOOST_AUTO_TEST_CASE(mixed_4_6_example_picks_mlx_lm_widths_and_records_them) {
                                               "--layers 32 --hidden 64 --ffn 128 --vocab 128 --heads 2 --kv-heads 1");
   qf_test::write_text(dir / "rename.yaml", hf_rename_recipe(synth, dir / "hf.safetensors"));
   run_ok("run -q " + quote(dir / "rename.yaml"));
-  run_ok("run -q " + quote(qf_test::repo_dir() / "configs" / "examples" / "mlx-mixed-4-6.yaml") +
-         " --set inputs=" + quote(dir / "hf.safetensors") + " --set output.path=" + quote((dir / "mlx").string() + "/"));
+  run_ok("run -q " + quote(qf_test::repo_dir() / "configs" / "examples" / "mlx-mixed-4-6.yaml") + " --set inputs=" +
+         quote(dir / "hf.safetensors") + " --set output.path=" + quote((dir / "mlx").string() + "/"));
 
   const auto listed = nlohmann::json::parse(run_ok("inspect --json " + quote(dir / "mlx")).out)["tensors"];
   std::map<std::string, std::string> dtype;

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "folder/folder_files.hpp"
+#include "reading/mxfp4_blocks.hpp"
 #include "reading/zero_point_modules.hpp"
 #include "safetensors/json_text.hpp"
 
@@ -19,6 +20,14 @@ const nlohmann::json* quantization_block(const nlohmann::json& config) {
       it != config.end() && it->is_object() && !it->contains("quant_method"))
     return &*it;
   return nullptr;
+}
+
+// What `quantization_config.quant_method` names ("" when there is none).
+std::string quant_method(const nlohmann::json& config) {
+  const auto it = config.find("quantization_config");
+  if (it == config.end() || !it->is_object()) return {};
+  const auto method = it->find("quant_method");
+  return method != it->end() && method->is_string() ? method->get<std::string>() : std::string();
 }
 
 // AutoAWQ and GPTQ name themselves in quantization_config; old AutoGPTQ folders keep a
@@ -51,6 +60,14 @@ Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& fold
   QF_ASSIGN_OR_RETURN(auto config, load_config(folder));
   std::unique_ptr<FolderReader> r(new FolderReader());
   QF_ASSIGN_OR_RETURN(r->weights_, open_weights(folder, catalog));
+  if (quant_method(config) == "mxfp4") {
+    auto folded = fold_mxfp4_blocks(r->weights_->tensors(), catalog);
+    if (!folded.ok()) return folded.take_status().with_file(folder);
+    r->folded_ = std::move(folded).value();
+    r->metadata_ = r->weights_->metadata();
+    r->metadata_.set(kConfigKey, MetaValue::make_string(config.dump()));
+    return r;
+  }
   QF_ASSIGN_OR_RETURN(auto zero_point, zero_point_config(folder, config));
   if (zero_point) {
     auto folded = fold_zero_point_modules(*r->weights_, *zero_point, catalog);
