@@ -24,8 +24,8 @@ Status refuse(const std::string& tensor, std::string message) {
 Result<FoldedTensors> fold_mxfp4_blocks(const std::vector<TensorInfo>& stored, const CodecCatalog& catalog) {
   std::unordered_map<std::string, size_t> by_name;
   for (size_t i = 0; i < stored.size(); ++i) by_name.emplace(stored[i].name, i);
-  const CodecDescriptor* codec =
-      catalog.find_by_container_id(kMlxContainerId, codec_key({.mode = "mxfp4", .bits = 4, .group_size = kGroup}, "u8"));
+  const CodecDescriptor* codec = catalog.find_by_container_id(
+      kMlxContainerId, codec_key({.mode = "mxfp4", .bits = 4, .group_size = kGroup}, "u8"));
 
   FoldedTensors folded;
   for (size_t i = 0; i < stored.size(); ++i) {
@@ -53,8 +53,8 @@ Result<FoldedTensors> fold_mxfp4_blocks(const std::vector<TensorInfo>& stored, c
                                         shape_to_string(t.shape)));
     const Shape expected(t.shape.begin(), t.shape.end() - 1);
     if (s.dtype.name != "u8" || s.shape != expected)
-      return refuse(s.name, fmt::format("MXFP4 scales must be U8 {} to match '{}', not {} {}", shape_to_string(expected),
-                                        t.name, s.dtype.name, shape_to_string(s.shape)));
+      return refuse(s.name, fmt::format("MXFP4 scales must be U8 {} to match '{}', not {} {}",
+                                        shape_to_string(expected), t.name, s.dtype.name, shape_to_string(s.shape)));
     if (codec == nullptr) return refuse(t.name, "no loaded codec holds MLX's mxfp4 blocks (codec mlx_mxfp4)");
     TensorInfo logical;
     logical.name = base;
