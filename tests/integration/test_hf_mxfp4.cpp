@@ -24,7 +24,8 @@ void write_safetensors(const fs::path& path, const std::vector<Part>& parts) {
   nlohmann::json header = {{"__metadata__", {{"format", "pt"}}}};
   std::vector<uint8_t> data;
   for (const auto& p : parts) {
-    header[p.name] = {{"dtype", p.dtype}, {"shape", p.shape}, {"data_offsets", {data.size(), data.size() + p.bytes.size()}}};
+    header[p.name] = {
+        {"dtype", p.dtype}, {"shape", p.shape}, {"data_offsets", {data.size(), data.size() + p.bytes.size()}}};
     data.insert(data.end(), p.bytes.begin(), p.bytes.end());
   }
   std::string text = header.dump();
@@ -38,7 +39,8 @@ void write_safetensors(const fs::path& path, const std::vector<Part>& parts) {
 
 void write_folder(const fs::path& dir, const std::vector<Part>& parts) {
   fs::create_directories(dir);
-  qf_test::write_text(dir / "config.json", R"({"model_type": "gpt_oss", "quantization_config": {"quant_method": "mxfp4"}})");
+  qf_test::write_text(dir / "config.json",
+                      R"({"model_type": "gpt_oss", "quantization_config": {"quant_method": "mxfp4"}})");
   write_safetensors(dir / "model.safetensors", parts);
 }
 

@@ -79,7 +79,10 @@ struct TensorRule {
   std::optional<Marked<std::string>> glob;
   std::optional<Marked<std::string>> regex;
   std::optional<Marked<std::vector<std::pair<uint64_t, uint64_t>>>> layers;  // inclusive ranges
-  std::optional<Marked<std::vector<std::optional<uint64_t>>>> shape;         // nullopt: any extent
+  // `layers: use_more_bits`: the layers llama-quantize's and mlx-lm's mixtures widen, with L
+  // the model's block count: i < L/8, i >= 7L/8, or (i - L/8) % 3 == 2.
+  bool layers_use_more_bits = false;
+  std::optional<Marked<std::vector<std::optional<uint64_t>>>> shape;  // nullopt: any extent
   std::optional<Marked<uint64_t>> dims;
   std::optional<Marked<uint64_t>> min_elements;
   std::optional<Marked<uint64_t>> max_elements;

@@ -170,7 +170,7 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   QF_RETURN_IF_ERROR(edit_metadata(recipe, *source, plan.metadata));
   for (const auto& [key, value] : recipe.output.writer_options) plan.writer_options[key.value] = value;
 
-  QF_ASSIGN_OR_RETURN(auto rules, compile_rules(recipe.rules));
+  QF_ASSIGN_OR_RETURN(auto rules, compile_rules(recipe.rules, block_count_of(source->tensors())));
   std::vector<size_t> rule_hits(rules.size(), 0);
   const CodecDescriptor* default_codec =
       recipe.default_type.value.empty() ? nullptr : registry.find(canonical_dtype_name(recipe.default_type.value));

@@ -74,6 +74,10 @@ Status parse_rule(const Cursor& at, TensorRule& rule) {
         }
       } else {
         QF_ASSIGN_OR_RETURN(std::string text, value.as_string());
+        if (text == "use_more_bits") {
+          rule.layers_use_more_bits = true;
+          return {};
+        }
         QF_RETURN_IF_ERROR(parse_layer_ranges(value, text, ranges.value));
       }
       rule.layers = std::move(ranges);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "pipeline/recipe/tensor_rules.hpp"
 
 #include <fnmatch.h>
@@ -49,9 +50,10 @@ bool glob_matches(const std::string& pattern, const std::string& name) {
   return ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
 
-Result<CompiledRule> CompiledRule::compile(const TensorRule& rule) {
+Result<CompiledRule> CompiledRule::compile(const TensorRule& rule, uint64_t block_count) {
   CompiledRule out;
   out.rule_ = &rule;
+  out.block_count_ = block_count;
   if (rule.regex) {
     try {
       out.regex_.emplace(rule.regex->value, std::regex::ECMAScript | std::regex::optimize);
@@ -72,6 +74,11 @@ bool CompiledRule::matches(const std::string& name, const std::string& layer_sou
     if (!layer) layer = block_number_of(layer_source);
     if (!layer || !in_ranges(*layer, r.layers->value)) return false;
   }
+  if (r.layers_use_more_bits) {
+    auto layer = block_number_of(name);
+    if (!layer) layer = block_number_of(layer_source);
+    if (!layer || !use_more_bits(*layer, block_count_)) return false;
+  }
   if (r.shape && !shape_matches(r.shape->value, shape)) return false;
   if (r.dims && r.dims->value != shape.size()) return false;
   const uint64_t elements = element_count(shape);
@@ -81,11 +88,23 @@ bool CompiledRule::matches(const std::string& name, const std::string& layer_sou
   return true;
 }
 
-Result<std::vector<CompiledRule>> compile_rules(const std::vector<TensorRule>& rules) {
+bool use_more_bits(uint64_t i, uint64_t n) {
+  const auto layer = static_cast<int64_t>(i), first = static_cast<int64_t>(n / 8);
+  return i < n / 8 || i >= 7 * n / 8 || (layer - first) % 3 == 2;
+}
+
+uint64_t block_count_of(const std::vector<TensorInfo>& tensors) {
+  uint64_t count = 0;
+  for (const auto& t : tensors)
+    if (const auto block = block_number_of(t.name)) count = std::max(count, *block + 1);
+  return count;
+}
+
+Result<std::vector<CompiledRule>> compile_rules(const std::vector<TensorRule>& rules, uint64_t block_count) {
   std::vector<CompiledRule> out;
   out.reserve(rules.size());
   for (const auto& rule : rules) {
-    QF_ASSIGN_OR_RETURN(auto compiled, CompiledRule::compile(rule));
+    QF_ASSIGN_OR_RETURN(auto compiled, CompiledRule::compile(rule, block_count));
     out.push_back(std::move(compiled));
   }
   return out;

@@ -20,7 +20,8 @@ bool glob_matches(const std::string& pattern, const std::string& name);
 class CompiledRule {
  public:
   // Fails, naming the rule's position, when its regex does not compile.
-  static Result<CompiledRule> compile(const TensorRule& rule);
+  // `block_count` is the model's number of blocks, for `layers: use_more_bits`.
+  static Result<CompiledRule> compile(const TensorRule& rule, uint64_t block_count = 0);
 
   // `name` is the output name; `layer_source` the name the layer number is read from when
   // the output name has none (the source name, before renaming).
@@ -30,9 +31,16 @@ class CompiledRule {
  private:
   const TensorRule* rule_ = nullptr;
   std::optional<std::regex> regex_;
+  uint64_t block_count_ = 0;
 };
 
-Result<std::vector<CompiledRule>> compile_rules(const std::vector<TensorRule>& rules);
+Result<std::vector<CompiledRule>> compile_rules(const std::vector<TensorRule>& rules, uint64_t block_count = 0);
+
+// The number of blocks of a model: one more than the largest block number in its tensor names.
+uint64_t block_count_of(const std::vector<TensorInfo>& tensors);
+
+// llama-quantize's use_more_bits (also mlx-lm's mixed recipes) for layer i of n.
+bool use_more_bits(uint64_t i, uint64_t n);
 
 // Index of the first matching rule, or nullopt.
 std::optional<size_t> first_match(const std::vector<CompiledRule>& rules, const std::string& name,
