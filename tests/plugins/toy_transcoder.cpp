@@ -1,6 +1,7 @@
 // Two toy codecs and transcoders between them, for the engine's direct path (QF_CASE picks
-// the build). Both codecs store pairs of sixteenths: qf_toy8 as int8 (range -8 .. 7.94),
-// qf_toy4 as signed 4-bit codes (-0.5 .. 0.44) plus an origin byte that decoding ignores and
+// the build). Both store pairs of multiples of 2^-10: qf_toy8 as int8 (|x| up to 0.124, six
+// standard deviations of `quantflow synth` weights), qf_toy4 as signed 4-bit codes (|x| up to
+// 0.0078, so most synthetic tensors do not fit) plus an origin byte that decoding ignores and
 // that tells how the block was written: 0x00 by the encoder, 0xD1 by the transcoder. So the
 // output bytes show which path every block took, while both paths decode alike.
 //
@@ -21,7 +22,7 @@
 
 namespace {
 
-constexpr float kUnit = 16.0f;  // values are multiples of 1/16
+constexpr float kUnit = 1024.0f;  // values are multiples of 2^-10
 constexpr uint8_t kEncoded = 0x00, kTranscoded = 0xD1;
 
 [[maybe_unused]] int32_t direct_ok(const void*, void*, int64_t, int64_t) { return QF_CODEC_OK; }

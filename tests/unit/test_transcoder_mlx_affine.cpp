@@ -198,8 +198,8 @@ BOOST_AUTO_TEST_CASE(mlx_q8_groups_decode_as_q8_0_to_the_same_values) {
       std::vector<uint8_t> mlx;
       for (int64_t g = 0; g < kRows * kCols / group; ++g) {
         // scale = +-m * 2^e with a 3-bit m, so that -k * scale is exact in the scale dtype.
-        const float scale = ((rng() & 1) ? -1.0f : 1.0f) * std::ldexp(static_cast<float>(4 + rng() % 4),
-                                                                     -static_cast<int>(rng() % 8) - 2);
+        const float scale = ((rng() & 1) ? -1.0f : 1.0f) *
+                            std::ldexp(static_cast<float>(4 + rng() % 4), -static_cast<int>(rng() % 8) - 2);
         // k * m has at most 11 significant bits for fp16, 8 for bf16.
         const int k = static_cast<int>(rng() % (s == Scale::f16 ? 256 : 32));
         const float bias = -static_cast<float>(k) * scale;
@@ -238,9 +238,8 @@ BOOST_AUTO_TEST_CASE(an_mlx_q8_group_without_an_exact_q8_0_image_is_inexact) {
     put_u16(mlx, c.bias);
     for (int j = 0; j < 32; ++j) mlx.push_back(j % 2 ? c.high : c.low);
     std::vector<uint8_t> q8_0;
-    BOOST_CHECK_MESSAGE(run_transcoder(bundled_transcoder("mlx_q8_g32_f16", "q8_0"), mlx, q8_0, 34, 1, 32) ==
-                            QF_CODEC_INEXACT,
-                        c.why);
+    BOOST_CHECK_MESSAGE(
+        run_transcoder(bundled_transcoder("mlx_q8_g32_f16", "q8_0"), mlx, q8_0, 34, 1, 32) == QF_CODEC_INEXACT, c.why);
   }
   // A zero scale and bias: every value is 0, and so is every code.
   std::vector<uint8_t> zeros(4, 0), q8_0;

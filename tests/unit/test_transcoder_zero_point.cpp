@@ -120,11 +120,11 @@ BOOST_AUTO_TEST_CASE(a_bias_fp16_cannot_hold_is_inexact) {
   }
   // GPTQ v1's wrapped zero 16 is fine: -16 * 0.25 = -4.
   std::vector<uint8_t> out;
-  BOOST_CHECK_EQUAL(run_transcoder(bundled_transcoder("zp_q4_g32", "q4_1"), group_bytes(0x3400, 16, codes), out, 20,
-                                   1, 32),
-                    QF_CODEC_OK);
+  BOOST_CHECK_EQUAL(
+      run_transcoder(bundled_transcoder("zp_q4_g32", "q4_1"), group_bytes(0x3400, 16, codes), out, 20, 1, 32),
+      QF_CODEC_OK);
   BOOST_CHECK_EQUAL(get_u16(out.data() + 2), 0xC400);
-  BOOST_CHECK_EQUAL(run_transcoder(bundled_transcoder("zp_q4_g64", "q4_1"), group_bytes(0x3400, 16, codes), out, 20,
-                                   1, 32),
-                    QF_CODEC_BAD_ROW_LENGTH);
+  BOOST_CHECK_EQUAL(
+      run_transcoder(bundled_transcoder("zp_q4_g64", "q4_1"), group_bytes(0x3400, 16, codes), out, 20, 1, 32),
+      QF_CODEC_BAD_ROW_LENGTH);
 }
