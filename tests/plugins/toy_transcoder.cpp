@@ -12,11 +12,13 @@
 //   SELF          a transcoder from a codec into itself
 //   NO_FUNCTION   a transcoder without a function
 //   ORPHAN        qf_nowhere -> q8_0: loads, unusable without a qf_nowhere codec
-//   THROWS        qf_toy4 -> qf_toy8 whose function throws (with the codecs of TOY, renamed)
+//   THROWS        qf_throw4 -> qf_throw8 whose function throws (the codecs of TOY, renamed)
+//   LIAR          qf_liar8 -> qf_liar4 flagged always exact that clamps (the codecs renamed)
 #include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <stdexcept>
+#include <vector>
 
 #include "quantflow/plugin.hpp"
 
@@ -107,17 +109,28 @@ constexpr uint8_t kEncoded = 0x00, kTranscoded = 0xD1;
 #define TRANSCODER(from_name, to_name, fn, flag_bits) \
   QfTranscoderDescriptor { .from = from_name, .to = to_name, .description = "toy", .transcode = fn, .flags = flag_bits }
 
-#if defined(QF_CASE_TOY) || defined(QF_CASE_THROWS)
+#if defined(QF_CASE_TOY) || defined(QF_CASE_THROWS) || defined(QF_CASE_LIAR)
 #if defined(QF_CASE_TOY)
 const QfCodecDescriptor kCodecs[] = {TOY_CODEC("qf_toy8", kToy8Ids, encode8, decode8),
                                      TOY_CODEC("qf_toy4", kToy4Ids, encode4, decode4)};
 const QfTranscoderDescriptor kTable[] = {TRANSCODER("qf_toy8", "qf_toy4", toy8_to_toy4, 0),
                                          TRANSCODER("qf_toy4", "qf_toy8", toy4_to_toy8, QF_TRANSCODE_ALWAYS_EXACT)};
-#else
+#elif defined(QF_CASE_THROWS)
 const QfContainerId kThrow8Ids[] = {{"gguf", "244"}}, kThrow4Ids[] = {{"gguf", "245"}};
 const QfCodecDescriptor kCodecs[] = {TOY_CODEC("qf_throw8", kThrow8Ids, encode8, decode8),
                                      TOY_CODEC("qf_throw4", kThrow4Ids, encode4, decode4)};
 const QfTranscoderDescriptor kTable[] = {TRANSCODER("qf_throw4", "qf_throw8", throws, QF_TRANSCODE_ALWAYS_EXACT)};
+#else
+// Claims to be always exact, but clamps what does not fit instead of reporting it.
+int32_t clamping(const void* src, void* dst, int64_t n_rows, int64_t n_per_row) {
+  std::vector<float> values(static_cast<size_t>(n_rows * n_per_row));
+  decode8(src, values.data(), n_rows, n_per_row);
+  return encode4(values.data(), dst, n_rows, n_per_row, nullptr);
+}
+const QfContainerId kLiar8Ids[] = {{"gguf", "246"}}, kLiar4Ids[] = {{"gguf", "247"}};
+const QfCodecDescriptor kCodecs[] = {TOY_CODEC("qf_liar8", kLiar8Ids, encode8, decode8),
+                                     TOY_CODEC("qf_liar4", kLiar4Ids, encode4, decode4)};
+const QfTranscoderDescriptor kTable[] = {TRANSCODER("qf_liar8", "qf_liar4", clamping, QF_TRANSCODE_ALWAYS_EXACT)};
 #endif
 const QfCodecDescriptor* const kCodecList[] = {&kCodecs[0], &kCodecs[1]};
 const QfTranscoderDescriptor* const kList[] = {&kTable[0], &kTable[std::size(kTable) - 1]};
