@@ -27,9 +27,9 @@ struct Model {
   fs::path toy8;  // every matrix qf_toy8
   Model() {
     const auto f32 = qf_test::synth_model(dir / "m.gguf", "--layers 1 --hidden 512 --ffn 1024 --vocab 2048");
-    qf_test::write_text(dir / "mix.yaml", "inputs: " + f32.string() + "\noutput:\n  path: " +
-                                              (dir / "mix.gguf").string() +
-                                              "\ndefault_type: qf_toy8\ntensors:\n  - regex: attn_q\n    type: qf_toy4\n");
+    qf_test::write_text(dir / "mix.yaml",
+                        "inputs: " + f32.string() + "\noutput:\n  path: " + (dir / "mix.gguf").string() +
+                            "\ndefault_type: qf_toy8\ntensors:\n  - regex: attn_q\n    type: qf_toy4\n");
     auto mixed = cli("run -q" + kToyDir + quote(dir / "mix.yaml"));
     BOOST_REQUIRE_MESSAGE(mixed.exit_code == 0, mixed.err);
     toy8 = dir / "toy8.gguf";
@@ -120,8 +120,8 @@ BOOST_AUTO_TEST_CASE(no_direct_decodes_and_encodes_every_tensor) {
 
 BOOST_AUTO_TEST_CASE(the_report_says_which_tensors_went_direct) {
   const Model& m = model();
-  auto r = cli("convert -q" + kToyDir + quote(m.toy8) + " " + quote(m.dir / "rep.gguf") +
-               " --type qf_toy4 --report " + quote(m.dir / "r.json"));
+  auto r = cli("convert -q" + kToyDir + quote(m.toy8) + " " + quote(m.dir / "rep.gguf") + " --type qf_toy4 --report " +
+               quote(m.dir / "r.json"));
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   std::ifstream in(m.dir / "r.json");
   const json report = json::parse(in);
@@ -175,8 +175,9 @@ BOOST_AUTO_TEST_CASE(plugins_lists_transcoders_and_whether_they_are_usable) {
   BOOST_CHECK_NE(text.out.find("    transcoder qf_toy8 -> qf_toy4: exact or falls back to f32\n"
                                "    transcoder qf_toy4 -> qf_toy8: always exact\n"),
                  std::string::npos);
-  BOOST_CHECK_NE(text.out.find("    transcoder qf_nowhere -> q8_0: always exact (unusable: codec qf_nowhere not loaded)\n"),
-                 std::string::npos);
+  BOOST_CHECK_NE(
+      text.out.find("    transcoder qf_nowhere -> q8_0: always exact (unusable: codec qf_nowhere not loaded)\n"),
+      std::string::npos);
   const json listing = json::parse(cli("plugins --json" + kToyDir).out);
   BOOST_CHECK_EQUAL(qf_test::check_schema(schema()["definitions"]["plugins"], listing, schema(), "plugins"), "");
   for (const auto& p : listing["plugins"])
@@ -200,6 +201,9 @@ BOOST_AUTO_TEST_CASE(plugin_check_proves_the_toy_transcoders_exact) {
            "PASS  transcoder qf_toy4 -> qf_toy8: determinism: the same input gives the same bytes, every byte written",
        })
     BOOST_CHECK_MESSAGE(r.out.find(std::string("\n") + line + "\n") != std::string::npos, line << "\n" << r.out);
+  const json report = json::parse(cli("plugin-check --json" + kToyDir + quote(kToy / "qf_transcoder_toy.so")).out);
+  BOOST_CHECK_EQUAL(qf_test::check_schema(schema()["definitions"]["plugin_check"], report, schema(), "plugin_check"),
+                    "");
   // One flagged always exact that clamps what does not fit fails with the element.
   auto liar = cli("plugin-check " + quote(fs::path(QF_TEST_PLUGIN_DIR) / "liar" / "qf_transcoder_liar.so"));
   BOOST_CHECK_EQUAL(liar.exit_code, 1);
@@ -208,7 +212,8 @@ BOOST_AUTO_TEST_CASE(plugin_check_proves_the_toy_transcoders_exact) {
                                "qf_liar4\n"),
                  std::string::npos);
   // A transcoder whose codec is nowhere is checked as a descriptor only.
-  auto orphan = cli("plugin-check " + quote(fs::path(QF_TEST_PLUGIN_DIR) / "transcoder_cases" / "qf_transcoder_orphan.so"));
+  auto orphan =
+      cli("plugin-check " + quote(fs::path(QF_TEST_PLUGIN_DIR) / "transcoder_cases" / "qf_transcoder_orphan.so"));
   BOOST_CHECK_EQUAL(orphan.exit_code, 0);
   BOOST_CHECK_NE(orphan.out.find("\nSKIP  transcoder qf_nowhere -> q8_0: codecs: not loaded: qf_nowhere (the behaviour "
                                  "checks need both codecs)\n"),

@@ -27,8 +27,7 @@ const std::set<std::string> kCodecChecks = {"name",          "description",    "
                                             "imatrix",       "bad_row_length", "determinism", "thread_safety"};
 const std::set<std::string> kContainerChecks = {"name",       "description",  "extensions",    "probe",
                                                 "round_trip", "missing_file", "truncated_file"};
-const std::set<std::string> kTranscoderChecks = {"descriptor", "codecs", "bad_row_length", "exactness",
-                                                 "determinism"};
+const std::set<std::string> kTranscoderChecks = {"descriptor", "codecs", "bad_row_length", "exactness", "determinism"};
 
 // Bundled codecs that accept NaN in encode and return QF_CODEC_OK (their IQ entry points pass
 // finite_required = false), where the codec contract asks for QF_CODEC_NON_FINITE. The
