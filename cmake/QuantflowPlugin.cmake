@@ -27,3 +27,11 @@ function(quantflow_add_codec)
   endif()
   quantflow_add_plugin(codec-${folder} SOURCES ${sources} LIBRARIES quantflow::codec_kit ${ARGN})
 endfunction()
+
+# A transcoder folder (plugins/transcoders/<family>/, quantflow/transcoder.hpp) needs only:
+# quantflow_add_transcoder(). Every .cpp in it is built into one plugin with the codec kit.
+function(quantflow_add_transcoder)
+  get_filename_component(folder ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  quantflow_add_plugin(transcoder-${folder} SOURCES ${sources} LIBRARIES quantflow::codec_kit)
+endfunction()

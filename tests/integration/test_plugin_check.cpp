@@ -27,6 +27,7 @@ const std::set<std::string> kCodecChecks = {"name",          "description",    "
                                             "imatrix",       "bad_row_length", "determinism", "thread_safety"};
 const std::set<std::string> kContainerChecks = {"name",       "description",  "extensions",    "probe",
                                                 "round_trip", "missing_file", "truncated_file"};
+const std::set<std::string> kTranscoderChecks = {"descriptor", "codecs", "bad_row_length", "exactness", "determinism"};
 
 // Bundled codecs that accept NaN in encode and return QF_CODEC_OK (their IQ entry points pass
 // finite_required = false), where the codec contract asks for QF_CODEC_NON_FINITE. The
@@ -57,7 +58,7 @@ BOOST_AUTO_TEST_CASE(every_bundled_plugin_passes_and_lists_the_expected_checks) 
     if (e.path().extension() == ".so") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   BOOST_REQUIRE_GE(files.size(), 36u);
-  size_t codecs = 0, containers = 0;
+  size_t codecs = 0, containers = 0, transcoders = 0;
   for (const auto& file : files) {
     auto r = cli("plugin-check --json " + quote(file));
     const json report = json::parse(r.out);
@@ -78,6 +79,9 @@ BOOST_AUTO_TEST_CASE(every_bundled_plugin_passes_and_lists_the_expected_checks) 
       } else if (subject.rfind("container ", 0) == 0) {
         ++containers;
         BOOST_CHECK_MESSAGE(ids == kContainerChecks, subject);
+      } else if (subject.rfind("transcoder ", 0) == 0) {
+        ++transcoders;
+        BOOST_CHECK_MESSAGE(ids == kTranscoderChecks, subject);
       }
     }
     BOOST_CHECK_MESSAGE(failed.empty(), file.filename() << ": " << r.out);
@@ -86,6 +90,7 @@ BOOST_AUTO_TEST_CASE(every_bundled_plugin_passes_and_lists_the_expected_checks) 
   }
   BOOST_CHECK_GE(codecs, 34u);
   BOOST_CHECK_EQUAL(containers, 4u);  // gguf, safetensors, apr, mlx
+  BOOST_CHECK_EQUAL(transcoders, 23u);  // mlx_fp_ggml 4, mlx_affine_ggml 13, zero_point_ggml 6
 }
 
 BOOST_AUTO_TEST_CASE(the_text_report_has_one_line_per_check) {

@@ -42,7 +42,7 @@ BOOST_AUTO_TEST_CASE(malformed_descriptors_are_refused_at_load_with_path_and_rea
       {"qf_malformed_1.so", "the plugin descriptor has no name or version"},
       {"qf_malformed_2.so", "a codec descriptor has no name"},
       {"qf_malformed_3.so", "the plugin descriptor declares 4294967295 codecs and 0 containers (at most 1024 each)"},
-      {"qf_malformed_4.so", "the plugin provides no codecs or containers"},
+      {"qf_malformed_4.so", "the plugin provides no codecs, containers or transcoders"},
       {"qf_malformed_5.so", "codec 'qf_zero_block' declares an empty block (0 elements, 8 bytes)"},
       {"qf_malformed_6.so", "codec 'qf_no_functions' has neither encode nor decode"},
       {"qf_malformed_7.so", "container 'qf_noprobe' has no probe function"},

@@ -17,6 +17,9 @@ enum QfCodecResult : int32_t {
   QF_CODEC_NON_FINITE = 2,      // the input holds NaN or infinity and the encoding cannot carry it
   QF_CODEC_BAD_ROW_LENGTH = 3,  // n_per_row is not a multiple of block_elems
   QF_CODEC_UNSUPPORTED = 4,     // this direction is not implemented (e.g. decode-only types)
+  // A transcoder's (quantflow/transcoder.hpp): the source values cannot be represented exactly
+  // in the target encoding. The host decodes and encodes the tensor instead; never an error.
+  QF_CODEC_INEXACT = 5,
 };
 
 // Encodes n_rows rows of n_per_row floats into n_rows * (n_per_row / block_elems) blocks.
@@ -118,6 +121,8 @@ inline const char* codec_result_message(int32_t result) {
       return "the row length is not a multiple of the block size";
     case QF_CODEC_UNSUPPORTED:
       return "this direction is not implemented by the codec";
+    case QF_CODEC_INEXACT:
+      return "the source values cannot be represented exactly in the target encoding";
   }
   return "the codec failed with an unknown code";
 }

@@ -6,6 +6,7 @@
 
 #include "quantflow/codec.hpp"
 #include "quantflow/container.hpp"
+#include "quantflow/transcoder.hpp"
 
 // Bumped whenever any type reachable from QfPluginDescriptor changes layout or meaning,
 // including the C++ Reader/Writer interfaces and Status/Result.
@@ -24,6 +25,9 @@ struct QfPluginDescriptor {
   uint32_t n_codecs;
   const QfContainerDescriptor* const* containers;
   uint32_t n_containers;
+  // Quantized -> quantized re-packings (ABI 5). Their codecs may come from other plugins.
+  const QfTranscoderDescriptor* const* transcoders = nullptr;
+  uint32_t n_transcoders = 0;
 };
 
 typedef const QfPluginDescriptor* (*qf_plugin_entry_fn)(void);

@@ -13,6 +13,7 @@
 #include "core/units.hpp"
 #include "pipeline/analysis/report.hpp"
 #include "pipeline/engine/convert.hpp"
+#include "pipeline/engine/direct.hpp"
 #include "pipeline/llama/imatrix.hpp"
 
 namespace quantflow::cli {
@@ -23,7 +24,7 @@ int run_convert(int argc, char** argv) {
   std::string memory_limit, imatrix_path, compress;
   std::vector<std::string> writer_options;
   std::vector<std::string> fallbacks;
-  bool force = false;
+  bool force = false, no_direct = false;
   std::string report_path;
   bool quiet = false;
   bool model_card = false;
@@ -53,6 +54,9 @@ int run_convert(int argc, char** argv) {
                                                "container writer option KEY=VALUE (repeatable)")(
       "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
       "force", po::bool_switch(&force), "let --model-card replace an existing README.md beside the output")(
+      "no-direct", po::bool_switch(&no_direct),
+      "never use a plugin's transcoder: decode every re-encoded tensor to f32 and encode it (default: quantized "
+      "tensors are re-packed directly where a transcoder exists and the values stay exact)")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   add_compress_option(options, compress);
   common.add_to(options);
@@ -81,6 +85,7 @@ int run_convert(int argc, char** argv) {
     if (!bytes.ok()) return report_error(bytes.status());
     request.settings.memory_budget = *bytes;
   }
+  request.settings.direct_transcoding = !no_direct;
   for (const auto& kv : writer_options) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -102,6 +107,8 @@ int run_convert(int argc, char** argv) {
   if (Status s = apply_compress(compress, *conversion); !s.ok()) return report_error(s);
   pipeline::ExecutionHooks hooks;
   std::vector<pipeline::TensorStats> stats;
+  std::vector<pipeline::TranscodeRoute> routes;
+  hooks.routes = &routes;
   if (!quiet) hooks.on_progress = terminal_progress();
   if (!report_path.empty()) hooks.stats = &stats;
   if (Status s = pipeline::execute_conversion(*registry, *conversion, hooks); !s.ok()) return report_error(s);
@@ -128,6 +135,8 @@ int run_convert(int argc, char** argv) {
     std::cout << fmt::format("wrote {}: {} tensors ({} re-encoded), {} -> {} of tensor data in {:.2f}s\n",
                              request.output, totals.tensors, totals.reencoded, core::format_size(totals.source_bytes),
                              core::format_size(totals.target_bytes), seconds);
+  if (const std::string direct = pipeline::direct_summary(routes); !quiet && !direct.empty())
+    std::cout << direct << "\n";
   return kExitOk;
 }
 

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_common.hpp"
@@ -54,6 +55,35 @@ void print_conventions(const ContainerDescriptor& c) {
     std::cout << fmt::format("      file type recorded as: {}\n", c.file_type->metadata_key);
 }
 
+// A transcoder is usable when both of its codecs are loaded (from any plugin).
+bool usable(const core::Registry& registry, const TranscoderDescriptor& t) {
+  return registry.find_transcoder(t.from, t.to) == &t;
+}
+
+nlohmann::json transcoders_json(const core::Registry& registry, const core::PluginRecord& p) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const TranscoderDescriptor* t : p.transcoders)
+    out.push_back({{"from", canonical_dtype_name(t->from)},
+                   {"to", canonical_dtype_name(t->to)},
+                   {"always_exact", always_exact(*t)},
+                   {"usable", usable(registry, *t)}});
+  return out;
+}
+
+void print_transcoders(const core::Registry& registry, const core::PluginRecord& p) {
+  for (const TranscoderDescriptor* t : p.transcoders) {
+    std::vector<std::string> missing;
+    for (const char* codec : {t->from, t->to})
+      if (registry.find(codec) == nullptr) missing.push_back(canonical_dtype_name(codec));
+    const std::string unusable = missing.empty()
+                                     ? ""
+                                     : fmt::format(" (unusable: codec{} {} not loaded)", missing.size() == 1 ? "" : "s",
+                                                   fmt::join(missing, " and "));
+    std::cout << fmt::format("    transcoder {}: {}{}\n", core::transcoder_pair(*t),
+                             always_exact(*t) ? "always exact" : "exact or falls back to f32", unusable);
+  }
+}
+
 }  // namespace
 
 int run_plugins(int argc, char** argv) {
@@ -79,7 +109,8 @@ int run_plugins(int argc, char** argv) {
                                 {"version", p.version},
                                 {"description", p.description},
                                 {"codecs", p.codecs},
-                                {"containers", p.containers}});
+                                {"containers", p.containers},
+                                {"transcoders", transcoders_json(*registry, p)}});
     out["failed"] = nlohmann::json::array();
     for (const auto& f : registry->failures()) out["failed"].push_back({{"file", f.path}, {"reason", f.reason}});
     out["containers"] = nlohmann::json::array();
@@ -94,9 +125,12 @@ int run_plugins(int argc, char** argv) {
     std::string provides;
     for (const auto& c : p.containers) provides += (provides.empty() ? "container " : ", container ") + c;
     for (const auto& c : p.codecs) provides += (provides.empty() ? "codec " : ", codec ") + c;
+    if (!p.transcoders.empty())
+      provides += fmt::format("{}{}", provides.empty() ? "" : ", ", plural(p.transcoders.size(), "transcoder"));
     std::cout << fmt::format("  {} {}  [{}]\n    file: {}\n", p.name, p.version, provides, p.path);
     for (const auto& name : p.containers)
       if (const ContainerDescriptor* c = registry->find_container(name)) print_conventions(*c);
+    print_transcoders(*registry, p);
   }
   if (!registry->failures().empty()) {
     std::cout << fmt::format("\n{} failed to load:\n", plural(registry->failures().size(), "plugin"));

@@ -14,6 +14,7 @@
 #include "cli/progress.hpp"
 #include "pipeline/analysis/model_card.hpp"
 #include "core/units.hpp"
+#include "pipeline/engine/direct.hpp"
 #include "pipeline/llama/imatrix.hpp"
 #include "pipeline/llama/quantize.hpp"
 
@@ -85,9 +86,10 @@ void print_dry_run(const pipeline::Plan& plan, const pipeline::Preset& preset, c
                            "source", "target", "bytes");
   for (size_t i = 0; i < plan.jobs.size(); ++i) {
     const auto& job = plan.jobs[i];
-    std::cout << fmt::format("{:>5}  {:<{}}  {:<16}  {:<8} -> {:<8}  {:>12}\n", i, job.source.name, name_width,
+    const std::string_view route = pipeline::planned_route(job);
+    std::cout << fmt::format("{:>5}  {:<{}}  {:<16}  {:<8} -> {:<8}  {:>12}{}\n", i, job.source.name, name_width,
                              shape_to_string(job.source.shape), job.source.dtype.name, job.target.dtype.name,
-                             job.target.n_bytes);
+                             job.target.n_bytes, route.empty() ? "" : fmt::format("  ({})", route));
   }
   std::cout << fmt::format("{} (file_type {}): {} tensors, {} -> {} of tensor data", preset.name, preset.ftype,
                            totals.tensors, core::format_size(totals.source_bytes),
@@ -104,7 +106,7 @@ int run_quantize(int argc, char** argv) {
   std::string imatrix_path, memory_limit, compress;
   pipeline::PresetOptions preset_options;
   int threads = 0;
-  bool dry_run = false, quiet = false, model_card = false, force = false;
+  bool dry_run = false, quiet = false, model_card = false, force = false, no_direct = false;
   po::options_description options("options");
   options.add_options()("args", po::value(&positionals)->composing(), "IN [OUT] TYPE [NTHREADS]")(
       "imatrix", po::value(&imatrix_path), "importance matrix (GGUF or legacy .dat) from llama.cpp's imatrix tool")(
@@ -125,6 +127,8 @@ int run_quantize(int argc, char** argv) {
       "dry-run", po::bool_switch(&dry_run), "print every tensor's planned type and size; write nothing")(
       "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
       "force", po::bool_switch(&force), "let --model-card replace an existing README.md beside the output")(
+      "no-direct", po::bool_switch(&no_direct),
+      "never use a plugin's transcoder: decode every re-encoded tensor to f32 and encode it")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   add_compress_option(options, compress);
   common.add_to(options);
@@ -160,6 +164,7 @@ int run_quantize(int argc, char** argv) {
     if (Status s = pipeline::check_model_card_target(args->output, force); !s.ok()) return report_error(s);
   pipeline::QuantizeRequest request{args->input, args->output, *preset, preset_options, imatrix_path, nullptr, {}};
   request.settings.threads = threads;
+  request.settings.direct_transcoding = !no_direct;
   if (!memory_limit.empty()) {
     auto bytes = core::parse_size(memory_limit);
     if (!bytes.ok()) return report_error(bytes.status());
@@ -183,6 +188,8 @@ int run_quantize(int argc, char** argv) {
   }
 
   pipeline::ExecutionHooks hooks;
+  std::vector<pipeline::TranscodeRoute> routes;
+  hooks.routes = &routes;
   if (!quiet) hooks.on_progress = terminal_progress();
   if (Status s = pipeline::execute_conversion(*registry, planned->conversion, hooks); !s.ok()) return report_error(s);
   if (model_card) {
@@ -195,6 +202,7 @@ int run_quantize(int argc, char** argv) {
     std::cout << fmt::format("wrote {} ({}): {} tensors, {} -> {} of tensor data\n", args->output, preset->name,
                              totals.tensors, core::format_size(totals.source_bytes),
                              core::format_size(totals.target_bytes));
+    if (const std::string direct = pipeline::direct_summary(routes); !direct.empty()) std::cout << direct << "\n";
     if (report.fallbacks > 0)
       std::cerr << fmt::format(
           "quantflow: warning: {} of {} tensors did not fit their type's block and used a "

@@ -14,6 +14,7 @@
 #include "pipeline/analysis/model_card.hpp"
 #include "pipeline/recipe/recipe_plan.hpp"
 #include "pipeline/analysis/report.hpp"
+#include "pipeline/engine/direct.hpp"
 #include "pipeline/engine/output_files.hpp"
 
 namespace quantflow::cli {
@@ -30,6 +31,7 @@ struct RecipeCommandOptions {
   std::string report;
   bool model_card = false;
   bool force = false;
+  bool no_direct = false;
 };
 
 void add_recipe_options(po::options_description& options, RecipeCommandOptions& o) {
@@ -39,7 +41,9 @@ void add_recipe_options(po::options_description& options, RecipeCommandOptions& 
       "output.path=x.gguf, default_type=q8_0, inputs=[a.gguf,b.gguf] (repeatable)")(
       "threads", po::value(&o.threads), "worker threads, overriding the recipe (0: all cores)")(
       "memory-limit", po::value(&o.memory_limit), "budget for tensor data in flight, e.g. 2G, overriding the recipe")(
-      "json", po::bool_switch(&o.json), "machine-readable output: one JSON object per line on stdout");
+      "json", po::bool_switch(&o.json), "machine-readable output: one JSON object per line on stdout")(
+      "no-direct", po::bool_switch(&o.no_direct),
+      "never use a plugin's transcoder: decode every re-encoded tensor to f32 and encode it");
 }
 
 // What only `run` does with a recipe: write the output, its report and its model card.
@@ -87,6 +91,10 @@ Result<pipeline::RecipePlan> plan_from(const core::Registry& registry, const Rec
   if (!o.memory_limit.empty()) {
     QF_ASSIGN_OR_RETURN(plan.settings.memory_budget, core::parse_size(o.memory_limit));
   }
+  if (o.no_direct) {
+    plan.settings.direct_transcoding = false;
+    pipeline::choose_transcoders(plan, registry);
+  }
   for (const auto& w : plan.warnings) print_warning(w, o.json);
   return plan;
 }
@@ -116,12 +124,11 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
     nlohmann::json tensors = nlohmann::json::array();
     for (size_t i = 0; i < plan.plan.jobs.size(); ++i) {
       const auto& job = plan.plan.jobs[i];
-      tensors.push_back({{"name", job.source.name},
-                         {"output_name", job.target.name},
-                         {"source_type", job.source.dtype.name},
-                         {"type", job.target.dtype.name},
-                         {"bytes", job.target.n_bytes},
-                         {"reason", job.reason}});
+      nlohmann::json tensor = {
+          {"name", job.source.name},       {"output_name", job.target.name}, {"source_type", job.source.dtype.name},
+          {"type", job.target.dtype.name}, {"bytes", job.target.n_bytes},    {"reason", job.reason}};
+      if (const std::string_view route = pipeline::planned_route(job); !route.empty()) tensor["route"] = route;
+      tensors.push_back(std::move(tensor));
     }
     nlohmann::json skipped = nlohmann::json::array();
     for (const auto& s : plan.skipped) skipped.push_back({{"name", s.name}, {"reason", s.reason}});
@@ -145,8 +152,10 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
     std::cout << fmt::format("{}:\n", plan.files[s].path);
     for (const auto& job : plan.files[s].plan.jobs) {
       reencoded += job.reencodes_a_source() ? 1 : 0;
-      std::cout << fmt::format("  {} -> {}  {} -> {}  {} bytes\n", job.source.name, job.target.name,
-                               job.source.dtype.name, job.target.dtype.name, job.target.n_bytes);
+      const std::string_view route = pipeline::planned_route(job);
+      std::cout << fmt::format("  {} -> {}  {} -> {}  {} bytes{}\n", job.source.name, job.target.name,
+                               job.source.dtype.name, job.target.dtype.name, job.target.n_bytes,
+                               route.empty() ? "" : fmt::format("  ({})", route));
     }
   }
   for (const auto& s : plan.skipped) std::cout << fmt::format("  {} skipped ({})\n", s.name, s.reason);
@@ -210,7 +219,9 @@ int run_run(int argc, char** argv) {
   auto progress = o.json ? json_progress() : quiet ? nullptr : terminal_progress();
   const bool measure = o.json || !plan->report_path.empty();
   std::vector<pipeline::TensorStats> stats;
-  if (Status s = pipeline::execute_conversion(*registry, *plan, {progress, measure ? &stats : nullptr}); !s.ok())
+  std::vector<pipeline::TranscodeRoute> routes;
+  if (Status s = pipeline::execute_conversion(*registry, *plan, {progress, measure ? &stats : nullptr, &routes});
+      !s.ok())
     return report_error(s);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const pipeline::Report report = pipeline::make_report(plan->plan, stats, seconds);
@@ -254,6 +265,7 @@ int run_run(int argc, char** argv) {
                              files.size() > 1 ? fmt::format(" and {} more", files.size() - 1) : "",
                              plan->plan.jobs.size(), reencoded, plan->skipped.size(), core::format_size(file_bytes),
                              seconds);
+    if (const std::string direct = pipeline::direct_summary(routes); !direct.empty()) std::cout << direct << "\n";
     if (!plan->report_path.empty()) pipeline::print_report(std::cout, report);
     if (!card_path.empty()) std::cout << fmt::format("model card: {}\n", card_path);
   }

@@ -7,7 +7,9 @@
 // extremes, subnormals, NaN/Inf), error codes returned as values (imatrix, bad row length),
 // determinism and thread safety. Per container: probe on empty and garbage bytes, a
 // writer -> reader round trip through a temporary file, and error values for a missing and a
-// truncated file. Every call into the plugin runs in a forked child (isolation.hpp), so a
+// truncated file. Per transcoder (when both its codecs are loaded): row lengths refused as
+// values, decoded values equal bit for bit, QF_CODEC_INEXACT only when allowed, determinism.
+// Every call into the plugin runs in a forked child (isolation.hpp), so a
 // crash, a hang or an escaping exception becomes a FAIL line naming the check instead of
 // taking quantflow down.
 #pragma once

@@ -119,8 +119,10 @@ Check check_plugin_descriptor(const core::PluginRecord& p) {
   auto check = [&]() -> Outcome {
     if (p.version.empty()) return fail(fmt::format("plugin '{}' has an empty version", p.name));
     if (p.description.empty()) return fail(fmt::format("plugin '{}' has no description", p.name));
-    return pass(
-        fmt::format("{} {}: {} codec(s), {} container(s)", p.name, p.version, p.codecs.size(), p.containers.size()));
+    const std::string transcoders =
+        p.transcoders.empty() ? "" : fmt::format(", {} transcoder(s)", p.transcoders.size());
+    return pass(fmt::format("{} {}: {} codec(s), {} container(s){}", p.name, p.version, p.codecs.size(),
+                            p.containers.size(), transcoders));
   };
   return make("plugin", nullptr, "descriptor", check());
 }

@@ -1,5 +1,5 @@
-// check_plugin: load the one file, then run the plugin's, each codec's and each container's
-// checks in report order.
+// check_plugin: load the one file, then run the plugin's, each codec's, each container's and
+// each transcoder's checks in report order.
 #include <stdlib.h>
 
 #include <filesystem>
@@ -11,6 +11,7 @@
 #include "conformance/container_checks.hpp"
 #include "conformance/descriptor_checks.hpp"
 #include "conformance/isolation.hpp"
+#include "conformance/transcoder_checks.hpp"
 #include "core/registry.hpp"
 #include "quantflow/plugin.hpp"
 
@@ -49,6 +50,7 @@ std::string canonical(const std::string& path) {
 struct OtherOwners {
   NameOwners codecs;
   NameOwners containers;
+  NameOwners transcoders;  // "from -> to"
 };
 
 OtherOwners other_owners(const core::Registry& search_path, const std::string& path) {
@@ -58,6 +60,7 @@ OtherOwners other_owners(const core::Registry& search_path, const std::string& p
     if (canonical(p.path) == self) continue;
     for (const auto& name : p.codecs) owners.codecs.emplace(name, p.path);
     for (const auto& name : p.containers) owners.containers.emplace(name, p.path);
+    for (const TranscoderDescriptor* t : p.transcoders) owners.transcoders.emplace(core::transcoder_pair(*t), p.path);
   }
   return owners;
 }
@@ -119,13 +122,14 @@ PluginReport check_plugin(const std::string& path, const CheckOptions& options) 
   const auto search_path = core::load_registry(options.plugin_dirs);
   const OtherOwners others = other_owners(*search_path, path);
   for (const CodecDescriptor* codec : own.codecs()) append(report.checks, check_codec(*codec, others.codecs));
-  if (!own.containers().empty()) {
-    const ChainedCatalog catalog(own, *search_path);
-    for (const ContainerDescriptor* container : own.containers()) {
-      const WorkDir work;
-      append(report.checks, check_container(*container, catalog, others.containers, work.path()));
-    }
+  // Containers write, and transcoders convert between, codecs other plugins may provide.
+  const ChainedCatalog catalog(own, *search_path);
+  for (const ContainerDescriptor* container : own.containers()) {
+    const WorkDir work;
+    append(report.checks, check_container(*container, catalog, others.containers, work.path()));
   }
+  for (const TranscoderDescriptor* transcoder : own.transcoders())
+    append(report.checks, check_transcoder(*transcoder, catalog, others.transcoders));
   return report;
 }
 

@@ -1,4 +1,4 @@
-// Sanity checks on a plugin's codec and container descriptors before the registry indexes them.
+// Sanity checks on a plugin's codec, container and transcoder descriptors before the registry indexes them.
 #include "core/descriptor_checks.hpp"
 
 #include <fmt/format.h>
@@ -46,6 +46,18 @@ Status validate_container(const ContainerDescriptor* c) {
   if (c->probe == nullptr) return bad_input(fmt::format("container '{}' has no probe function", c->name));
   if (c->open_reader == nullptr && c->create_writer == nullptr)
     return bad_input(fmt::format("container '{}' can neither read nor write", c->name));
+  return {};
+}
+
+Status validate_transcoder(const TranscoderDescriptor* t) {
+  if (t == nullptr || t->from == nullptr || t->from[0] == '\0' || t->to == nullptr || t->to[0] == '\0')
+    return bad_input("a transcoder descriptor does not name its source and target codecs");
+  const std::string pair = fmt::format("transcoder '{} -> {}'", t->from, t->to);
+  if (canonical_dtype_name(t->from) == canonical_dtype_name(t->to))
+    return bad_input(pair + " converts a codec into itself");
+  if (t->transcode == nullptr) return bad_input(pair + " has no transcode function");
+  if (const uint32_t unknown = t->flags & ~uint32_t{QF_TRANSCODE_ALWAYS_EXACT}; unknown != 0)
+    return bad_input(fmt::format("{} sets unknown flags 0x{:x}", pair, unknown));
   return {};
 }
 

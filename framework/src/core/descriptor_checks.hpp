@@ -1,4 +1,4 @@
-// Sanity checks on a plugin's codec and container descriptors before the registry indexes them.
+// Sanity checks on a plugin's codec, container and transcoder descriptors before the registry indexes them.
 #pragma once
 
 #include <cstdint>
@@ -17,5 +17,8 @@ constexpr uint32_t kMaxEntries = 1024;
 Status validate_codec(const CodecDescriptor* c);
 // A container descriptor that can at least probe and either read or write.
 Status validate_container(const ContainerDescriptor* c);
+// A transcoder descriptor naming two different codecs, with a function and only known flags.
+// Its codecs need not be loaded (they may come from another plugin, or from none).
+Status validate_transcoder(const TranscoderDescriptor* t);
 
 }  // namespace quantflow::core

@@ -1,5 +1,5 @@
-// Registry lookups: codecs and containers by name, container id or extension, and opening a
-// file with the container that claims its bytes.
+// Registry lookups: codecs and containers by name, container id or extension, transcoders by
+// codec pair, and opening a file with the container that claims its bytes.
 #include "core/registry.hpp"
 
 #include <algorithm>
@@ -26,6 +26,14 @@ const CodecDescriptor* Registry::find(std::string_view name) const {
 const CodecDescriptor* Registry::find_by_container_id(std::string_view container, std::string_view id) const {
   for (const CodecDescriptor* c : codecs_)
     if (container_id(*c, container) == id) return c;
+  return nullptr;
+}
+
+const TranscoderDescriptor* Registry::find_transcoder(std::string_view from, std::string_view to) const {
+  if (find(from) == nullptr || find(to) == nullptr) return nullptr;
+  const std::string wanted_from = canonical_dtype_name(from), wanted_to = canonical_dtype_name(to);
+  for (const TranscoderDescriptor* t : transcoders_)
+    if (canonical_dtype_name(t->from) == wanted_from && canonical_dtype_name(t->to) == wanted_to) return t;
   return nullptr;
 }
 

@@ -1,5 +1,5 @@
-// Loads plugins and indexes what they provide. The core knows codecs and containers only
-// through their descriptors; it never names a specific format or encoding.
+// Loads plugins and indexes what they provide. The core knows codecs, containers and
+// transcoders only through their descriptors; it never names a specific format or encoding.
 #pragma once
 
 #include <memory>
@@ -20,6 +20,7 @@ struct PluginRecord {
   std::string description;
   std::vector<std::string> codecs;
   std::vector<std::string> containers;
+  std::vector<const TranscoderDescriptor*> transcoders;
 };
 
 struct PluginFailure {
@@ -47,6 +48,13 @@ class Registry : public CodecCatalog {
   const CodecDescriptor* find_by_container_id(std::string_view container, std::string_view id) const override;
   const std::vector<const CodecDescriptor*>& codecs() const { return codecs_; }
 
+  // The transcoder from codec `from` to codec `to` (quantized -> quantized without a float
+  // detour), or null. A transcoder's codecs may come from other plugins: it is found only
+  // when both are loaded, so one whose codecs are missing is unusable, not an error.
+  const TranscoderDescriptor* find_transcoder(std::string_view from, std::string_view to) const;
+  // Every loaded transcoder, usable or not.
+  const std::vector<const TranscoderDescriptor*>& transcoders() const { return transcoders_; }
+
   const ContainerDescriptor* find_container(std::string_view name) const;
   const std::vector<const ContainerDescriptor*>& containers() const { return containers_; }
   // The container whose extension list holds the path's extension, or null.
@@ -63,6 +71,9 @@ class Registry : public CodecCatalog {
   Result<std::unique_ptr<Reader>> open_folder_reader(const std::string& path) const;
   std::string provider_of_codec(std::string_view name) const;
   std::string provider_of_container(std::string_view name) const;
+  std::string provider_of_transcoder(const std::string& pair) const;
+  // Checks the descriptor's transcoders against each other and those already loaded.
+  Status check_transcoders(const QfPluginDescriptor& desc) const;
 
   struct Library;
   std::vector<std::unique_ptr<Library>> libraries_;  // kept loaded for the process lifetime
@@ -70,7 +81,11 @@ class Registry : public CodecCatalog {
   std::vector<PluginFailure> failures_;
   std::vector<const CodecDescriptor*> codecs_;
   std::vector<const ContainerDescriptor*> containers_;
+  std::vector<const TranscoderDescriptor*> transcoders_;
 };
+
+// "from -> to" (canonical codec names), the name a transcoder goes by in messages and listings.
+std::string transcoder_pair(const TranscoderDescriptor& t);
 
 // The container's create_writer, with an exception thrown by the plugin turned into an
 // error naming the plugin file.

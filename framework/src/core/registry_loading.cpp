@@ -89,14 +89,20 @@ Status Registry::load_file(const std::string& path) {
   if (desc->n_codecs > kMaxEntries || desc->n_containers > kMaxEntries)
     return fail(fmt::format("the plugin descriptor declares {} codecs and {} containers (at most {} each)",
                             desc->n_codecs, desc->n_containers, kMaxEntries));
+  if (desc->n_transcoders > kMaxEntries)
+    return fail(
+        fmt::format("the plugin descriptor declares {} transcoders (at most {})", desc->n_transcoders, kMaxEntries));
   if ((desc->n_codecs > 0 && desc->codecs == nullptr) || (desc->n_containers > 0 && desc->containers == nullptr))
     return fail("the plugin descriptor declares codecs or containers but gives none");
-  if (desc->n_codecs == 0 && desc->n_containers == 0) return fail("the plugin provides no codecs or containers");
+  if (desc->n_transcoders > 0 && desc->transcoders == nullptr)
+    return fail("the plugin descriptor declares transcoders but gives none");
+  if (desc->n_codecs == 0 && desc->n_containers == 0 && desc->n_transcoders == 0)
+    return fail("the plugin provides no codecs, containers or transcoders");
 
   // Names are unique across plugins: the first plugin in search order that provides a name
   // keeps it, and a later plugin offering the same name is refused as a whole (its parts
   // may depend on each other), with both files named so the user can remove one.
-  PluginRecord record{path, desc->name, desc->version, desc->description ? desc->description : "", {}, {}};
+  PluginRecord record{path, desc->name, desc->version, desc->description ? desc->description : "", {}, {}, {}};
   std::vector<std::string_view> own_codecs, own_containers;
   for (uint32_t i = 0; i < desc->n_codecs; ++i) {
     const CodecDescriptor* c = desc->codecs[i];
@@ -118,6 +124,7 @@ Status Registry::load_file(const std::string& path) {
       return fail(fmt::format("container '{}' is listed twice", c->name));
     own_containers.emplace_back(c->name);
   }
+  if (Status s = check_transcoders(*desc); !s.ok()) return fail(s.message());
   for (uint32_t i = 0; i < desc->n_codecs; ++i) {
     codecs_.push_back(desc->codecs[i]);
     record.codecs.emplace_back(desc->codecs[i]->name);
@@ -125,6 +132,10 @@ Status Registry::load_file(const std::string& path) {
   for (uint32_t i = 0; i < desc->n_containers; ++i) {
     containers_.push_back(desc->containers[i]);
     record.containers.emplace_back(desc->containers[i]->name);
+  }
+  for (uint32_t i = 0; i < desc->n_transcoders; ++i) {
+    transcoders_.push_back(desc->transcoders[i]);
+    record.transcoders.push_back(desc->transcoders[i]);
   }
   plugins_.push_back(std::move(record));
   libraries_.push_back(std::move(lib));

@@ -1,10 +1,12 @@
 #include "pipeline/analysis/report.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "core/units.hpp"
+#include "pipeline/engine/direct.hpp"
 
 namespace quantflow::pipeline {
 
@@ -52,16 +54,23 @@ nlohmann::json report_to_json(const Report& report) {
       j["max_abs_error"] = t.stats.max_abs;
       j["non_finite"] = t.stats.non_finite;
     }
+    // Only tensors that had a transcoder say how they went (engine/direct).
+    if (const std::string_view route = route_name(t.stats.route); !route.empty()) j["route"] = route;
     tensors.push_back(std::move(j));
   }
-  return {{"tensors", tensors},
-          {"totals",
-           {{"tensors", report.tensors.size()},
-            {"by_target_type", count_by_target(report)},
-            {"source_bytes", report.source_bytes},
-            {"target_bytes", report.target_bytes},
-            {"compression_ratio", ratio(report)},
-            {"seconds", report.seconds}}}};
+  nlohmann::json totals = {{"tensors", report.tensors.size()},    {"by_target_type", count_by_target(report)},
+                           {"source_bytes", report.source_bytes}, {"target_bytes", report.target_bytes},
+                           {"compression_ratio", ratio(report)},  {"seconds", report.seconds}};
+  const auto routed = [&](TranscodeRoute route) {
+    return std::count_if(report.tensors.begin(), report.tensors.end(),
+                         [route](const Report::Tensor& t) { return t.stats.route == route; });
+  };
+  if (const auto direct = routed(TranscodeRoute::direct), via_f32 = routed(TranscodeRoute::via_f32);
+      direct + via_f32 > 0) {
+    totals["transcoded_directly"] = direct;
+    totals["transcoded_via_f32"] = via_f32;
+  }
+  return {{"tensors", tensors}, {"totals", totals}};
 }
 
 void print_report(std::ostream& os, const Report& report) {

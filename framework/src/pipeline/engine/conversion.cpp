@@ -119,10 +119,13 @@ Status execute_conversion(const core::Registry& registry, const Conversion& conv
       if (hooks.on_progress) hooks.on_progress(overall);
     };
     std::vector<TensorStats> file_stats;
+    std::vector<TranscodeRoute> file_routes;
     if (hooks.stats != nullptr) options.stats = &file_stats;
+    if (hooks.routes != nullptr) options.routes = &file_routes;
     QF_RETURN_IF_ERROR(write_file(registry, conversion, file, options));
     // Files hold consecutive runs of the plan's jobs, so their statistics concatenate.
     if (hooks.stats != nullptr) hooks.stats->insert(hooks.stats->end(), file_stats.begin(), file_stats.end());
+    if (hooks.routes != nullptr) hooks.routes->insert(hooks.routes->end(), file_routes.begin(), file_routes.end());
   }
   if (!conversion.index_path.empty())
     QF_RETURN_IF_ERROR(core::write_file_atomically(conversion.index_path, split_index_text(conversion, registry),

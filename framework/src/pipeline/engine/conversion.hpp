@@ -43,6 +43,8 @@ struct ExecutionHooks {
   // When set, every re-encoded tensor is decoded again and measured; entry i describes
   // conversion.plan.jobs[i]. Costs one extra decode per tensor.
   std::vector<TensorStats>* stats = nullptr;
+  // When set, entry i says how conversion.plan.jobs[i] was re-encoded (direct_summary()).
+  std::vector<TranscodeRoute>* routes = nullptr;
 };
 
 // Makes `conversion.files` a single file at `path` holding the whole plan. When the container

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/engine/direct.hpp"
 #include "pipeline/engine/file_type.hpp"
 #include "pipeline/engine/output_files.hpp"
 #include "pipeline/engine/writer_options.hpp"
@@ -121,6 +122,7 @@ Result<Conversion> plan_convert(const core::Registry& registry, const ConvertReq
   if (Status s = attach_importance(plan, conversion.importance.get()); !s.ok())
     return std::move(s).with_file(request.input);
   write_to_one_file(conversion, request.output);
+  choose_transcoders(conversion, registry);
   QF_RETURN_IF_ERROR(check_writer_accepts(registry, conversion));
   return conversion;
 }

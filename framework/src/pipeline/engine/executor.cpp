@@ -70,6 +70,7 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   const size_t in_flight = max_tensors_in_flight(plan, options.settings.resolved_memory_budget(), threads);
   if (options.stats) options.stats->assign(plan.jobs.size(), TensorStats{});
+  if (options.routes) options.routes->assign(plan.jobs.size(), TranscodeRoute::via_codecs);
 
   Progress progress;
   progress.tensors_total = order.size();
@@ -118,7 +119,8 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
       }
       scales = std::move(read_scales).value();
     }
-    auto bytes = transcode(job, data->bytes, job.importance, stats, scales.bytes);
+    TranscodeRoute* route = options.routes ? &(*options.routes)[order[seq]] : nullptr;
+    auto bytes = transcode(job, data->bytes, job.importance, stats, scales.bytes, route);
     if (!bytes.ok()) {
       out.status = bytes.take_status();
       return out;

@@ -20,11 +20,15 @@ struct Progress {
   const TensorJob* last = nullptr;  // the tensor just written
 };
 
-// How many threads and how much memory a conversion may use: set once from the command line
-// or the recipe, resolved here for the executor and for estimates alike.
+// How many threads and how much memory a conversion may use, and whether it may use
+// transcoders: set once from the command line or the recipe, resolved here for the executor
+// and for estimates alike.
 struct ExecutionSettings {
   int threads = 0;             // 0: all cores
   uint64_t memory_budget = 0;  // bytes of tensor data in flight; 0: default_memory_budget()
+  // Quantized -> quantized re-encodings use a plugin's transcoder where one exists
+  // (engine/direct); off (--no-direct): always decode to f32 and encode.
+  bool direct_transcoding = true;
   int resolved_threads() const;
   uint64_t resolved_memory_budget() const;
 };
@@ -35,6 +39,8 @@ struct ExecuteOptions {
   // When set, every re-encoded tensor is decoded again and its error measured; entry i
   // describes plan.jobs[i]. Costs one extra decode per tensor.
   std::vector<TensorStats>* stats = nullptr;
+  // When set, entry i says how plan.jobs[i] was re-encoded (cheap: nothing is measured).
+  std::vector<TranscodeRoute>* routes = nullptr;
 };
 
 uint64_t default_memory_budget();

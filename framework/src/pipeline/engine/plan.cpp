@@ -28,6 +28,7 @@ Status retarget(TensorJob& job, const CodecDescriptor& codec, const CodecCatalog
         .with_tensor(job.source.name);
   job.decoder = decoder;
   job.encoder = &codec;
+  job.transcoder = nullptr;  // chosen once the plan is complete (engine/direct)
   job.target.dtype = target;
   job.target.n_bytes = target.bytes_for(element_count(job.source.shape));
   return {};

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "quantflow/container.hpp"
+#include "quantflow/transcoder.hpp"
 
 namespace quantflow::pipeline {
 
@@ -16,6 +17,10 @@ struct TensorJob {
   TensorInfo target;                         // name, dtype, shape and n_bytes as written
   const CodecDescriptor* decoder = nullptr;  // source -> f32; null for a plain copy
   const CodecDescriptor* encoder = nullptr;  // f32 -> target; null for a plain copy
+  // A plugin's direct path from the decoder's blocks to the encoder's (no float detour), or
+  // null (engine/direct). Decoder and encoder stay set: a tensor whose values the target
+  // cannot hold exactly (QF_CODEC_INEXACT) goes through them instead.
+  const TranscoderDescriptor* transcoder = nullptr;
   // A row-scaled encoding (QfRowScale) is stored as two tensors, each written by a job.
   enum class Part : uint8_t { whole, row_values, row_scales };
   Part part = Part::whole;

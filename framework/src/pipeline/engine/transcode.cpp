@@ -15,25 +15,29 @@
 
 #include "core/plugin_guard.hpp"
 #include "core/plugin_origin.hpp"
+#include "pipeline/engine/error_sums.hpp"
 
 namespace quantflow::pipeline {
 
 namespace {
 
-// Enough rows per chunk to amortize scheduling, few enough to spread a tensor over threads
-// and keep each thread's f32 scratch small.
 // Not a QfCodecResult: marks a codec call that threw.
 constexpr int32_t kCodecThrew = -1;
 
+// Enough rows per chunk to amortize scheduling, few enough to spread a tensor over threads
+// and keep each thread's f32 scratch small.
 constexpr uint64_t kChunkFloats = 256 * 1024;
+
+}  // namespace
 
 uint64_t rows_per_chunk(uint64_t row_len) {
   return std::max<uint64_t>(1, kChunkFloats / std::max<uint64_t>(1, row_len));
 }
 
-}  // namespace
-
 uint64_t transcode_scratch_bytes(const TensorJob& job) {
+  // A transcoder writes straight into the output; one that may report INEXACT needs the
+  // decode+encode scratch for the fallback.
+  if (job.transcoder != nullptr && always_exact(*job.transcoder)) return 0;
   if (transcodes_whole_tensor(job)) return 2 * element_count(job.source.shape) * sizeof(float);
   const uint64_t row_len = row_length(job.source.shape);
   return rows_per_chunk(row_len) * row_len * sizeof(float);
@@ -41,11 +45,27 @@ uint64_t transcode_scratch_bytes(const TensorJob& job) {
 
 Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const std::byte> source,
                                          const std::vector<float>* imatrix, TensorStats* stats,
-                                         std::span<const std::byte> scales) {
+                                         std::span<const std::byte> scales, TranscodeRoute* route) {
   if (job.is_copy()) return std::vector<std::byte>(source.begin(), source.end());
   if (source.size() != job.source.n_bytes)
     return bad_input(fmt::format("holds {} bytes, expected {}", source.size(), job.source.n_bytes))
         .with_tensor(job.source.name);
+  if (job.transcoder != nullptr) {
+    QF_ASSIGN_OR_RETURN(auto direct, transcode_directly(job, source, stats));
+    const TranscodeRoute taken = direct ? TranscodeRoute::direct : TranscodeRoute::via_f32;
+    if (route != nullptr) *route = taken;
+    if (direct) {
+      if (stats != nullptr) stats->route = taken;
+      return std::move(*direct);
+    }
+    // The target cannot hold these values exactly: this tensor goes through f32 after all.
+    TensorJob through_f32 = job;
+    through_f32.transcoder = nullptr;
+    auto bytes = transcode(through_f32, source, imatrix, stats, scales);
+    if (stats != nullptr) stats->route = taken;
+    return bytes;
+  }
+  if (route != nullptr) *route = TranscodeRoute::via_codecs;
   if (transcodes_whole_tensor(job)) return transcode_whole_tensor(job, source, imatrix, stats);
 
   const uint64_t row_len = row_length(job.source.shape);
@@ -78,15 +98,10 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
   int32_t failure_code = QF_CODEC_OK;
   bool failure_in_decode = false, failure_from_codec = false;
   std::string failure_what;
-  // Per-chunk sums, added up in chunk order afterwards so the figures do not depend on
-  // how chunks were scheduled.
-  struct ChunkError {
-    double err2 = 0, sig2 = 0, max_abs = 0;
-    uint64_t non_finite = 0;
-  };
+  // Per-chunk sums, added up in chunk order afterwards.
   const bool measure = stats != nullptr && job.encoder->decode != nullptr;
   const bool refuse_non_finite = static_cast<DTypeKind>(job.encoder->kind) == DTypeKind::quantized;
-  std::vector<ChunkError> chunk_errors(measure ? n_chunks : 0);
+  std::vector<ErrorSums> chunk_errors(measure ? n_chunks : 0);
 
   tbb::parallel_for(tbb::blocked_range<uint64_t>(0, n_chunks), [&](const tbb::blocked_range<uint64_t>& range) {
     std::vector<float> scratch, roundtrip;
@@ -142,18 +157,7 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
         if (rc == QF_CODEC_OK && measure) {
           roundtrip.resize(n * row_len);
           rc = job.encoder->decode(enc_base, roundtrip.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
-          ChunkError& e = chunk_errors[chunk];
-          for (size_t i = 0; i < roundtrip.size(); ++i) {
-            const double x = scratch[i], d = static_cast<double>(roundtrip[i]) - x;
-            if (!std::isfinite(x)) continue;
-            if (!std::isfinite(d)) {
-              ++e.non_finite;
-              continue;
-            }
-            e.err2 += d * d;
-            e.sig2 += x * x;
-            e.max_abs = std::max(e.max_abs, std::fabs(d));
-          }
+          chunk_errors[chunk].add(scratch.data(), roundtrip.data(), roundtrip.size());
         }
       } catch (...) {
         rc = kCodecThrew;
@@ -186,17 +190,9 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
     return Status(known ? ErrorCode::bad_input : ErrorCode::internal, std::move(message)).with_tensor(job.source.name);
   }
   if (measure) {
-    ChunkError total;
-    for (const auto& e : chunk_errors) {
-      total.err2 += e.err2;
-      total.sig2 += e.sig2;
-      total.max_abs = std::max(total.max_abs, e.max_abs);
-      total.non_finite += e.non_finite;
-    }
-    stats->measured = true;
-    stats->rel_rmse = total.sig2 > 0 ? std::sqrt(total.err2 / total.sig2) : 0;
-    stats->max_abs = total.max_abs;
-    stats->non_finite = total.non_finite;
+    ErrorSums total;
+    for (const auto& e : chunk_errors) total.merge(e);
+    total.store(*stats);
   }
   return out;
 }

@@ -10,6 +10,7 @@
 
 #include "core/plugin_guard.hpp"
 #include "core/plugin_origin.hpp"
+#include "pipeline/engine/error_sums.hpp"
 #include "pipeline/engine/transcode.hpp"
 
 namespace quantflow::pipeline {
@@ -88,23 +89,9 @@ Result<std::vector<std::byte>> transcode_whole_tensor(const TensorJob& job, std:
         },
         thrown);
     if (rc != QF_CODEC_OK) return codec_failure(job, *job.encoder, "decode", rc, thrown);
-    double err2 = 0, sig2 = 0, max_abs = 0;
-    uint64_t non_finite = 0;
-    for (uint64_t i = 0; i < n; ++i) {
-      const double x = values[i], d = static_cast<double>(roundtrip[i]) - x;
-      if (!std::isfinite(x)) continue;
-      if (!std::isfinite(d)) {
-        ++non_finite;
-        continue;
-      }
-      err2 += d * d;
-      sig2 += x * x;
-      max_abs = std::max(max_abs, std::fabs(d));
-    }
-    stats->measured = true;
-    stats->rel_rmse = sig2 > 0 ? std::sqrt(err2 / sig2) : 0;
-    stats->max_abs = max_abs;
-    stats->non_finite = non_finite;
+    ErrorSums sums;
+    sums.add(values.data(), roundtrip.data(), n);
+    sums.store(*stats);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "pipeline/llama/quantize.hpp"
 
+#include "pipeline/engine/direct.hpp"
 #include "pipeline/engine/output_files.hpp"
 
 #include <fmt/format.h>
@@ -48,6 +49,7 @@ Result<QuantizePlan> plan_quantize(const core::Registry& registry, QuantizeReque
   if (Status s = attach_importance(plan, conversion.importance.get()); !s.ok())
     return std::move(s).with_file(request.input);
   write_to_one_file(conversion, request.output);
+  choose_transcoders(conversion, registry);
   QF_RETURN_IF_ERROR(check_writer_accepts(registry, conversion));
   return out;
 }

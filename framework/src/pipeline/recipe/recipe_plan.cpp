@@ -7,6 +7,7 @@
 
 #include "pipeline/engine/convert.hpp"
 #include "pipeline/engine/type_request.hpp"
+#include "pipeline/engine/direct.hpp"
 #include "pipeline/engine/file_type.hpp"
 #include "pipeline/llama/imatrix.hpp"
 #include "pipeline/llama/name_map.hpp"
@@ -278,6 +279,7 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   if (Status s = attach_importance(plan, out.importance.get()); !s.ok())
     return std::move(s).with_file(out.input_paths.front());
   QF_RETURN_IF_ERROR(plan_recipe_output_files(registry, recipe, out));
+  choose_transcoders(out, registry);
   return out;
 }
 
