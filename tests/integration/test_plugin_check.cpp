@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(every_bundled_plugin_passes_and_lists_the_expected_checks) 
     BOOST_CHECK_EQUAL(report["result"], "passed");
   }
   BOOST_CHECK_GE(codecs, 34u);
-  BOOST_CHECK_EQUAL(containers, 4u);  // gguf, safetensors, apr, mlx
+  BOOST_CHECK_EQUAL(containers, 4u);    // gguf, safetensors, apr, mlx
   BOOST_CHECK_EQUAL(transcoders, 23u);  // mlx_fp_ggml 4, mlx_affine_ggml 13, zero_point_ggml 6
 }
 

@@ -22,6 +22,20 @@ const nlohmann::json* quantization_block(const nlohmann::json& config) {
   return nullptr;
 }
 
+// The weights' metadata and the model's config. The safetensors `format` tag describes the
+// weights files only, and a config holding nothing but the quantization block (which the
+// tensors themselves describe) says nothing: neither travels, so that a model taken through an
+// MLX folder comes back with the metadata it had.
+Metadata folder_metadata(const Reader& weights, const nlohmann::json& config) {
+  Metadata metadata = weights.metadata();
+  metadata.erase("format");
+  nlohmann::json settings = config;
+  settings.erase("quantization");
+  settings.erase("quantization_config");
+  if (!settings.empty()) metadata.set(kConfigKey, MetaValue::make_string(config.dump()));
+  return metadata;
+}
+
 // What `quantization_config.quant_method` names ("" when there is none).
 std::string quant_method(const nlohmann::json& config) {
   const auto it = config.find("quantization_config");
@@ -64,8 +78,7 @@ Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& fold
     auto folded = fold_mxfp4_blocks(r->weights_->tensors(), catalog);
     if (!folded.ok()) return folded.take_status().with_file(folder);
     r->folded_ = std::move(folded).value();
-    r->metadata_ = r->weights_->metadata();
-    r->metadata_.set(kConfigKey, MetaValue::make_string(config.dump()));
+    r->metadata_ = folder_metadata(*r->weights_, config);
     return r;
   }
   QF_ASSIGN_OR_RETURN(auto zero_point, zero_point_config(folder, config));
@@ -74,8 +87,7 @@ Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& fold
     if (!folded.ok()) return folded.take_status().with_file(folder);
     r->folded_ = std::move(folded).value();
     r->zero_point_ = *zero_point;
-    r->metadata_ = r->weights_->metadata();
-    r->metadata_.set(kConfigKey, MetaValue::make_string(config.dump()));
+    r->metadata_ = folder_metadata(*r->weights_, config);
     return r;
   }
   std::optional<MlxQuantization> quantization;
@@ -87,8 +99,7 @@ Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& fold
   auto folded = fold_mlx_modules(r->weights_->tensors(), quantization ? &*quantization : nullptr, catalog);
   if (!folded.ok()) return folded.take_status().with_file(folder);
   r->folded_ = std::move(folded).value();
-  r->metadata_ = r->weights_->metadata();
-  r->metadata_.set(kConfigKey, MetaValue::make_string(config.dump()));
+  r->metadata_ = folder_metadata(*r->weights_, config);
   return r;
 }
 
