@@ -3,9 +3,15 @@
 // applies (docs/codecs.md, "Error bounds", explains each):
 //   exact         decoding returns the input bit for bit
 //   float         per element, half an ULP of the target format (saturating past its max)
-//   scaled_float  the same for x / s, times the block's stored scale s
-//   linear        per element, half the block's stored step d (value = d*k + m) plus
-//                 anything beyond the code range, plus the f16 rounding of d and m
+//   scaled_float  the same for x / s, times the block's stored scale s, which must be the
+//                 one its rule gives (f16: at most amax / max; E8M0: 2^rint(log2(amax / max));
+//                 E4M3: amax / max rounded)
+//   linear        per element, half the block's stored step d (value = d*k + m, or
+//                 d*(k - z) with a stored zero point) plus anything beyond the code range,
+//                 plus the rounding of d and m
+//   affine        MLX's grouped affine (value = s*q + b): half a step, at most one step
+//                 past the code range, plus the rounding of s and b; |s| at most
+//                 (max - min) / (n_bins - 1)
 //   kquant        per element, half its sub-block's decoded step plus anything beyond
 //                 the code range (ggml's K-quants round to the decoded sub-block grid)
 //   ggml          no closed form: per row, no more error than ggml's own decoded golden
@@ -92,6 +98,8 @@ size_t check_format_bound(const quantflow::CodecDescriptor& codec, const Bound& 
       bb = qf_bounds::scaled_float_bound(xb, block_elems, block, bound.params);
     } else if (bound.kind == "linear") {
       bb = qf_bounds::linear_bound(xb, block_elems, block, bound.params);
+    } else if (bound.kind == "affine") {
+      bb = qf_bounds::affine_bound(xb, block_elems, block, bound.params);
     } else if (bound.kind == "kquant") {
       bb = qf_bounds::kquant_bound(xb, block, codec.name);
     } else {
@@ -186,6 +194,6 @@ BOOST_AUTO_TEST_CASE(every_codec_stays_within_a_bound_it_did_not_choose) {
     ++format_checked;
   }
   BOOST_TEST_MESSAGE(format_checked << " codecs against format bounds, " << ggml_checked << " ggml variants");
-  BOOST_CHECK_GE(format_checked, 23u);
+  BOOST_CHECK_GE(format_checked, 91u);
   BOOST_CHECK_GE(ggml_checked, 49u);
 }
