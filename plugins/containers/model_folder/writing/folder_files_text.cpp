@@ -19,7 +19,8 @@ namespace {
 // The parameters most modules use (the first seen wins a tie), so that the block lists few overrides.
 MlxParams most_common(const std::vector<std::pair<std::string, MlxParams>>& modules) {
   std::vector<std::pair<MlxParams, size_t>> counts;
-  for (const auto& [module, params] : modules) {
+  for (const auto& entry : modules) {
+    const MlxParams& params = entry.second;
     auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == params; });
     if (it == counts.end())
       counts.emplace_back(params, 1);
