@@ -30,8 +30,7 @@ std::map<std::string, std::string> encodings(const fs::path& folder) {
   return out;
 }
 
-void check_module(const std::map<std::string, std::vector<float>>& values, const std::string& name,
-                  const Module& m) {
+void check_module(const std::map<std::string, std::vector<float>>& values, const std::string& name, const Module& m) {
   BOOST_TEST_CONTEXT(name) {
     BOOST_REQUIRE(values.count(name));
     check_same_floats(values.at(name), m.expected);
@@ -58,7 +57,8 @@ BOOST_AUTO_TEST_CASE(a_three_bit_row_decodes_to_its_codes) {
   for (size_t i = 0; i < weight.size(); ++i) weight[i] = std::array<uint8_t, 3>{0x88, 0xC6, 0xFA}[i % 3];
   const std::vector<uint8_t> one_f16 = {0x00, 0x3C}, zero_f16 = {0, 0};
   write_folder(tmp / "m", {{"quantization", {{"bits", 3}, {"group_size", 32}}}},
-               {{"w.weight", "U32", {1, 3}, weight}, {"w.scales", "F16", {1, 1}, one_f16},
+               {{"w.weight", "U32", {1, 3}, weight},
+                {"w.scales", "F16", {1, 1}, one_f16},
                 {"w.biases", "F16", {1, 1}, zero_f16}});
   BOOST_CHECK_EQUAL(encodings(tmp / "m").at("w.weight"), "mlx_q3_g32_f16");
   std::vector<float> want;
@@ -77,8 +77,7 @@ BOOST_AUTO_TEST_CASE(every_affine_width_group_and_scale_dtype_decodes_by_the_for
   for (const int bits : {2, 3, 4, 5, 6, 8})
     for (const int group : {32, 64, 128})
       for (const char* dtype : kScaleDtypes) {
-        const std::string codec =
-            "mlx_q" + std::to_string(bits) + "_g" + std::to_string(group) + "_" + lower(dtype);
+        const std::string codec = "mlx_q" + std::to_string(bits) + "_g" + std::to_string(group) + "_" + lower(dtype);
         const std::string path = "model.layers.0." + codec;
         modules.emplace_back(codec, affine_module(path, {3, 256}, bits, group, dtype, rng));
         append_parts(parts, modules.back().second);
@@ -104,10 +103,11 @@ BOOST_AUTO_TEST_CASE(the_floating_modes_decode_by_the_formula) {
                nv4 = fp_module("c", {4, 128}, "nvfp4", rng);
   std::vector<Part> parts;
   for (const Module* m : {&mx4, &mx8, &nv4}) append_parts(parts, *m);
-  write_folder(tmp / "m",
-               {{"quantization",
-                 {{"group_size", 32}, {"bits", 4}, {"mode", "mxfp4"}, {"b", {{"mode", "mxfp8"}}}, {"c", {{"mode", "nvfp4"}}}}}},
-               parts);
+  write_folder(
+      tmp / "m",
+      {{"quantization",
+        {{"group_size", 32}, {"bits", 4}, {"mode", "mxfp4"}, {"b", {{"mode", "mxfp8"}}}, {"c", {{"mode", "nvfp4"}}}}}},
+      parts);
   const auto types = encodings(tmp / "m");
   BOOST_CHECK_EQUAL(types.at("a.weight"), "mlx_mxfp4");
   BOOST_CHECK_EQUAL(types.at("b.weight"), "mlx_mxfp8");
@@ -140,12 +140,12 @@ BOOST_AUTO_TEST_CASE(per_module_dicts_and_false_entries) {
                                  {"model.layers.0.mlp.gate", false}};
       write_folder(tmp / "m", {{"torch_dtype", "bfloat16"}, {key, quantization}}, parts);
       const auto types = encodings(tmp / "m");
-      BOOST_CHECK((types == std::map<std::string, std::string>{
-                                {"model.layers.0.self_attn.q_proj.weight", "mlx_q4_g32_bf16"},
-                                {"model.layers.0.mlp.down_proj.weight", "mlx_q8_g64_bf16"},
-                                {"lm_head.weight", "mlx_q6_g32_bf16"},
-                                {"model.layers.0.mlp.gate.weight", "bf16"},
-                                {"model.norm.weight", "bf16"}}));
+      BOOST_CHECK(
+          (types == std::map<std::string, std::string>{{"model.layers.0.self_attn.q_proj.weight", "mlx_q4_g32_bf16"},
+                                                       {"model.layers.0.mlp.down_proj.weight", "mlx_q8_g64_bf16"},
+                                                       {"lm_head.weight", "mlx_q6_g32_bf16"},
+                                                       {"model.layers.0.mlp.gate.weight", "bf16"},
+                                                       {"model.norm.weight", "bf16"}}));
       const auto values = decoded(tmp / "m");
       check_module(values, "model.layers.0.self_attn.q_proj.weight", q_proj);
       check_module(values, "model.layers.0.mlp.down_proj.weight", down);
@@ -166,8 +166,9 @@ BOOST_AUTO_TEST_CASE(mlx_file_layout_experts_and_biases) {
   const Module bias = plain_tensor("model.layers.0.self_attn.o_proj.bias", {4}, "F16", rng);
   std::vector<Part> parts;
   for (const Module* m : {&experts, &proj, &bias}) append_parts(parts, *m);
-  const json config = {{"quantization",
-                        {{"group_size", 64}, {"bits", 4}, {"model.layers.0.self_attn.o_proj", {{"group_size", 32}, {"bits", 2}}}}}};
+  const json config = {
+      {"quantization",
+       {{"group_size", 64}, {"bits", 4}, {"model.layers.0.self_attn.o_proj", {{"group_size", 32}, {"bits", 2}}}}}};
   write_folder(tmp / "m", config, parts, Layout::mlx);
   const auto types = encodings(tmp / "m");
   BOOST_CHECK_EQUAL(types.at("model.layers.0.mlp.switch_mlp.up_proj.weight"), "mlx_q4_g64_f16");
@@ -176,8 +177,7 @@ BOOST_AUTO_TEST_CASE(mlx_file_layout_experts_and_biases) {
   auto reader = qf_test::plugins().open_reader((tmp / "m").string());
   BOOST_REQUIRE(reader.ok());
   for (const auto& t : (*reader)->tensors())
-    if (t.name == "model.layers.0.mlp.switch_mlp.up_proj.weight")
-      BOOST_CHECK((t.shape == quantflow::Shape{2, 3, 64}));
+    if (t.name == "model.layers.0.mlp.switch_mlp.up_proj.weight") BOOST_CHECK((t.shape == quantflow::Shape{2, 3, 64}));
   // hf.config carries config.json (compact) for the writer.
   const quantflow::MetaValue* hf = (*reader)->metadata().find("hf.config");
   BOOST_REQUIRE(hf);
@@ -210,8 +210,8 @@ BOOST_AUTO_TEST_CASE(a_sharded_folder_with_its_index) {
   qf_test::write_text(dir / "model.safetensors.index.json",
                       json{{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}}.dump());
   const auto types = encodings(dir);
-  BOOST_CHECK((types == std::map<std::string, std::string>{{"a.weight", "mlx_q4_g64_f16"},
-                                                          {"b.weight", "mlx_q4_g64_f16"}}));
+  BOOST_CHECK(
+      (types == std::map<std::string, std::string>{{"a.weight", "mlx_q4_g64_f16"}, {"b.weight", "mlx_q4_g64_f16"}}));
   const auto values = decoded(dir);
   check_module(values, "a.weight", a);
   check_module(values, "b.weight", b);

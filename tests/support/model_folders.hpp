@@ -201,7 +201,8 @@ inline Module fp_module(const std::string& path, const std::vector<uint64_t>& sh
     const float scale = mode == "nvfp4" ? e4m3fn_value(s) : e8m0_value(s);
     for (int e = 0; e < group; ++e) {
       const uint32_t q = codes[g * group + e];
-      m.expected.push_back(scale * (bits == 8 ? e4m3fn_value(static_cast<uint8_t>(q)) : e2m1_value(static_cast<uint8_t>(q))));
+      m.expected.push_back(scale *
+                           (bits == 8 ? e4m3fn_value(static_cast<uint8_t>(q)) : e2m1_value(static_cast<uint8_t>(q))));
     }
   }
   m.parts.push_back({path + ".weight", "U32", with_last(shape, k * bits / 32), mlx_pack(codes, bits)});
