@@ -224,6 +224,48 @@ inline void append_parts(std::vector<Part>& to, const Module& m) {
   to.insert(to.end(), m.parts.begin(), m.parts.end());
 }
 
+// ---- stored parts back to values ----
+// Code e of an LSB-first bit stream (§2.2: element e at bits [e*bits, (e+1)*bits)).
+inline uint32_t stream_code(const std::vector<uint8_t>& bytes, uint64_t e, int bits) {
+  uint32_t q = 0;
+  for (int b = 0; b < bits; ++b) {
+    const uint64_t bit = e * bits + b;
+    q |= static_cast<uint32_t>((bytes[bit / 8] >> (bit % 8)) & 1) << b;
+  }
+  return q;
+}
+
+// Field i of a scales / biases tensor stored as `type` (f16, bf16, f32, u8 as a raw byte).
+inline float field_value(const qf_test::StoredTensor& t, uint64_t i) {
+  if (t.type == "f32") return std::bit_cast<float>(get_u32(t.bytes, 4 * i));
+  if (t.type == "u8") return static_cast<float>(t.bytes[i]);
+  const auto bits = static_cast<uint16_t>(t.bytes[2 * i] | t.bytes[2 * i + 1] << 8);
+  return t.type == "f16" ? f16_value(bits) : bf16_value(bits);
+}
+
+// The values §2.3 (affine) or §3 give the stored parts of `module` (its .weight, .scales and
+// .biases in `stored`) for `mode` with `bits` and `group`.
+inline std::vector<float> module_values(const std::map<std::string, qf_test::StoredTensor>& stored,
+                                        const std::string& module, const std::string& mode, int bits, int group) {
+  const auto& weight = stored.at(module + ".weight");
+  const auto& scales = stored.at(module + ".scales");
+  const uint64_t n = weight.bytes.size() * 8 / bits;
+  std::vector<float> out(n);
+  for (uint64_t e = 0; e < n; ++e) {
+    const uint64_t g = e / group;
+    const uint32_t q = stream_code(weight.bytes, e, bits);
+    if (mode == "affine") {
+      const float scaled = field_value(scales, g) * static_cast<float>(q);
+      out[e] = scaled + field_value(stored.at(module + ".biases"), g);
+      continue;
+    }
+    const auto s = static_cast<uint8_t>(scales.bytes[g]);
+    const float scale = mode == "nvfp4" ? e4m3fn_value(s) : e8m0_value(s);
+    out[e] = scale * (bits == 8 ? e4m3fn_value(static_cast<uint8_t>(q)) : e2m1_value(static_cast<uint8_t>(q)));
+  }
+  return out;
+}
+
 // ---- running the CLI ----
 inline qf_test::CommandResult cli_ok(const std::string& args) {
   auto r = qf_test::cli(args);
