@@ -150,6 +150,16 @@ BOOST_AUTO_TEST_CASE(config_json_itself) {
     BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
   }
   {
+    // dump() recurses once per level: such a file must be refused before anything prints it.
+    Folder f(kAffine4, module_w());
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    qf_test::write_text(f.dir / "config.json", R"({"quantization": {"bits": )" + deep + "}}");
+    check_refused(f.dir, f.dir.string() + "/config.json: the JSON nests deeper than 64 levels");
+    qf_test::write_text(f.dir / "config.json", "{}");
+    qf_test::write_text(f.dir / "quantize_config.json", R"({"bits": 4, "x": )" + deep + "}");
+    check_refused(f.dir, f.dir.string() + "/quantize_config.json: the JSON nests deeper than 64 levels");
+  }
+  {
     Folder f(json::array({1, 2}), module_w());
     check_refused(f.dir, f.dir.string() + "/config.json: config.json must hold a JSON object");
   }
