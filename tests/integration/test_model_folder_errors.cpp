@@ -160,6 +160,10 @@ BOOST_AUTO_TEST_CASE(config_json_itself) {
     check_refused(f.dir, f.dir.string() + "/quantize_config.json: the JSON nests deeper than 64 levels");
   }
   {
+    Folder f({{"quantization", {4, 64}}}, module_w());
+    check_refused(f.dir, f.dir.string() + "/config.json: quantization must be an object, not array");
+  }
+  {
     Folder f(json::array({1, 2}), module_w());
     check_refused(f.dir, f.dir.string() + "/config.json: config.json must hold a JSON object");
   }
