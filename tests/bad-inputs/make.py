@@ -4,7 +4,7 @@
 python3 tests/bad-inputs/make.py [OUT_DIR]   (Python 3 standard library only; the output is
 committed; OUT_DIR defaults to this directory)
 
-Each case is one small file plus what the CLI must do with it: the command (`inspect`, or
+Each case is one small file (or model folder) plus what the CLI must do with it: the command (`inspect`, or
 `convert` with optional extra options; the test adds the output path), the exit code and a
 substring of the one error line (empty when the command must succeed). The file encoders are
 the seed-corpus generator's (tests/fuzz/make_corpus.py).
@@ -97,7 +97,35 @@ def apr_v1(model_type=2):
     return body + struct.pack("<I", __import__("zlib").crc32(body))
 
 
-# (file, command, exit code, error substring, bytes)
+# ---- model folders (mlx-quant.md): config.json + model.safetensors, written as directories ----
+def folder(config, tensors, extra=None):
+    """A model folder as {file name: bytes}: config.json (None: none), model.safetensors, `extra`."""
+    out = {"model.safetensors": safetensors(tensors)}
+    if config is not None:
+        out["config.json"] = config if isinstance(config, bytes) else json.dumps(config).encode()
+    out.update(extra or {})
+    return out
+
+
+def f16s(*values):
+    return struct.pack("<%de" % len(values), *values)
+
+
+def i32s(*values):
+    return struct.pack("<%di" % len(values), *values)
+
+
+MLX_Q4 = {"quantization": {"group_size": 64, "bits": 4}}
+# A 4-bit, groups-of-64 module w [2, 64]: U32 codes [2, 8], f16 scales and biases [2, 1].
+MLX_W = [("w.weight", "U32", [2, 8], bytes(range(64))), ("w.scales", "F16", [2, 1], f16s(0.5, -0.25)),
+         ("w.biases", "F16", [2, 1], f16s(1, 2))]
+GPTQ_4 = {"quantization_config": {"quant_method": "gptq", "bits": 4, "group_size": 32, "desc_act": True}}
+# A GPTQ layer in 32, out 8: qweight [4, 8], qzeros [1, 1], scales [1, 8], g_idx [32].
+GPTQ_L = [("l.qweight", "I32", [4, 8], bytes(128)), ("l.qzeros", "I32", [1, 1], bytes(4)),
+          ("l.scales", "F16", [1, 8], f16s(*[1] * 8))]
+DEEP_JSON = b"[" * 50000 + b"]" * 50000
+
+# (file, command, exit code, error substring, bytes; a dict of file -> bytes is a folder)
 CASES = [
     # ---- GGUF: truncation inside every section ----
     ("gguf-truncated-header.gguf", "inspect", 2, "truncated GGUF header", GOOD_GGUF[:12]),
@@ -264,6 +292,42 @@ CASES = [
      "APR file of version 1 with model type TSP: an aprender-tsp solver file, not a tensor container",
      b"APR\0" + struct.pack("<I", 1) + b"\0PST" + bytes(16)),
     ("apr-git-lfs-pointer.apr", "inspect", 2, "git-lfs pointer, not a model", LFS_POINTER),
+    # ---- model folders: MLX modules against config.json, AWQ / GPTQ layers, the files ----
+    ("mlx-valid", "convert --type f32", 0, "", folder(MLX_Q4, MLX_W)),
+    ("mlx-valid", "convert --type q8_0", 0, "", None),
+    ("mlx-nan-scales", "convert --type f32", 0, "",
+     folder(MLX_Q4, [MLX_W[0], ("w.scales", "F16", [2, 1], f16s(math.nan, math.inf)), MLX_W[2]])),
+    ("mlx-nan-scales", "convert --type q8_0", 2,
+     "tensor 'w.weight': q8_0 encode failed: the values contain NaN or infinity", None),
+    ("mlx-scales-without-weight", "inspect", 2, "tensor 'w.scales': scales without their weight: 'w.weight' is missing",
+     folder(MLX_Q4, MLX_W[1:])),
+    ("mlx-weight-not-u32", "inspect", 2, "tensor 'w.weight': a quantized MLX weight is U32 codes, not f16 [2, 16]",
+     folder(MLX_Q4, [("w.weight", "F16", [2, 16], bytes(64))] + MLX_W[1:])),
+    ("mlx-group-size-disagrees", "convert", 2, "tensor 'w.scales': config.json quantizes 'w' as affine 4-bit, groups "
+     "of 32: 'w.weight' [2, 8] needs scales [2, 2], but they are f16 [2, 1]",
+     folder({"quantization": {"group_size": 32, "bits": 4}}, MLX_W)),
+    ("mlx-huge-bits", "inspect", 2, "tensor 'w.weight': no loaded codec holds MLX affine 1024-bit groups of 1",
+     folder({"quantization": {"group_size": 1, "bits": 1024}},
+            [("w.weight", "U32", [1, 32], bytes(128)), ("w.scales", "F16", [1, 1], f16s(1)),
+             ("w.biases", "F16", [1, 1], f16s(0))])),
+    ("mlx-deep-config", "inspect", 2, "config.json: the JSON nests deeper than 64 levels",
+     folder(b'{"quantization":{"bits":' + DEEP_JSON + b'}}', MLX_W)),
+    ("mlx-no-config", "inspect", 2, "a folder no loaded container reads as a model", folder(None, MLX_W)),
+    ("mlx-index-outside-folder", "inspect", 2,
+     "tensor 'w': weight_map names '../st-nan-f32.safetensors', which is not a file beside the index",
+     {"config.json": b"{}", "model.safetensors.index.json":
+      json.dumps({"metadata": {"total_size": 128}, "weight_map": {"w": "../st-nan-f32.safetensors"}}).encode()}),
+    ("awq-gemv", "inspect", 2, "config.json: quantization config: AWQ version 'gemv' is not supported",
+     folder({"quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 32, "version": "gemv"}},
+            [("l.qweight", "I32", [32, 1], bytes(128)), ("l.qzeros", "I32", [1, 1], bytes(4)),
+             ("l.scales", "F16", [1, 8], f16s(*[1] * 8))])),
+    ("gptq-3bit", "inspect", 2, "config.json: quantization config: GPTQ bits 3 is not supported",
+     folder({"quantization_config": {"quant_method": "gptq", "bits": 3, "group_size": 32}}, GPTQ_L)),
+    ("gptq-g-idx-out-of-range", "convert", 2,
+     "tensor 'l.qweight': GPTQ g_idx: value 5 at input 31 is not a group: scales has 1 groups",
+     folder(GPTQ_4, GPTQ_L + [("l.g_idx", "I32", [32], i32s(*[0] * 31, 5))])),
+    ("gptq-deep-quantize-config", "inspect", 2, "quantize_config.json: the JSON nests deeper than 64 levels",
+     folder({}, GPTQ_L, {"quantize_config.json": b'{"bits":4,"x":' + DEEP_JSON + b'}'})),
 ]
 
 
@@ -271,7 +335,11 @@ def main():
     out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
     lines = ["# file\tcommand\texit\terror substring (empty: the command succeeds)"]
     for name, command, code, text, data in CASES:
-        if data is not None:
+        if isinstance(data, dict):
+            (out / name).mkdir(exist_ok=True)
+            for file, content in data.items():
+                (out / name / file).write_bytes(content)
+        elif data is not None:
             (out / name).write_bytes(data)
         lines.append("\t".join([name, command, str(code), text]))
     (out / "MANIFEST.tsv").write_text("\n".join(lines) + "\n")

@@ -141,6 +141,40 @@ def index_seeds():
     }
 
 
+# ---- model folders (../shared/docs/formats/mlx-quant.md): config.json, NUL, model.safetensors ----
+def model_folder(config, tensors):
+    return json.dumps(config).encode() + b"\0" + safetensors(tensors)
+
+
+def model_folder_seeds():
+    f16 = lambda *v: struct.pack("<%de" % len(v), *v)  # noqa: E731
+    i32 = lambda *v: struct.pack("<%di" % len(v), *v)  # noqa: E731
+    affine = [("w.weight", "U32", [2, 8], bytes(range(64))), ("w.scales", "F16", [2, 1], f16(0.5, -0.25)),
+              ("w.biases", "F16", [2, 1], f16(1, 2))]
+    modes = [("a.weight", "U32", [1, 8], bytes(range(32))), ("a.scales", "U8", [1, 2], b"\x7f\x80"),
+             ("b.weight", "U32", [1, 8], bytes(32)), ("b.scales", "U8", [1, 1], b"\x7f"),
+             ("c.weight", "U32", [1, 4], bytes(16)), ("c.scales", "U8", [1, 2], b"\x38\x40"),
+             ("d.weight", "F16", [1, 32], bytes(64)), ("norm.weight", "F32", [2], f32s(1, 2))]
+    awq = [("l.qweight", "I32", [32, 1], bytes(range(128))), ("l.qzeros", "I32", [1, 1], i32(0x12345678)),
+           ("l.scales", "F16", [1, 8], f16(*[0.5] * 8)), ("l.bias", "F16", [8], f16(*range(8)))]
+    gptq = [("l.qweight", "I32", [4, 8], bytes(range(128))), ("l.qzeros", "I32", [2, 1], i32(0x11111111, 0x77777777)),
+            ("l.scales", "F16", [2, 8], f16(*[0.25] * 16)), ("l.g_idx", "I32", [32], i32(*[i % 2 for i in range(32)]))]
+    gptq_sym = [("l.qweight", "I32", [16, 8], bytes(512)), ("l.scales", "F16", [2, 8], f16(*[1] * 16))]
+    return {
+        "plain.bin": model_folder({"model_type": "llama"}, [("w", "F32", [2], f32s(1, 2))]),
+        "mlx_affine.bin": model_folder({"quantization": {"group_size": 64, "bits": 4}}, affine),
+        "mlx_modes.bin": model_folder({"quantization": {"group_size": 32, "bits": 4, "mode": "mxfp4",
+                                                        "b": {"mode": "mxfp8"}, "c": {"mode": "nvfp4"}, "d": False}},
+                                      modes),
+        "awq.bin": model_folder({"quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 32,
+                                                         "zero_point": True, "version": "gemm"}}, awq),
+        "gptq_act_order.bin": model_folder({"quantization_config": {"quant_method": "gptq", "bits": 4,
+                                                                    "group_size": 16, "desc_act": True}}, gptq),
+        "gptq_sym.bin": model_folder({"quantization_config": {"quant_method": "gptq", "bits": 8, "group_size": 32,
+                                                              "sym": True, "checkpoint_format": "gptq_v2"}}, gptq_sym),
+    }
+
+
 # ---- APR v2 (../shared/docs/formats/apr.md) ----
 APR_F32, APR_F16, APR_I32, APR_U8, APR_Q4, APR_Q8 = 0, 1, 4, 7, 128, 129
 APR_ROW_MAJOR, APR_LZ4, APR_ZSTD = 0x0400, 0x0001, 0x0002
@@ -230,6 +264,7 @@ def main():
         "preset": copies("presets", ["COPY.yaml", "F16.yaml", "Q4_K_M.yaml", "IQ3_M.yaml", "MXFP4_MOE.yaml"]),
         "imatrix_gguf": imatrix_gguf_seeds(),
         "imatrix_dat": imatrix_dat_seeds(),
+        "model_folder": model_folder_seeds(),
     }
     for target, files in seeds.items():
         folder = CORPUS / target

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <vector>
 
+#include "grouped_codecs.hpp"
 #include "quantflow/plugin.hpp"
 
 extern "C" const QfPluginDescriptor* quantflow_plugin_descriptor();  // plugins/codecs/f32
@@ -94,6 +95,7 @@ class FuzzCatalog final : public quantflow::CodecCatalog {
   FuzzCatalog() : plugin_(quantflow_plugin_descriptor()) {
     for (uint32_t i = 0; i < plugin_->n_codecs; ++i) codecs_.push_back(plugin_->codecs[i]);
     for (const QfCodecDescriptor& c : kGeometryOnly) codecs_.push_back(&c);
+    for (const QfCodecDescriptor* c : grouped_codecs()) codecs_.push_back(c);
   }
   const quantflow::CodecDescriptor* find(std::string_view name) const override {
     for (const quantflow::CodecDescriptor* c : codecs_)

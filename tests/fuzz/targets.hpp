@@ -29,6 +29,7 @@ quantflow::Status fuzz_imatrix_gguf(const uint8_t* data, size_t size);
 quantflow::Status fuzz_imatrix_dat(const uint8_t* data, size_t size);
 quantflow::Status fuzz_apr(const uint8_t* data, size_t size);
 quantflow::Status fuzz_zstd(const uint8_t* data, size_t size);
+quantflow::Status fuzz_model_folder(const uint8_t* data, size_t size);
 
 // Target name (the directory under corpus/ and regressions/) -> entry point.
 struct Target {
@@ -45,6 +46,7 @@ inline constexpr Target kTargets[] = {
     {"imatrix_dat", fuzz_imatrix_dat},
     {"apr", fuzz_apr},
     {"zstd", fuzz_zstd},
+    {"model_folder", fuzz_model_folder},
 };
 
 }  // namespace qf_fuzz

@@ -1,6 +1,6 @@
-// The hostile files of tests/bad-inputs (made by make.py there) through the CLI: each must
-// give the exit code and error text MANIFEST.tsv lists, as one line that names the file,
-// and a failed convert must leave no output behind.
+// The hostile files and model folders of tests/bad-inputs (made by make.py there) through the
+// CLI: each must give the exit code and error text MANIFEST.tsv lists, as one line that names
+// the file (or folder), and a failed convert must leave no output behind.
 #include <fstream>
 #include <sstream>
 
@@ -48,7 +48,9 @@ BOOST_AUTO_TEST_CASE(every_bad_input_gives_its_error) {
       const fs::path file = kDir / c.file;
       BOOST_REQUIRE(fs::exists(file));
       qf_test::TempDir tmp;
-      const fs::path out = tmp / ("out" + file.extension().string());
+      // A model folder converts to a safetensors file.
+      const bool folder = fs::is_directory(file);
+      const fs::path out = tmp / ("out" + (folder ? std::string(".safetensors") : file.extension().string()));
       std::istringstream words(c.command);
       std::string verb, rest, word;
       words >> verb;
@@ -62,9 +64,10 @@ BOOST_AUTO_TEST_CASE(every_bad_input_gives_its_error) {
         if (verb == "convert") BOOST_CHECK(fs::exists(out));
         continue;
       }
-      // One line: "quantflow: error: FILE: [tensor 'NAME': ]reason".
-      const std::string prefix = "quantflow: error: " + file.string() + ": ";
-      BOOST_CHECK_MESSAGE(r.err.starts_with(prefix), r.err);
+      // One line: "quantflow: error: FILE: [tensor 'NAME': ]reason"; for a folder FILE may be
+      // the folder or a file in it.
+      const std::string prefix = "quantflow: error: " + file.string();
+      BOOST_CHECK_MESSAGE(r.err.starts_with(prefix + ": ") || (folder && r.err.starts_with(prefix + "/")), r.err);
       BOOST_CHECK_MESSAGE(r.err.find(c.error) != std::string::npos, r.err);
       BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
       BOOST_CHECK(r.err.ends_with("\n"));
@@ -81,16 +84,24 @@ struct python_available {
   }
 };
 
-// The committed files are what make.py writes: regenerating them must change nothing.
+// The committed files are what make.py writes: regenerating them must change nothing (model
+// folders: the same files with the same bytes).
 BOOST_AUTO_TEST_CASE(files_match_the_generator, *boost::unit_test::precondition(python_available())) {
   qf_test::TempDir tmp;
   const auto r = qf_test::run("python3 " + quote(kDir / "make.py") + " " + quote(tmp.path));
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   size_t files = 0;
-  for (const auto& e : fs::directory_iterator(tmp.path)) {
+  for (const auto& e : fs::recursive_directory_iterator(tmp.path)) {
+    const fs::path relative = fs::relative(e.path(), tmp.path);
+    if (e.is_directory()) {
+      BOOST_CHECK_MESSAGE(
+          fs::is_directory(kDir / relative) && qf_test::listing(kDir / relative) == qf_test::listing(e.path()),
+          relative << " holds other files than make.py writes");
+      continue;
+    }
     ++files;
-    BOOST_CHECK_MESSAGE(qf_test::read_bytes(e.path()) == qf_test::read_bytes(kDir / e.path().filename()),
-                        e.path().filename() << " differs from what make.py writes");
+    BOOST_CHECK_MESSAGE(qf_test::read_bytes(e.path()) == qf_test::read_bytes(kDir / relative),
+                        relative << " differs from what make.py writes");
   }
   BOOST_CHECK_GE(files, 40u);
 }

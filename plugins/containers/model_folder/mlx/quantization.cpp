@@ -64,7 +64,7 @@ std::optional<MlxParams> MlxQuantization::for_module(const std::string& path) co
 }
 
 Result<MlxQuantization> parse_quantization(const nlohmann::json& block) {
-  if (!block.is_object()) return bad_input("config.json: quantization must be an object");
+  if (!block.is_object()) return bad_input("quantization must be an object, not " + std::string(block.type_name()));
   MlxQuantization q;
   QF_ASSIGN_OR_RETURN(q.defaults, read_params(block, ""));
   for (const auto& [key, value] : block.items()) {

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "folder/folder_files.hpp"
+#include "reading/json_depth.hpp"
 #include "reading/mxfp4_blocks.hpp"
 #include "reading/zero_point_modules.hpp"
 #include "safetensors/json_text.hpp"
@@ -11,6 +12,11 @@
 namespace quantflow::model_folder {
 
 namespace {
+
+Status refuse_deep(const nlohmann::json& value, const std::string& file) {
+  if (!nests_deeper_than(value, kMaxJsonDepth)) return {};
+  return bad_input("the JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels").with_file(file);
+}
 
 // mlx-lm writes the block under `quantization` and a copy under `quantization_config`; a
 // `quantization_config` with a quant_method belongs to another tool (AWQ, GPTQ, ...).
@@ -63,6 +69,7 @@ Result<std::optional<QuantizationConfig>> zero_point_config(const std::string& f
   } catch (const nlohmann::json::exception& e) {
     return bad_input("not valid JSON: " + safetensors::json_error_text(e.what())).with_file(legacy);
   }
+  QF_RETURN_IF_ERROR(refuse_deep(block, legacy));
   auto parsed = parse_quantization_config(block, QuantMethod::gptq);
   if (!parsed.ok()) return parsed.take_status().with_file(legacy);
   return std::optional(*parsed);
@@ -72,6 +79,7 @@ Result<std::optional<QuantizationConfig>> zero_point_config(const std::string& f
 
 Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& folder, const CodecCatalog& catalog) {
   QF_ASSIGN_OR_RETURN(auto config, load_config(folder));
+  QF_RETURN_IF_ERROR(refuse_deep(config, folder + "/" + kConfigFile));
   std::unique_ptr<FolderReader> r(new FolderReader());
   QF_ASSIGN_OR_RETURN(r->weights_, open_weights(folder, catalog));
   if (quant_method(config) == "mxfp4") {
