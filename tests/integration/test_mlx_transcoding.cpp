@@ -16,9 +16,7 @@ qf_test::CommandResult run_ok(const std::string& args) {
   return r;
 }
 
-bool has_line(const std::string& text, const std::string& line) {
-  return text.find(line + "\n") != std::string::npos;
-}
+bool has_line(const std::string& text, const std::string& line) { return text.find(line + "\n") != std::string::npos; }
 
 struct Model {
   qf_test::TempDir dir;
@@ -31,12 +29,14 @@ void check_round_trip(const std::string& ggml_type, const std::string& mlx_type)
   const fs::path original = m.dir / "original.gguf", folder = m.dir / "mlx", back = m.dir / "back.gguf";
   run_ok("convert -q --type " + ggml_type + " " + quote(m.source) + " " + quote(original));
   auto to_mlx = run_ok("convert --type " + mlx_type + " " + quote(original) + " " + quote(folder.string() + "/"));
-  BOOST_CHECK_MESSAGE(has_line(to_mlx.out, "16 tensors transcoded directly (lossless), 0 through f32 (not exactly "
-                                           "representable)"),
+  BOOST_CHECK_MESSAGE(has_line(to_mlx.out,
+                               "16 tensors transcoded directly (lossless), 0 through f32 (not exactly "
+                               "representable)"),
                       to_mlx.out);
   auto from_mlx = run_ok("convert --type " + ggml_type + " " + quote(folder) + " " + quote(back));
-  BOOST_CHECK_MESSAGE(has_line(from_mlx.out, "16 tensors transcoded directly (lossless), 0 through f32 (not exactly "
-                                             "representable)"),
+  BOOST_CHECK_MESSAGE(has_line(from_mlx.out,
+                               "16 tensors transcoded directly (lossless), 0 through f32 (not exactly "
+                               "representable)"),
                       from_mlx.out);
   BOOST_CHECK_MESSAGE(qf_test::read_bytes(back) == qf_test::read_bytes(original), back << " differs from " << original);
   auto verified = run_ok("verify " + quote(folder) + " --against " + quote(original));
@@ -54,8 +54,9 @@ BOOST_AUTO_TEST_CASE(mlx_8_bit_groups_q8_0_cannot_hold_go_through_f32) {
   run_ok("convert -q --type mlx_q8_g32_f16 " + quote(m.source) + " " + quote((m.dir / "mlx").string() + "/"));
   auto r = run_ok("convert --type q8_0 " + quote(m.dir / "mlx") + " " + quote(m.dir / "q8.gguf"));
   // An MLX group's bias is its edge value, not a whole number of scales, so none is exact.
-  BOOST_CHECK_MESSAGE(has_line(r.out, "0 tensors transcoded directly (lossless), 16 through f32 (not exactly "
-                                      "representable)"),
+  BOOST_CHECK_MESSAGE(has_line(r.out,
+                               "0 tensors transcoded directly (lossless), 16 through f32 (not exactly "
+                               "representable)"),
                       r.out);
   auto direct_off = run_ok("convert --no-direct --type q8_0 " + quote(m.dir / "mlx") + " " + quote(m.dir / "q8b.gguf"));
   BOOST_CHECK(qf_test::read_bytes(m.dir / "q8.gguf") == qf_test::read_bytes(m.dir / "q8b.gguf"));
