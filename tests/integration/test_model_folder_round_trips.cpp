@@ -173,9 +173,10 @@ BOOST_AUTO_TEST_CASE(mixed_encodings_write_per_module_overrides) {
   BOOST_CHECK(qf_test::read_bytes(b / "config.json") == qf_test::read_bytes(a / "config.json"));
 }
 
-// A hand-built folder with dicts that name some keys only, `false` for a plain module, and its
-// own model settings: written again, the settings stay, each dict is complete (mode defaults
-// filled in) and `false` goes (a module without scales loads unquantized anyway, §4).
+// A folder as mx.save_safetensors writes it, with dicts that name some keys only, `false` for a
+// plain module, and its own model settings: written again, the settings stay, each dict is
+// complete (mode defaults filled in) and `false` goes (a module without scales loads
+// unquantized anyway, §4).
 BOOST_AUTO_TEST_CASE(a_folder_read_with_overrides_is_written_with_them) {
   qf_test::TempDir tmp;
   std::mt19937 rng(31);
@@ -187,7 +188,8 @@ BOOST_AUTO_TEST_CASE(a_folder_read_with_overrides_is_written_with_them) {
   append_parts(parts, plain_tensor("l0.gate.weight", {2, 128}, "F16", rng));
   const json in_block = {
       {"group_size", 32}, {"bits", 4}, {"l0.down", {{"bits", 8}}}, {"head", {{"mode", "nvfp4"}}}, {"l0.gate", false}};
-  write_folder(tmp / "a", {{"model_type", "llama"}, {"torch_dtype", "float16"}, {"quantization", in_block}}, parts);
+  write_folder(tmp / "a", {{"model_type", "llama"}, {"torch_dtype", "float16"}, {"quantization", in_block}}, parts,
+               Layout::mlx);
   cli_ok("convert -q " + quote(tmp / "a") + " " + quote(tmp / "b") + "/");
   const json out_block = {{"bits", 4},
                           {"group_size", 32},
@@ -198,7 +200,7 @@ BOOST_AUTO_TEST_CASE(a_folder_read_with_overrides_is_written_with_them) {
                                                                 {"torch_dtype", "float16"},
                                                                 {"quantization", out_block},
                                                                 {"quantization_config", out_block}}));
-  // Every stored part keeps its bytes.
+  // Every stored part keeps its bytes (in quantflow's layout: padded header, data in key order).
   const auto before = qf_test::tensors_of(tmp / "a" / "model.safetensors");
   const auto after = qf_test::tensors_of(tmp / "b" / "model.safetensors");
   BOOST_CHECK(before == after);
