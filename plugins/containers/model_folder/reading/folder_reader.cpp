@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "folder/folder_files.hpp"
-#include "reading/json_depth.hpp"
+#include "folder/json_depth.hpp"
 #include "reading/mxfp4_blocks.hpp"
 #include "reading/zero_point_modules.hpp"
 #include "safetensors/json_text.hpp"

@@ -5,8 +5,10 @@
 #include <map>
 #include <utility>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "folder/json_depth.hpp"
 #include "mlx/quantization.hpp"
 #include "reading/folder_reader.hpp"
 #include "safetensors/json_text.hpp"
@@ -46,6 +48,8 @@ Result<std::string> config_json_text(const Metadata& metadata, const std::vector
                        safetensors::json_error_text(e.what()));
     }
     if (!config.is_object()) return bad_input("metadata key hf.config must hold a JSON object");
+    if (nests_deeper_than(config, kMaxJsonDepth))
+      return bad_input(fmt::format("metadata key hf.config nests deeper than {} levels", kMaxJsonDepth));
   }
   config.erase("quantization");
   config.erase("quantization_config");
