@@ -39,18 +39,21 @@ bool looks_like_model_folder(const std::string& folder) {
          (is_file(fs::path(folder) / kWeightsIndex) || !safetensors_files(folder).empty());
 }
 
+Result<nlohmann::json> parse_json_file(std::istream& in, const std::string& path) {
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    return bad_input("not valid JSON: " + safetensors::json_error_text(e.what())).with_file(path);
+  }
+}
+
 Result<nlohmann::json> load_config(const std::string& folder) {
   const std::string path = (fs::path(folder) / kConfigFile).string();
   std::ifstream in(path, std::ios::binary);
   if (!in) return bad_input("a model folder needs a config.json; there is none").with_file(folder);
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    return bad_input("not valid JSON: " + safetensors::json_error_text(e.what())).with_file(path);
-  }
+  QF_ASSIGN_OR_RETURN(auto config, parse_json_file(in, path));
   if (!config.is_object()) return bad_input("config.json must hold a JSON object").with_file(path);
   return config;
 }

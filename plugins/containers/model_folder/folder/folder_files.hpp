@@ -21,6 +21,9 @@ bool looks_like_model_folder(const std::string& folder);
 // config.json as a JSON object; errors name the file (and the line of a syntax error).
 Result<nlohmann::json> load_config(const std::string& folder);
 
+// The JSON text of `in`, read from `path`; a syntax error names the file.
+Result<nlohmann::json> parse_json_file(std::istream& in, const std::string& path);
+
 // The weights as one Reader: model.safetensors.index.json when present, else
 // model.safetensors, else the folder's only *.safetensors file.
 Result<std::unique_ptr<Reader>> open_weights(const std::string& folder, const CodecCatalog& catalog);

@@ -63,12 +63,7 @@ Result<std::optional<QuantizationConfig>> zero_point_config(const std::string& f
   const std::string legacy = folder + "/quantize_config.json";
   std::ifstream in(legacy, std::ios::binary);
   if (!in) return std::optional<QuantizationConfig>();
-  nlohmann::json block;
-  try {
-    block = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    return bad_input("not valid JSON: " + safetensors::json_error_text(e.what())).with_file(legacy);
-  }
+  QF_ASSIGN_OR_RETURN(auto block, parse_json_file(in, legacy));
   QF_RETURN_IF_ERROR(refuse_deep(block, legacy));
   auto parsed = parse_quantization_config(block, QuantMethod::gptq);
   if (!parsed.ok()) return parsed.take_status().with_file(legacy);
@@ -82,29 +77,19 @@ Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& fold
   QF_RETURN_IF_ERROR(refuse_deep(config, folder + "/" + kConfigFile));
   std::unique_ptr<FolderReader> r(new FolderReader());
   QF_ASSIGN_OR_RETURN(r->weights_, open_weights(folder, catalog));
-  if (quant_method(config) == "mxfp4") {
-    auto folded = fold_mxfp4_blocks(r->weights_->tensors(), catalog);
-    if (!folded.ok()) return folded.take_status().with_file(folder);
-    r->folded_ = std::move(folded).value();
-    r->metadata_ = folder_metadata(*r->weights_, config);
-    return r;
-  }
-  QF_ASSIGN_OR_RETURN(auto zero_point, zero_point_config(folder, config));
-  if (zero_point) {
-    auto folded = fold_zero_point_modules(*r->weights_, *zero_point, catalog);
-    if (!folded.ok()) return folded.take_status().with_file(folder);
-    r->folded_ = std::move(folded).value();
-    r->zero_point_ = *zero_point;
-    r->metadata_ = folder_metadata(*r->weights_, config);
-    return r;
-  }
-  std::optional<MlxQuantization> quantization;
-  if (const nlohmann::json* block = quantization_block(config)) {
-    auto parsed = parse_quantization(*block);
-    if (!parsed.ok()) return parsed.take_status().with_file(folder + "/" + kConfigFile);
-    quantization = std::move(parsed).value();
-  }
-  auto folded = fold_mlx_modules(r->weights_->tensors(), quantization ? &*quantization : nullptr, catalog);
+  // Which stored tensors fold into one depends on the tool that wrote the folder.
+  Result<FoldedTensors> folded = [&]() -> Result<FoldedTensors> {
+    if (quant_method(config) == "mxfp4") return fold_mxfp4_blocks(r->weights_->tensors(), catalog);
+    QF_ASSIGN_OR_RETURN(r->zero_point_, zero_point_config(folder, config));
+    if (r->zero_point_) return fold_zero_point_modules(*r->weights_, *r->zero_point_, catalog);
+    std::optional<MlxQuantization> quantization;
+    if (const nlohmann::json* block = quantization_block(config)) {
+      auto parsed = parse_quantization(*block);
+      if (!parsed.ok()) return parsed.take_status().with_file(folder + "/" + kConfigFile);
+      quantization = std::move(parsed).value();
+    }
+    return fold_mlx_modules(r->weights_->tensors(), quantization ? &*quantization : nullptr, catalog);
+  }();
   if (!folded.ok()) return folded.take_status().with_file(folder);
   r->folded_ = std::move(folded).value();
   r->metadata_ = folder_metadata(*r->weights_, config);
