@@ -2,6 +2,7 @@
 // outputs in ../shared, and per-tensor types for the other presets from the mixture rules.
 #include <map>
 
+#include "pipeline/engine/type_request.hpp"
 #include "pipeline/llama/preset.hpp"
 #include "support/imatrix_file.hpp"
 #include "support/test_support.hpp"
@@ -156,13 +157,21 @@ BOOST_AUTO_TEST_CASE(ftype_number_selects_the_preset,
 }
 
 BOOST_AUTO_TEST_CASE(every_preset_file_loads) {
-  size_t count = 0;
+  size_t count = 0, recipe_presets = 0;
   for (const auto& entry : fs::directory_iterator(qf_test::repo_dir() / "configs" / "presets")) {
     if (entry.path().extension() != ".yaml") continue;
     auto preset = qp::load_preset_file(entry.path().string());
     BOOST_CHECK_MESSAGE(preset.ok(), preset.status().to_string());
     if (!preset.ok()) continue;
     BOOST_CHECK_EQUAL(preset->name, entry.path().stem().string());
+    if (preset->is_recipe_preset()) {  // mlx-lm's mixtures: a family as default_type, recipe rules
+      BOOST_CHECK_MESSAGE(
+          qp::is_known_type(qf_test::plugins(), qf_test::plugins().codecs(), qp::type_named(preset->default_type)),
+          preset->default_type);
+      BOOST_CHECK_EQUAL(preset->tensor_rules.size(), 5u);
+      ++recipe_presets;
+      continue;
+    }
     BOOST_CHECK_MESSAGE(qf_test::plugins().find(preset->default_type) != nullptr, preset->default_type);
     for (const auto* rules : {&preset->rules, &preset->adjustments})
       for (const auto& rule : *rules)
@@ -171,6 +180,7 @@ BOOST_AUTO_TEST_CASE(every_preset_file_loads) {
     ++count;
   }
   BOOST_CHECK_GE(count, 18u);
+  BOOST_CHECK_EQUAL(recipe_presets, 4u);  // mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6
   for (const char* name : {"Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "Q8_0",
                            "Q4_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0"})
     BOOST_CHECK_MESSAGE(qp::load_preset(name).ok(), name);
@@ -196,6 +206,23 @@ BOOST_AUTO_TEST_CASE(preset_errors_name_file_line_and_column) {
   preset = qp::load_preset_file(bad.string());
   BOOST_REQUIRE(!preset.ok());
   BOOST_CHECK_EQUAL(preset.status().message(), bad.string() + ":5:16: unknown category 'attn_z'");
+  // A recipe preset speaks the recipe rule language only.
+  qf_test::write_text(bad, "name: BAD\ncontainer: mlx\ndefault_type: mlx_q4\nftype: 7\ntensors: []\n");
+  preset = qp::load_preset_file(bad.string());
+  BOOST_REQUIRE(!preset.ok());
+  BOOST_CHECK_EQUAL(preset.status().message(),
+                    bad.string() +
+                        ":4:8: 'ftype' belongs to llama-quantize presets; a preset with 'tensors' uses the recipe "
+                        "rule language only");
+  qf_test::write_text(bad, "name: BAD\nftype: 7\ncontainer: gguf\ndefault_type: q8_0\nprotected_type: keep\n");
+  preset = qp::load_preset_file(bad.string());
+  BOOST_REQUIRE(!preset.ok());
+  BOOST_CHECK_EQUAL(preset.status().message(),
+                    bad.string() + ":5:17: 'protected_type' belongs to recipe presets (with 'tensors')");
+  qf_test::write_text(bad, "name: BAD\ncontainer: mlx\ndefault_type: mlx_q4\ntensors: {glob: x}\n");
+  preset = qp::load_preset_file(bad.string());
+  BOOST_REQUIRE(!preset.ok());
+  BOOST_CHECK_EQUAL(preset.status().message(), bad.string() + ":4:10: 'tensors' must be a list of recipe rules");
   qf_test::write_text(bad, "name: BAD\nftype: [1\n");
   preset = qp::load_preset_file(bad.string());
   BOOST_REQUIRE(!preset.ok());

@@ -17,6 +17,8 @@
 #include "pipeline/engine/direct.hpp"
 #include "pipeline/llama/imatrix.hpp"
 #include "pipeline/llama/quantize.hpp"
+#include "pipeline/recipe/recipe_plan.hpp"
+#include "pipeline/recipe/recipe_preset.hpp"
 
 namespace quantflow::cli {
 
@@ -27,6 +29,7 @@ namespace fs = std::filesystem;
 struct QuantizeArgs {
   std::string input, output, type;
   int threads = 0;
+  bool output_named = true;  // false: OUT was omitted and `output` is the default
 };
 
 bool all_digits(const std::string& text) {
@@ -50,6 +53,7 @@ Result<QuantizeArgs> resolve_positionals(const std::vector<std::string>& positio
       if (strcasecmp(alias.c_str(), positionals[1].c_str()) == 0) spelled = alias;
     args.output = (fs::path(args.input).parent_path() / ("ggml-model-" + spelled + ".gguf")).string();
     preset = std::move(as_type).value();
+    args.output_named = false;
     next = 2;
   } else {
     if (positionals.size() < 3) return usage_error("missing the quantization TYPE after the output file");
@@ -91,11 +95,59 @@ void print_dry_run(const pipeline::Plan& plan, const pipeline::Preset& preset, c
                              shape_to_string(job.source.shape), job.source.dtype.name, job.target.dtype.name,
                              job.target.n_bytes, route.empty() ? "" : fmt::format("  ({})", route));
   }
-  std::cout << fmt::format("{} (file_type {}): {} tensors, {} -> {} of tensor data", preset.name, preset.ftype,
-                           totals.tensors, core::format_size(totals.source_bytes),
-                           core::format_size(totals.target_bytes));
+  const std::string file_type =
+      preset.is_recipe_preset() ? std::string() : fmt::format(" (file_type {})", preset.ftype);
+  std::cout << fmt::format("{}{}: {} tensors, {} -> {} of tensor data", preset.name, file_type, totals.tensors,
+                           core::format_size(totals.source_bytes), core::format_size(totals.target_bytes));
   if (report.fallbacks > 0) std::cout << fmt::format(", {} tensors used a fallback type", report.fallbacks);
   std::cout << "\n";
+}
+
+// llama-quantize's switches that a recipe preset has no use for, and what was given of them.
+Status refuse_llama_switches(const pipeline::Preset& preset, const pipeline::PresetOptions& options,
+                             const std::string& imatrix_path) {
+  const std::pair<const char*, bool> given[] = {
+      {"--imatrix", !imatrix_path.empty()},
+      {"--output-tensor-type", !options.output_tensor_type.empty()},
+      {"--token-embedding-type", !options.token_embedding_type.empty()},
+      {"--leave-output-tensor", options.leave_output_tensor},
+      {"--override-kv", !options.override_kv.empty()},
+      {"--allow-requantize", options.allow_requantize},
+  };
+  for (const auto& [option, present] : given)
+    if (present)
+      return usage_error(
+          fmt::format("{} is a switch of llama-quantize's presets; {} is a recipe preset (write a "
+                      "recipe with a rule instead, docs/recipes.md)",
+                      option, preset.name));
+  return {};
+}
+
+// A recipe preset (mlx-lm's mixed_4_6 and the like) runs on the recipe engine: the input and
+// output are the recipe's, --pure drops the preset's rules and --tensor-type comes first.
+Result<pipeline::QuantizePlan> plan_recipe_preset(const core::Registry& registry, const QuantizeArgs& args,
+                                                  const pipeline::Preset& preset,
+                                                  const pipeline::PresetOptions& options,
+                                                  const pipeline::ExecutionSettings& settings) {
+  std::string output = args.output;
+  if (!args.output_named) {
+    // Beside the input, named after it and the preset: a folder when the preset writes folders.
+    const ContainerDescriptor* container = registry.find_container(preset.container);
+    if (container == nullptr || container->folder == nullptr)
+      return usage_error(fmt::format("{} writes '{}' output; name the output file", preset.name, preset.container));
+    fs::path input(args.input);
+    if (!input.has_filename()) input = input.parent_path();
+    output = (input.parent_path() / (input.filename().string() + "-" + preset.name)).string() + "/";
+  }
+  const pipeline::Recipe recipe =
+      pipeline::recipe_for_preset(preset, args.input, output, options.pure, options.tensor_types);
+  QF_ASSIGN_OR_RETURN(pipeline::RecipePlan planned, pipeline::plan_recipe(registry, recipe));
+  for (const auto& warning : planned.warnings) std::cerr << "quantflow: warning: " << warning << "\n";
+  pipeline::QuantizePlan out;
+  out.conversion = std::move(static_cast<pipeline::Conversion&>(planned));
+  out.conversion.settings = settings;
+  pipeline::choose_transcoders(out.conversion, registry);
+  return out;
 }
 
 }  // namespace
@@ -141,7 +193,10 @@ int run_quantize(int argc, char** argv) {
                           "Quantizes a GGUF model exactly as llama-quantize does: TYPE is a preset name such as\n"
                           "Q4_K_M, Q8_0 or IQ4_XS (case-insensitive), an ftype number, or a preset .yaml file.\n"
                           "Presets are searched in QUANTFLOW_CONFIG_PATH/presets, then the installed configs.\n"
-                          "Without OUT the output is <dir of IN>/ggml-model-<TYPE>.gguf.",
+                          "Without OUT the output is <dir of IN>/ggml-model-<TYPE>.gguf.\n"
+                          "mlx-lm's mixed recipes are presets too (mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6):\n"
+                          "IN is then any model (a Hugging Face folder, safetensors, GGUF), OUT an MLX folder\n"
+                          "(default: IN-<TYPE>/ beside IN). See docs/presets.md.",
                           options, positional, vm, exit_code))
     return exit_code;
 
@@ -176,8 +231,15 @@ int run_quantize(int argc, char** argv) {
     if (!loaded.ok()) return report_error(loaded.status());
     request.importance = std::move(loaded).value();
   }
-  auto planned = pipeline::plan_quantize(*registry, std::move(request));
+  if (preset->is_recipe_preset())
+    if (Status s = refuse_llama_switches(*preset, preset_options, imatrix_path); !s.ok()) return report_error(s);
+  auto planned = preset->is_recipe_preset()
+                     ? plan_recipe_preset(*registry, *args, *preset, preset_options, request.settings)
+                     : pipeline::plan_quantize(*registry, std::move(request));
   if (!planned.ok()) return report_error(planned.status());
+  if (!args->output_named && preset->is_recipe_preset())
+    args->output =
+        planned->conversion.folder.empty() ? planned->conversion.files.front().path : planned->conversion.folder;
   if (Status s = apply_compress(compress, planned->conversion); !s.ok()) return report_error(s);
   const pipeline::Plan& plan = planned->conversion.plan;
   const pipeline::PresetReport& report = planned->report;

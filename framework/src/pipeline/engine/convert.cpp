@@ -38,6 +38,7 @@ Status apply_uniform_type(Plan& plan, const TypeRequest& type, const std::vector
                                      type.group_size == 0 ? kDefaultGroupSize : type.group_size, job.source.dtype.name))
           .with_tensor(job.source.name);
     if (!job.scale_source_index && !eligible_for_uniform_type(job.source, *codec, catalog)) continue;
+    if (single == nullptr && !family_quantizes(job.source)) continue;
     const uint64_t row = row_length(job.source.shape);
     const bool fits = dtype_of(*codec).fits_row(row);
     // mlx-lm leaves a matrix whose rows are not whole groups unquantized; so does a family.

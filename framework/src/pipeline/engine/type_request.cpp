@@ -1,6 +1,7 @@
 #include "pipeline/engine/type_request.hpp"
 
 #include <array>
+#include <cctype>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -44,6 +45,13 @@ const CodecDescriptor* resolve_type(const CodecCatalog& catalog, const TypeReque
   }
   const uint32_t group = request.group_size == 0 ? kDefaultGroupSize : request.group_size;
   return catalog.find(fmt::format("{}_g{}_{}", *family, group, scale_type_for(source)));
+}
+
+bool family_quantizes(const TensorInfo& tensor) {
+  if (tensor.shape.size() < 2 || tensor.shape.size() > 3) return false;
+  std::string name = tensor.name;
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name.find("conv") == std::string::npos;
 }
 
 bool is_known_type(const CodecCatalog& catalog, const std::vector<const CodecDescriptor*>& codecs,

@@ -41,6 +41,11 @@ Result<std::string> family_name(const TypeRequest& request);
 // the group size and the source's float type. Null when there is none.
 const CodecDescriptor* resolve_type(const CodecCatalog& catalog, const TypeRequest& request, const DType& source);
 
+// What a grouped family quantizes by default, as mlx-lm decides by module type: the weights of
+// Linear and Embedding layers (2-D) and of stacked experts (3-D); never a convolution, which its
+// name says ("conv") or its rank (4-D and more). A recipe rule naming the tensor overrides this.
+bool family_quantizes(const TensorInfo& tensor);
+
 // Whether `name` is a codec or a grouped family with at least one loaded member.
 bool is_known_type(const CodecCatalog& catalog, const std::vector<const CodecDescriptor*>& codecs,
                    const TypeRequest& request);

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "pipeline/llama/llama_tensors.hpp"
 #include "pipeline/engine/plan.hpp"
 
@@ -69,6 +71,13 @@ struct Preset {
   std::string last_resort_type;                                // when the fallback does not fit either
   std::vector<std::string> imatrix_required_types;
   std::vector<TensorCategory> imatrix_exempt_categories;
+  // A recipe preset (mlx-lm's mixed_4_6, ...) names its tensors with the recipe rule language
+  // (`tensors:`, docs/recipes.md) instead of llama's categories; it has no ftype, and the recipe
+  // module runs it (pipeline/recipe/recipe_preset). Null for llama-quantize presets.
+  YAML::Node tensor_rules;
+  std::string protected_type;  // a recipe preset's protected_type ("keep" for mlx-lm's); empty: the recipe's default
+
+  bool is_recipe_preset() const { return tensor_rules.IsDefined() && !tensor_rules.IsNull(); }
 };
 
 struct PresetOptions {

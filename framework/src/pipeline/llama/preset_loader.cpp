@@ -72,8 +72,10 @@ Result<Preset> load_preset(const std::string& name_or_path) {
     if (!preset.ok()) return preset;
     bool hit = upper(preset->name) == wanted;
     for (const auto& alias : preset->aliases) hit = hit || upper(alias) == wanted;
-    // A number selects the ftype; COPY shares ALL_F32's number, so copy presets never match one.
-    if (all_digits(name_or_path) && !preset->copy_only) hit = hit || std::to_string(preset->ftype) == name_or_path;
+    // A number selects the ftype; COPY shares ALL_F32's number and recipe presets have none, so
+    // neither matches one.
+    if (all_digits(name_or_path) && !preset->copy_only && !preset->is_recipe_preset())
+      hit = hit || std::to_string(preset->ftype) == name_or_path;
     if (hit) return preset;
   }
   std::string names;

@@ -200,24 +200,27 @@ class PresetParser {
     return out;
   }
 
-  Preset preset(const YAML::Node& root) const {
-    require_map(root, "a preset file");
-    check_keys(root,
-               {"name", "aliases", "description", "ftype", "container", "default_type", "copy_only", "rules",
-                "adjustments", "fallbacks", "last_resort_type", "imatrix_required"},
-               "preset");
-    Preset p;
-    p.source_path = path_;
-    if (!root["name"]) fail(root, "a preset needs 'name'");
-    p.name = scalar(root["name"], "name");
-    if (root["aliases"]) p.aliases = strings(root["aliases"], "aliases");
-    if (root["description"]) p.description = scalar(root["description"], "description");
+  // `tensors:` rules are the recipe module's to parse (with their positions in this file); a
+  // recipe preset has none of llama's fields, so a mix of the two vocabularies is refused.
+  void recipe_preset(const YAML::Node& root, Preset& p) const {
+    for (const char* key :
+         {"ftype", "copy_only", "rules", "adjustments", "fallbacks", "last_resort_type", "imatrix_required"})
+      if (root[key])
+        fail(root[key], fmt::format("'{}' belongs to llama-quantize presets; a preset with 'tensors' uses the "
+                                    "recipe rule language only",
+                                    key));
+    if (!root["tensors"].IsSequence()) fail(root["tensors"], "'tensors' must be a list of recipe rules");
+    p.tensor_rules = root["tensors"];
+    if (root["protected_type"]) p.protected_type = type_name(root["protected_type"], "protected_type");
+  }
+
+  void llama_preset(const YAML::Node& root, Preset& p) const {
+    if (root["protected_type"])
+      fail(root["protected_type"], "'protected_type' belongs to recipe presets (with 'tensors')");
     if (!root["ftype"]) fail(root, "a preset needs 'ftype' (the general.file_type value)");
     const int64_t ftype = integer(root["ftype"], "ftype");
     if (ftype < 0 || ftype > 0xffffffffLL) fail(root["ftype"], "ftype must fit in 32 bits");
     p.ftype = static_cast<uint32_t>(ftype);
-    if (!root["default_type"]) fail(root, "a preset needs 'default_type'");
-    p.default_type = type_name(root["default_type"], "default_type");
     if (root["copy_only"]) p.copy_only = boolean(root["copy_only"], "copy_only");
     p.rules = rules(root["rules"], "rules");
     p.adjustments = rules(root["adjustments"], "adjustments");
@@ -241,6 +244,27 @@ class PresetParser {
           p.imatrix_exempt_categories.push_back(category(except));
         }
       }
+    }
+  }
+
+  Preset preset(const YAML::Node& root) const {
+    require_map(root, "a preset file");
+    check_keys(root,
+               {"name", "aliases", "description", "ftype", "container", "default_type", "copy_only", "rules",
+                "adjustments", "fallbacks", "last_resort_type", "imatrix_required", "tensors", "protected_type"},
+               "preset");
+    Preset p;
+    p.source_path = path_;
+    if (!root["name"]) fail(root, "a preset needs 'name'");
+    p.name = scalar(root["name"], "name");
+    if (root["aliases"]) p.aliases = strings(root["aliases"], "aliases");
+    if (root["description"]) p.description = scalar(root["description"], "description");
+    if (!root["default_type"]) fail(root, "a preset needs 'default_type'");
+    p.default_type = type_name(root["default_type"], "default_type");
+    if (const YAML::Node tensors = root["tensors"]) {
+      recipe_preset(root, p);
+    } else {
+      llama_preset(root, p);
     }
     // Checked last so that mistakes in the rules are reported first, where they are likelier.
     if (!root["container"]) fail(root, "a preset needs 'container' (the output container whose file type 'ftype' is)");

@@ -111,6 +111,9 @@ struct Recipe {
   Marked<std::string> preset;
   YAML::Node preset_options;  // handed to the preset module as written
   SourceMark preset_options_mark;
+  // Set when a recipe preset's rules were appended to `rules` (expand_recipe_preset): rules from
+  // this file are the preset's, and one that matches no tensor of this model is not a mistake.
+  std::string preset_rules_file;
 };
 
 // `key=value` (dotted key, YAML value) overrides applied to the document before parsing.

@@ -151,8 +151,9 @@ Status edit_metadata(const Recipe& recipe, const RecipeSource& source, Metadata&
 
 }  // namespace
 
-Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& recipe) {
+Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& written) {
   RecipePlan out;
+  QF_ASSIGN_OR_RETURN(const Recipe recipe, expand_recipe_preset(written));
   QF_RETURN_IF_ERROR(validate_recipe(registry, recipe, out.warnings));
   QF_ASSIGN_OR_RETURN(std::shared_ptr<RecipeSource> source, RecipeSource::open(registry, recipe));
   out.source = source;
@@ -161,7 +162,7 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   out.settings = {.threads = recipe.threads.value, .memory_budget = recipe.memory_limit.value};
   out.report_path = recipe.output.report.value;
   out.model_card = recipe.output.model_card.value;
-  out.quantization = recipe.preset.value.empty() ? recipe.default_type.value : recipe.preset.value;
+  out.quantization = written.preset.value.empty() ? recipe.default_type.value : written.preset.value;
 
   std::vector<std::optional<std::string>> names;
   QF_RETURN_IF_ERROR(assign_names(recipe, *source, names, out));
@@ -184,8 +185,12 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
                                                  tensor.dtype.name, tensor.name));
     return codec;
   };
-  const CodecDescriptor* protected_codec = registry.find(
-      recipe.protected_type.value.empty() ? kDefaultProtectedType : canonical_dtype_name(recipe.protected_type.value));
+  // `protected_type: keep` leaves them in their own encoding, as mlx-lm leaves what it does not quantize.
+  const CodecDescriptor* protected_codec =
+      recipe.protected_type.value == "keep"
+          ? nullptr
+          : registry.find(recipe.protected_type.value.empty() ? kDefaultProtectedType
+                                                              : canonical_dtype_name(recipe.protected_type.value));
 
   // Every named, non-empty tensor starts as a copy; a preset may then choose encodings,
   // and rules (first match wins) override both the preset and the defaults.
@@ -249,7 +254,7 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
     } else if (default_family) {
       QF_ASSIGN_OR_RETURN(const CodecDescriptor* codec, member_for(recipe.default_type, tensor));
       // As mlx-lm does, a matrix whose rows are not whole groups stays as it is.
-      if (!eligible_for_uniform_type(tensor, *codec, registry) ||
+      if (!eligible_for_uniform_type(tensor, *codec, registry) || !family_quantizes(tensor) ||
           (!dtype_of(*codec).fits_row(row_length(tensor.shape)) && recipe.fallback.empty())) {
         reason = "kept";
       } else {
@@ -269,7 +274,8 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& rec
   plan.jobs = std::move(kept);
   expand_row_scales(plan);
   for (size_t r = 0; r < rules.size(); ++r)
-    if (rule_hits[r] == 0) out.warnings.push_back(rules[r].rule().mark.to_string() + ": this rule matches no tensor");
+    if (rule_hits[r] == 0 && rules[r].rule().mark.origin != recipe.preset_rules_file)
+      out.warnings.push_back(rules[r].rule().mark.to_string() + ": this rule matches no tensor");
   // A uniform default encoding is recorded as the model's file type, where the container has one.
   if (default_codec != nullptr && !preset_decides) record_main_encoding(*out.container, plan.metadata, *default_codec);
 

@@ -1,8 +1,12 @@
 #include "pipeline/recipe/recipe_preset.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "pipeline/llama/preset.hpp"
+#include "pipeline/recipe/recipe_sections.hpp"
+#include "pipeline/recipe/recipe_yaml.hpp"
 
 namespace quantflow::pipeline {
 
@@ -85,6 +89,16 @@ Result<PresetOptions> preset_options(const Recipe& recipe) {
   return options;
 }
 
+// A recipe preset's `tensors:`, parsed as a recipe's with positions in the preset file.
+Result<std::vector<TensorRule>> preset_tensor_rules(const Preset& preset) {
+  const recipe_yaml::Origins origins{preset.source_path, std::filesystem::path(preset.source_path).parent_path(), {}};
+  const recipe_yaml::Cursor tensors(preset.tensor_rules, "tensors", &origins);
+  std::vector<TensorRule> rules(preset.tensor_rules.size());
+  for (size_t i = 0; i < rules.size(); ++i)
+    QF_RETURN_IF_ERROR(recipe_parse::parse_rule(tensors.element(i, preset.tensor_rules[i]), rules[i]));
+  return rules;
+}
+
 }  // namespace
 
 Status validate_recipe_preset(const Recipe& recipe) {
@@ -95,7 +109,53 @@ Status validate_recipe_preset(const Recipe& recipe) {
   }
   auto preset = load_preset(recipe.preset.value);
   if (!preset.ok()) return recipe_error(recipe.preset.mark, preset.status().to_string());
+  if (preset->is_recipe_preset()) return expand_recipe_preset(recipe).take_status();
   return preset_options(recipe).take_status();
+}
+
+Result<Recipe> expand_recipe_preset(const Recipe& recipe) {
+  if (recipe.preset.value.empty()) return recipe;
+  auto preset = load_preset(recipe.preset.value);
+  if (!preset.ok()) return recipe_error(recipe.preset.mark, preset.status().to_string());
+  if (!preset->is_recipe_preset()) return recipe;
+  if (recipe.preset_options.IsMap())
+    return recipe_error(recipe.preset_options_mark,
+                        fmt::format("'preset_options' are llama-quantize's switches; {} is a recipe preset (write "
+                                    "rules under 'tensors' instead)",
+                                    preset->name));
+  QF_ASSIGN_OR_RETURN(std::vector<TensorRule> rules, preset_tensor_rules(*preset));
+  Recipe out = recipe;
+  out.rules.insert(out.rules.end(), std::make_move_iterator(rules.begin()), std::make_move_iterator(rules.end()));
+  if (out.default_type.value.empty()) out.default_type = {preset->default_type, SourceMark{preset->source_path, 0, 0}};
+  if (out.protected_type.value.empty())
+    out.protected_type = {preset->protected_type, SourceMark{preset->source_path, 0, 0}};
+  out.preset = {};
+  out.preset_rules_file = preset->source_path;
+  return out;
+}
+
+Recipe recipe_for_preset(const Preset& preset, const std::string& input, const std::string& output, bool pure,
+                         const std::vector<std::pair<std::string, std::string>>& tensor_types) {
+  const SourceMark command_line{"the command line", 0, 0};
+  Recipe recipe;
+  recipe.file = preset.source_path;
+  recipe.inputs = {{input, command_line}};
+  recipe.output.path = {output, command_line};
+  for (const auto& [pattern, type] : tensor_types) {
+    TensorRule rule;
+    rule.mark = {"--tensor-type " + pattern + "=" + type, 0, 0};
+    rule.regex = Marked<std::string>{pattern, rule.mark};
+    rule.action = RuleAction::encode;
+    rule.type = {type, rule.mark};
+    recipe.rules.push_back(std::move(rule));
+  }
+  if (pure) {
+    recipe.default_type = {preset.default_type, SourceMark{preset.source_path, 0, 0}};
+    recipe.protected_type = {preset.protected_type, SourceMark{preset.source_path, 0, 0}};
+  } else {
+    recipe.preset = {preset.source_path, command_line};
+  }
+  return recipe;
 }
 
 Status apply_recipe_preset(const core::Registry& registry, const Recipe& recipe, const ContainerDescriptor& container,

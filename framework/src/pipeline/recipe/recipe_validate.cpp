@@ -42,7 +42,8 @@ Status check_encoding(const core::Registry& registry, const Marked<std::string>&
 
 Status validate_recipe(const core::Registry& registry, const Recipe& recipe, std::vector<std::string>& warnings) {
   QF_RETURN_IF_ERROR(check_encoding(registry, recipe.default_type, "default_type"));
-  QF_RETURN_IF_ERROR(check_encoding(registry, recipe.protected_type, "protected_type"));
+  if (recipe.protected_type.value != "keep")
+    QF_RETURN_IF_ERROR(check_encoding(registry, recipe.protected_type, "protected_type"));
   for (const auto& f : recipe.fallback) QF_RETURN_IF_ERROR(check_encoding(registry, f, "fallback"));
   for (const auto& rule : recipe.rules)
     if (rule.action == RuleAction::encode) QF_RETURN_IF_ERROR(check_encoding(registry, rule.type, "this rule"));
