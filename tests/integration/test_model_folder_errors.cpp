@@ -171,9 +171,12 @@ BOOST_AUTO_TEST_CASE(config_json_itself) {
 
 BOOST_AUTO_TEST_CASE(the_files_of_the_folder) {
   {
-    // Without config.json the folder is not a model folder at all.
+    // Weights without config.json: the missing file is named.
     Folder f(kAffine4, module_w());
     fs::remove(f.dir / "config.json");
+    check_refused(f.dir, f.dir.string() + ": a model folder needs a config.json; there is none");
+    // No weights at all: not a model folder.
+    fs::remove(f.dir / "model.safetensors");
     check_refused(f.dir, f.dir.string() +
                              ": a folder no loaded container reads as a model (containers reading "
                              "folders: mlx)");

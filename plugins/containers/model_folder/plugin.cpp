@@ -17,7 +17,7 @@ using namespace quantflow;
 // A model folder is never a single file's bytes.
 int32_t probe(const unsigned char*, size_t) { return 0; }
 
-int32_t probe_folder(const char* path) { return model_folder::looks_like_model_folder(path) ? 60 : 0; }
+int32_t probe_folder(const char* path) { return model_folder::model_folder_score(path); }
 
 Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const CodecCatalog& catalog) {
   try {

@@ -34,9 +34,9 @@ bool is_file(const fs::path& path) {
 
 }  // namespace
 
-bool looks_like_model_folder(const std::string& folder) {
-  return is_file(fs::path(folder) / kConfigFile) &&
-         (is_file(fs::path(folder) / kWeightsIndex) || !safetensors_files(folder).empty());
+int32_t model_folder_score(const std::string& folder) {
+  if (!is_file(fs::path(folder) / kWeightsIndex) && safetensors_files(folder).empty()) return 0;
+  return is_file(fs::path(folder) / kConfigFile) ? 60 : 5;
 }
 
 Result<nlohmann::json> parse_json_file(std::istream& in, const std::string& path) {

@@ -15,8 +15,10 @@ inline constexpr const char* kConfigFile = "config.json";
 inline constexpr const char* kWeightsFile = "model.safetensors";
 inline constexpr const char* kWeightsIndex = "model.safetensors.index.json";
 
-// Whether `folder` holds a config.json and at least one safetensors weights file.
-bool looks_like_model_folder(const std::string& folder);
+// How sure we are that `folder` is a model folder: config.json beside safetensors weights is one;
+// weights without config.json get a low score, so that opening it says what is missing instead
+// of the folder being "not a model".
+int32_t model_folder_score(const std::string& folder);
 
 // config.json as a JSON object; errors name the file (and the line of a syntax error).
 Result<nlohmann::json> load_config(const std::string& folder);
