@@ -59,46 +59,6 @@ constexpr int kF32MaxKk = 13, kF32MinKk = -6, kF64MaxKk = 16, kF64MinKk = -5;
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0xF];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
-
 std::string format_f32(float value) { return layout(shortest(value), kF32MaxKk, kF32MinKk); }
 std::string format_f64(double value) { return layout(shortest(value), kF64MaxKk, kF64MinKk); }
 std::string format_f32_as_f64(float value) { return layout(shortest(value), kF64MaxKk, kF64MinKk); }
@@ -163,15 +123,6 @@ bool append_json(std::string& out, const nlohmann::ordered_json& value, int max_
       out += "null";
       return true;
   }
-}
-
-std::string json_error_text(const char* what) {
-  std::string text = what;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find("] ");
-    if (close != std::string::npos) text.erase(0, close + 2);
-  }
-  return text;
 }
 
 }  // namespace quantflow::apr

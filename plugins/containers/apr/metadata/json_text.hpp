@@ -5,14 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "container_kit/json_text.hpp"
+
 #include <string>
 #include <string_view>
 
 namespace quantflow::apr {
 
-// Appends `text` (valid UTF-8) as a JSON string: `"` and `\` escaped, \b \f \n \r \t short,
-// other control characters as \u00xx, everything else raw.
-void append_json_string(std::string& out, std::string_view text);
+using container_kit::append_json_string;  // serde's string escaping
+using container_kit::json_error_text;
 
 // Finite values only. f32: decimal notation for exponents -6 < kk <= 13 (10^(kk-1) <= |v| <
 // 10^kk), else scientific (`1e-7`, `1.5e20`); integers keep ".0". f64: -5 < kk <= 16.
@@ -29,8 +30,5 @@ float f32_from_json(double value);
 // Compact, serde-style text of a parsed value (floats as format_f64); false when it nests
 // deeper than `max_depth`.
 bool append_json(std::string& out, const nlohmann::ordered_json& value, int max_depth = 64);
-
-// nlohmann's exception text without its "[json.exception.parse_error.101] " prefix.
-std::string json_error_text(const char* what);
 
 }  // namespace quantflow::apr

@@ -1,8 +1,6 @@
-#include "json_text.hpp"
+#include "container_kit/json_text.hpp"
 
-#include <cstdint>
-
-namespace quantflow::safetensors {
+namespace quantflow::container_kit {
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
@@ -53,4 +51,4 @@ std::string json_error_text(const char* what) {
   return text;
 }
 
-}  // namespace quantflow::safetensors
+}  // namespace quantflow::container_kit
