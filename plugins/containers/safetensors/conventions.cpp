@@ -1,5 +1,7 @@
 #include "conventions.hpp"
 
+#include "container_kit/integer_range.hpp"
+
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -79,32 +81,6 @@ Result<ordered_json> encode_value(const MetaValue& v, const std::string& key, in
   }
 }
 
-struct IntRange {
-  int64_t min;
-  uint64_t max;
-};
-
-IntRange range_of(MetaType t) {
-  switch (t) {
-    case MetaType::u8:
-      return {0, 0xFF};
-    case MetaType::i8:
-      return {-128, 127};
-    case MetaType::u16:
-      return {0, 0xFFFF};
-    case MetaType::i16:
-      return {-32768, 32767};
-    case MetaType::u32:
-      return {0, 0xFFFFFFFFu};
-    case MetaType::i32:
-      return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
-    case MetaType::i64:
-      return {std::numeric_limits<int64_t>::min(), static_cast<uint64_t>(std::numeric_limits<int64_t>::max())};
-    default:
-      return {0, std::numeric_limits<uint64_t>::max()};
-  }
-}
-
 Result<MetaValue> decode_value(MetaType type, const json& j, int depth) {
   const auto wrong = [&](const char* expected) {
     return bad_input(std::string("a ") + meta_type_name(type) + " value must be " + expected + ", found " + brief(j));
@@ -150,14 +126,14 @@ Result<MetaValue> decode_value(MetaType type, const json& j, int depth) {
     }
     default: {
       if (!j.is_number_integer()) return wrong("an integer");
-      const IntRange r = range_of(type);
+      const container_kit::IntegerRange r = container_kit::integer_range(type);
       if (j.is_number_unsigned()) {
         const auto u = j.get<uint64_t>();
         if (u > r.max) return wrong("in range");
         return MetaValue::make_unsigned(type, u);
       }
       const auto s = j.get<int64_t>();
-      if (s < r.min || (s >= 0 && static_cast<uint64_t>(s) > r.max)) return wrong("in range");
+      if (!r.holds(s)) return wrong("in range");
       return MetaValue::make_signed(type, s);
     }
   }

@@ -1,5 +1,7 @@
 #include "metadata/metadata_values.hpp"
 
+#include "container_kit/integer_range.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -12,32 +14,6 @@ namespace {
 
 Status bad_type(const std::string& what, const char* expected, const Json& node) {
   return bad_input(what + " must be " + expected + ", found " + describe(node));
-}
-
-struct IntRange {
-  int64_t min;
-  uint64_t max;
-};
-
-IntRange range_of(MetaType t) {
-  switch (t) {
-    case MetaType::u8:
-      return {0, 0xFF};
-    case MetaType::i8:
-      return {-128, 127};
-    case MetaType::u16:
-      return {0, 0xFFFF};
-    case MetaType::i16:
-      return {-32768, 32767};
-    case MetaType::u32:
-      return {0, 0xFFFFFFFFu};
-    case MetaType::i32:
-      return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
-    case MetaType::i64:
-      return {std::numeric_limits<int64_t>::min(), static_cast<uint64_t>(std::numeric_limits<int64_t>::max())};
-    default:
-      return {0, std::numeric_limits<uint64_t>::max()};
-  }
 }
 
 std::optional<double> non_finite(const Json& node) {
@@ -268,14 +244,14 @@ Result<MetaValue> decode_typed(const Json& node, const Json& desc, int depth) {
       return MetaValue::make_string(node.get<std::string>());
     default: {
       if (!node.is_number_integer()) return wrong("an integer");
-      const IntRange r = range_of(type);
+      const container_kit::IntegerRange r = container_kit::integer_range(type);
       if (node.is_number_unsigned()) {
         const auto u = node.get<uint64_t>();
         if (u > r.max) return wrong("in range");
         return MetaValue::make_unsigned(type, u);
       }
       const auto s = node.get<int64_t>();
-      if (s < r.min || (s >= 0 && static_cast<uint64_t>(s) > r.max)) return wrong("in range");
+      if (!r.holds(s)) return wrong("in range");
       return MetaValue::make_signed(type, s);
     }
   }
