@@ -49,7 +49,7 @@ BOOST_AUTO_TEST_CASE(plugins_lists_providers_and_failures) {
   BOOST_CHECK_NE(r.out.find("quantflow-codec-q4_0.so"), std::string::npos);
   BOOST_CHECK_NE(r.out.find("2 plugins failed to load:"), std::string::npos);
   BOOST_CHECK_NE(
-      r.out.find("qf_test_wrong_abi.so: plugin ABI version 43 does not match this quantflow's ABI version 5"),
+      r.out.find("qf_test_wrong_abi.so: plugin ABI version 43 does not match this quantflow's ABI version 6"),
       std::string::npos);
   BOOST_CHECK_NE(r.out.find("qf_test_not_a_plugin.so: not a quantflow plugin"), std::string::npos);
 

@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(every_bundled_plugin_passes_and_lists_the_expected_checks) 
 BOOST_AUTO_TEST_CASE(the_text_report_has_one_line_per_check) {
   auto r = cli("plugin-check " + quote(fs::path(QF_PLUGIN_DIR) / "quantflow-codec-q4_0.so"));
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out << r.err);
-  BOOST_CHECK(has_line(r.out, "PASS  plugin: load: loads, exports quantflow_plugin_descriptor, ABI version 5 matches"));
+  BOOST_CHECK(has_line(r.out, "PASS  plugin: load: loads, exports quantflow_plugin_descriptor, ABI version 6 matches"));
   BOOST_CHECK(has_line(r.out, "PASS  codec q4_0: geometry: 32 element(s) in 18 byte(s), kind quantized"));
   BOOST_CHECK(has_line(r.out, "PASS  codec q4_0: zeros: 4 rows of zeros decode to exactly 0"));
   BOOST_CHECK(has_line(r.out, "PASS  codec q4_0: non_finite: NaN, +inf and -inf are refused with QF_CODEC_NON_FINITE"));
@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(each_broken_plugin_fails_with_the_line_naming_its_defect) {
       {conformance_plugin("probe_out_of_range"),
        "FAIL  container qf_probe_out_of_range: probe: empty input: probe returned 101, outside 0..100"},
       {fs::path(QF_TEST_PLUGIN_DIR) / "qf_test_wrong_abi.so",
-       "FAIL  plugin: load: plugin ABI version 43 does not match this quantflow's ABI version 5; rebuild the plugin "
+       "FAIL  plugin: load: plugin ABI version 43 does not match this quantflow's ABI version 6; rebuild the plugin "
        "against this SDK"},
       {fs::path(QF_TEST_PLUGIN_DIR) / "qf_test_not_a_plugin.so",
        "FAIL  plugin: load: not a quantflow plugin: it does not export 'quantflow_plugin_descriptor'"},

@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(registry_reports_broken_plugins_with_reasons) {
   BOOST_CHECK_NE(failures[1].reason.find("invalid ELF header"), std::string::npos);
   BOOST_CHECK_EQUAL(failures[2].path, (tmp / "wrong_abi.so").string());
   BOOST_CHECK_EQUAL(failures[2].reason,
-                    "plugin ABI version 43 does not match this quantflow's ABI version 5; rebuild the plugin "
+                    "plugin ABI version 43 does not match this quantflow's ABI version 6; rebuild the plugin "
                     "against this SDK");
 }
 

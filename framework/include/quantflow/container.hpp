@@ -174,10 +174,18 @@ struct QfCompanionFile {
 // (an existing directory, or a path ending in '/') gets the weights as `<folder>/<weights_file>`
 // (split files and their index named from it by QfSplitConvention) and each companion file
 // beside them, written atomically after the weights.
+//
+// `carried_files` (ABI 6) names the files the model needs that the container does not write
+// itself (a tokenizer, generation settings): fnmatch-style patterns of plain file names, no
+// '/'. When the conversion's only input is a folder, every regular file at its top level
+// whose name matches one is copied into the output folder byte for byte, atomically, before
+// the companions. Names the container writes (weights, index, companions) are never carried.
 struct QfFolderLayout {
   const char* weights_file;  // e.g. "model.safetensors"
   const QfCompanionFile* companions = nullptr;
   uint32_t n_companions = 0;
+  const char* const* carried_files = nullptr;  // e.g. {"tokenizer.json", "*.tiktoken"}; null: none
+  uint32_t n_carried_files = 0;
 };
 
 struct QfContainerDescriptor {

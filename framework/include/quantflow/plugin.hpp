@@ -10,7 +10,7 @@
 
 // Bumped whenever any type reachable from QfPluginDescriptor changes layout or meaning,
 // including the C++ Reader/Writer interfaces and Status/Result.
-#define QUANTFLOW_ABI_VERSION 5u
+#define QUANTFLOW_ABI_VERSION 6u
 
 #define QUANTFLOW_PLUGIN_SYMBOL "quantflow_plugin_descriptor"
 

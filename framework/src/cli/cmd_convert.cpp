@@ -12,6 +12,7 @@
 #include "pipeline/analysis/model_card.hpp"
 #include "core/units.hpp"
 #include "pipeline/analysis/report.hpp"
+#include "pipeline/engine/carried_files.hpp"
 #include "pipeline/engine/convert.hpp"
 #include "pipeline/engine/direct.hpp"
 #include "pipeline/llama/imatrix.hpp"
@@ -109,6 +110,8 @@ int run_convert(int argc, char** argv) {
   std::vector<pipeline::TensorStats> stats;
   std::vector<pipeline::TranscodeRoute> routes;
   hooks.routes = &routes;
+  std::vector<std::string> carried;
+  hooks.carried = &carried;
   if (!quiet) hooks.on_progress = terminal_progress();
   if (!report_path.empty()) hooks.stats = &stats;
   if (Status s = pipeline::execute_conversion(*registry, *conversion, hooks); !s.ok()) return report_error(s);
@@ -137,6 +140,8 @@ int run_convert(int argc, char** argv) {
                              core::format_size(totals.target_bytes), seconds);
   if (const std::string direct = pipeline::direct_summary(routes); !quiet && !direct.empty())
     std::cout << direct << "\n";
+  if (const std::string line = pipeline::carried_summary(*conversion, carried); !quiet && !line.empty())
+    std::cout << line << "\n";
   return kExitOk;
 }
 

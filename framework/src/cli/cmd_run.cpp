@@ -14,6 +14,7 @@
 #include "pipeline/analysis/model_card.hpp"
 #include "pipeline/recipe/recipe_plan.hpp"
 #include "pipeline/analysis/report.hpp"
+#include "pipeline/engine/carried_files.hpp"
 #include "pipeline/engine/direct.hpp"
 #include "pipeline/engine/output_files.hpp"
 
@@ -220,7 +221,9 @@ int run_run(int argc, char** argv) {
   const bool measure = o.json || !plan->report_path.empty();
   std::vector<pipeline::TensorStats> stats;
   std::vector<pipeline::TranscodeRoute> routes;
-  if (Status s = pipeline::execute_conversion(*registry, *plan, {progress, measure ? &stats : nullptr, &routes});
+  std::vector<std::string> carried;
+  if (Status s =
+          pipeline::execute_conversion(*registry, *plan, {progress, measure ? &stats : nullptr, &routes, &carried});
       !s.ok())
     return report_error(s);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -266,6 +269,7 @@ int run_run(int argc, char** argv) {
                              plan->plan.jobs.size(), reencoded, plan->skipped.size(), core::format_size(file_bytes),
                              seconds);
     if (const std::string direct = pipeline::direct_summary(routes); !direct.empty()) std::cout << direct << "\n";
+    if (const std::string line = pipeline::carried_summary(*plan, carried); !line.empty()) std::cout << line << "\n";
     if (!plan->report_path.empty()) pipeline::print_report(std::cout, report);
     if (!card_path.empty()) std::cout << fmt::format("model card: {}\n", card_path);
   }

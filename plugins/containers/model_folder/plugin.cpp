@@ -44,10 +44,24 @@ const QfSplitConvention kSplit = {
 
 const QfCompanionFile kCompanions[] = {{model_folder::kConfigFile, model_folder::config_json_text}};
 
+// What mlx_lm.load and transformers read beside the weights and config.json: the tokenizer
+// (fast, SentencePiece, BPE vocabularies, tiktoken ranks), its chat template, generation
+// settings and a multimodal model's preprocessor. The host copies them from an input folder.
+const char* const kCarriedFiles[] = {
+    "tokenizer.json",      "tokenizer_config.json",
+    "tokenizer.model",     "special_tokens_map.json",
+    "added_tokens.json",   "vocab.json",
+    "merges.txt",          "generation_config.json",
+    "chat_template.jinja", "chat_template.json",
+    "*.tiktoken",          "preprocessor_config.json",
+};
+
 const QfFolderLayout kFolder = {
     .weights_file = model_folder::kWeightsFile,
     .companions = kCompanions,
     .n_companions = std::size(kCompanions),
+    .carried_files = kCarriedFiles,
+    .n_carried_files = std::size(kCarriedFiles),
 };
 
 const QfContainerDescriptor kContainer = {

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "core/atomic_output.hpp"
+#include "pipeline/engine/carried_files.hpp"
 #include "pipeline/engine/output_files.hpp"
 #include "streams/zstd_sink.hpp"
 
@@ -50,8 +51,8 @@ Status write_file(const core::Registry& registry, const Conversion& conversion, 
   return file_sink->commit();
 }
 
-// A folder model's companion files (config.json, ...) go last: a folder whose weights were
-// not all written never gets the file that makes it loadable.
+// A folder model's companion files (config.json, ...) go last: a folder whose weights (or
+// carried files) were not all written never gets the file that makes it loadable.
 Status write_companions(const Conversion& conversion, const CodecCatalog& catalog) {
   const QfFolderLayout* layout = conversion.container->folder;
   if (conversion.folder.empty() || layout == nullptr) return {};
@@ -107,6 +108,8 @@ Status execute_conversion(const core::Registry& registry, const Conversion& conv
   Progress overall;
   for (const auto& job : conversion.plan.jobs) overall.bytes_total += job.target.n_bytes;
   overall.tensors_total = conversion.plan.jobs.size();
+  // Listed (and links checked) before anything exists, so a refused link leaves nothing.
+  QF_ASSIGN_OR_RETURN(const std::vector<CarriedFile> carried, plan_carried_files(conversion));
   QF_RETURN_IF_ERROR(prepare_folder(conversion));
   for (const OutputFile& file : conversion.files) {
     const Progress before = overall;
@@ -130,6 +133,9 @@ Status execute_conversion(const core::Registry& registry, const Conversion& conv
   if (!conversion.index_path.empty())
     QF_RETURN_IF_ERROR(core::write_file_atomically(conversion.index_path, split_index_text(conversion, registry),
                                                    conversion.input_paths));
+  QF_RETURN_IF_ERROR(copy_carried_files(carried, conversion.input_paths));
+  if (hooks.carried != nullptr)
+    for (const CarriedFile& file : carried) hooks.carried->push_back(file.name);
   return write_companions(conversion, registry);
 }
 

@@ -45,6 +45,8 @@ struct ExecutionHooks {
   std::vector<TensorStats>* stats = nullptr;
   // When set, entry i says how conversion.plan.jobs[i] was re-encoded (direct_summary()).
   std::vector<TranscodeRoute>* routes = nullptr;
+  // When set, receives the names of the files carried from the input folder (carried_summary()).
+  std::vector<std::string>* carried = nullptr;
 };
 
 // Makes `conversion.files` a single file at `path` holding the whole plan. When the container
@@ -58,7 +60,9 @@ std::string weights_path(Conversion& conversion, const std::string& path);
 // Whether `path` names a folder rather than a file: an existing directory or a trailing '/'.
 bool names_a_folder(const std::string& path);
 
-// Writes every file of `conversion` (each atomically) and then its split index.
+// Writes every file of `conversion` (each atomically), then its split index; a folder output
+// then gets the files carried from its input folder (engine/carried_files) and last its
+// companions.
 Status execute_conversion(const core::Registry& registry, const Conversion& conversion,
                           const ExecutionHooks& hooks = {});
 
