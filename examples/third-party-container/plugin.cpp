@@ -41,19 +41,7 @@ const QfContainerDescriptor kContainer = {
     .open_reader = open_reader,
     .create_writer = create_writer,
 };
-const QfContainerDescriptor* const kContainers[] = {&kContainer};
-
-const QfPluginDescriptor kPlugin = {
-    .abi_version = QUANTFLOW_ABI_VERSION,
-    .name = "tinypack",
-    .version = "1.0.0",
-    .description = "tinypack container (an out-of-tree example)",
-    .codecs = nullptr,
-    .n_codecs = 0,
-    .containers = kContainers,
-    .n_containers = 1,
-};
 
 }  // namespace
 
-QUANTFLOW_EXPORT_PLUGIN(kPlugin)
+QUANTFLOW_CONTAINER_PLUGIN("tinypack", "1.0.0", "tinypack container (an out-of-tree example)", kContainer)

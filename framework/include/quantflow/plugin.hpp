@@ -40,6 +40,41 @@ typedef const QfPluginDescriptor* (*qf_plugin_entry_fn)(void);
 #define QUANTFLOW_EXPORT_PLUGIN(descriptor) \
   extern "C" QUANTFLOW_PLUGIN_VISIBLE const QfPluginDescriptor* quantflow_plugin_descriptor() { return &(descriptor); }
 
+// A plugin that provides one container and nothing else.
+#define QUANTFLOW_CONTAINER_PLUGIN(plugin_name, plugin_version, plugin_description, container) \
+  namespace {                                                                                  \
+  const QfContainerDescriptor* const qf_plugin_containers_[] = {&(container)};                 \
+  const QfPluginDescriptor qf_plugin_descriptor_ = {                                           \
+      .abi_version = QUANTFLOW_ABI_VERSION,                                                    \
+      .name = plugin_name,                                                                     \
+      .version = plugin_version,                                                               \
+      .description = plugin_description,                                                       \
+      .codecs = nullptr,                                                                       \
+      .n_codecs = 0,                                                                           \
+      .containers = qf_plugin_containers_,                                                     \
+      .n_containers = 1,                                                                       \
+  };                                                                                           \
+  }                                                                                            \
+  QUANTFLOW_EXPORT_PLUGIN(qf_plugin_descriptor_)
+
+// A plugin that provides transcoders only: `transcoder_array` is an array of descriptor pointers.
+#define QUANTFLOW_TRANSCODER_PLUGIN(plugin_name, plugin_version, plugin_description, transcoder_array)  \
+  namespace {                                                                                           \
+  const QfPluginDescriptor qf_plugin_descriptor_ = {                                                    \
+      .abi_version = QUANTFLOW_ABI_VERSION,                                                             \
+      .name = plugin_name,                                                                              \
+      .version = plugin_version,                                                                        \
+      .description = plugin_description,                                                                \
+      .codecs = nullptr,                                                                                \
+      .n_codecs = 0,                                                                                    \
+      .containers = nullptr,                                                                            \
+      .n_containers = 0,                                                                                \
+      .transcoders = transcoder_array,                                                                  \
+      .n_transcoders = static_cast<uint32_t>(sizeof(transcoder_array) / sizeof((transcoder_array)[0])), \
+  };                                                                                                    \
+  }                                                                                                     \
+  QUANTFLOW_EXPORT_PLUGIN(qf_plugin_descriptor_)
+
 // A plugin that provides one codec and nothing else, the common case.
 #define QUANTFLOW_CODEC_PLUGIN(plugin_name, plugin_version, codec) \
   namespace {                                                      \

@@ -107,19 +107,6 @@ const QfContainerDescriptor kContainer = {
     .split = &kSplit,
 };
 
-const QfContainerDescriptor* const kContainers[] = {&kContainer};
-
-const QfPluginDescriptor kPlugin = {
-    .abi_version = QUANTFLOW_ABI_VERSION,
-    .name = "container-apr",
-    .version = "0.1.0",
-    .description = "APR container",
-    .codecs = nullptr,
-    .n_codecs = 0,
-    .containers = kContainers,
-    .n_containers = 1,
-};
-
 }  // namespace
 
-QUANTFLOW_EXPORT_PLUGIN(kPlugin)
+QUANTFLOW_CONTAINER_PLUGIN("container-apr", "0.1.0", "APR container", kContainer)

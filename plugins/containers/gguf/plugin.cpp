@@ -75,19 +75,6 @@ const QfContainerDescriptor kContainer = {
     .file_type = &kFileType,
 };
 
-const QfContainerDescriptor* const kContainers[] = {&kContainer};
-
-const QfPluginDescriptor kPlugin = {
-    .abi_version = QUANTFLOW_ABI_VERSION,
-    .name = "container-gguf",
-    .version = "0.1.0",
-    .description = "GGUF container",
-    .codecs = nullptr,
-    .n_codecs = 0,
-    .containers = kContainers,
-    .n_containers = 1,
-};
-
 }  // namespace
 
-QUANTFLOW_EXPORT_PLUGIN(kPlugin)
+QUANTFLOW_CONTAINER_PLUGIN("container-gguf", "0.1.0", "GGUF container", kContainer)

@@ -78,19 +78,6 @@ const QfContainerDescriptor kContainer = {
     .folder = &kFolder,
 };
 
-const QfContainerDescriptor* const kContainers[] = {&kContainer};
-
-const QfPluginDescriptor kPlugin = {
-    .abi_version = QUANTFLOW_ABI_VERSION,
-    .name = "container-model_folder",
-    .version = "0.1.0",
-    .description = "model folder container (MLX)",
-    .codecs = nullptr,
-    .n_codecs = 0,
-    .containers = kContainers,
-    .n_containers = 1,
-};
-
 }  // namespace
 
-QUANTFLOW_EXPORT_PLUGIN(kPlugin)
+QUANTFLOW_CONTAINER_PLUGIN("container-model_folder", "0.1.0", "model folder container (MLX)", kContainer)

@@ -14,19 +14,7 @@ const QfTranscoderDescriptor* const kTranscoders[] = {
     &t::kMlxQ4ToQ4_1[5], &t::kQ4_1ToMlxQ4,    &t::kMlxQ8ToQ8_0[0], &t::kMlxQ8ToQ8_0[1], &t::kMlxQ8ToQ8_0[2],
     &t::kMlxQ8ToQ8_0[3], &t::kMlxQ8ToQ8_0[4], &t::kMlxQ8ToQ8_0[5]};
 
-const QfPluginDescriptor kPlugin = {
-    .abi_version = QUANTFLOW_ABI_VERSION,
-    .name = "transcoder-mlx_affine_ggml",
-    .version = "1.0.0",
-    .description = "MLX 4- and 8-bit affine groups <-> ggml Q4_1 / Q8_0 without a float detour",
-    .codecs = nullptr,
-    .n_codecs = 0,
-    .containers = nullptr,
-    .n_containers = 0,
-    .transcoders = kTranscoders,
-    .n_transcoders = std::size(kTranscoders),
-};
-
 }  // namespace
 
-QUANTFLOW_EXPORT_PLUGIN(kPlugin)
+QUANTFLOW_TRANSCODER_PLUGIN("transcoder-mlx_affine_ggml", "1.0.0",
+                            "MLX 4- and 8-bit affine groups <-> ggml Q4_1 / Q8_0 without a float detour", kTranscoders)

@@ -104,19 +104,8 @@ const QfTranscoderDescriptor kTranscoderTable[] = {
 const QfTranscoderDescriptor* const kTranscoders[] = {&kTranscoderTable[0], &kTranscoderTable[1], &kTranscoderTable[2],
                                                       &kTranscoderTable[3], &kTranscoderTable[4], &kTranscoderTable[5]};
 
-const QfPluginDescriptor kPlugin = {
-    .abi_version = QUANTFLOW_ABI_VERSION,
-    .name = "transcoder-zero_point_ggml",
-    .version = "1.0.0",
-    .description = "AutoAWQ/GPTQ 4-bit zero-point groups -> ggml Q4_1 / MLX affine without a float detour",
-    .codecs = nullptr,
-    .n_codecs = 0,
-    .containers = nullptr,
-    .n_containers = 0,
-    .transcoders = kTranscoders,
-    .n_transcoders = std::size(kTranscoders),
-};
-
 }  // namespace
 
-QUANTFLOW_EXPORT_PLUGIN(kPlugin)
+QUANTFLOW_TRANSCODER_PLUGIN("transcoder-zero_point_ggml", "1.0.0",
+                            "AutoAWQ/GPTQ 4-bit zero-point groups -> ggml Q4_1 / MLX affine without a float detour",
+                            kTranscoders)
