@@ -170,6 +170,9 @@ def model_folder_seeds():
                                                          "zero_point": True, "version": "gemm"}}, awq),
         "gptq_act_order.bin": model_folder({"quantization_config": {"quant_method": "gptq", "bits": 4,
                                                                     "group_size": 16, "desc_act": True}}, gptq),
+        "fp8_blocks.bin": model_folder({"quantization_config": {"quant_method": "fp8", "weight_block_size": [2, 4]}},
+                                       [("w.weight", "F8_E4M3", [3, 6], bytes(range(18))),
+                                        ("w.weight_scale_inv", "F32", [2, 2], f32s(1, 2, 3, 4))]),
         "gptq_sym.bin": model_folder({"quantization_config": {"quant_method": "gptq", "bits": 8, "group_size": 32,
                                                               "sym": True, "checkpoint_format": "gptq_v2"}}, gptq_sym),
     }

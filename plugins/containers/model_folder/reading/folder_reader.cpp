@@ -5,6 +5,7 @@
 
 #include "folder/folder_files.hpp"
 #include "folder/json_depth.hpp"
+#include "reading/fp8_blocks.hpp"
 #include "reading/mxfp4_blocks.hpp"
 #include "reading/zero_point_modules.hpp"
 #include "safetensors/json_text.hpp"
@@ -80,6 +81,11 @@ Result<std::unique_ptr<FolderReader>> FolderReader::open(const std::string& fold
   // Which stored tensors fold into one depends on the tool that wrote the folder.
   Result<FoldedTensors> folded = [&]() -> Result<FoldedTensors> {
     if (quant_method(config) == "mxfp4") return fold_mxfp4_blocks(r->weights_->tensors(), catalog);
+    if (quant_method(config) == "fp8") {
+      auto block = fp8_block_size(config["quantization_config"]);
+      if (!block.ok()) return block.take_status().with_file(folder + "/" + kConfigFile);
+      return fold_fp8_blocks(r->weights_->tensors(), *block, catalog);
+    }
     QF_ASSIGN_OR_RETURN(r->zero_point_, zero_point_config(folder, config));
     if (r->zero_point_) return fold_zero_point_modules(*r->weights_, *r->zero_point_, catalog);
     std::optional<MlxQuantization> quantization;
@@ -107,6 +113,16 @@ Result<TensorData> FolderReader::read(size_t index) const {
     const std::span<const std::byte> bytes(*out);
     return TensorData{.bytes = bytes, .owner = std::move(out)};
   }
+  if (const auto& fp8 = source.fp8) {
+    QF_ASSIGN_OR_RETURN(auto codes, weights_->read(source.weight));
+    QF_ASSIGN_OR_RETURN(auto factors, weights_->read(fp8->scale_inv));
+    const TensorInfo& logical = folded_.tensors[index];
+    auto out = std::make_shared<std::vector<float>>(element_count(logical.shape));
+    QF_RETURN_IF_ERROR(dequantize_fp8_blocks(*fp8, logical, codes.bytes, factors.bytes, *out));
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(out->data()),
+                                           out->size() * sizeof(float));
+    return TensorData{.bytes = bytes, .owner = std::move(out)};
+  }
   if (!source.scales) return weights_->read(source.weight);
   QF_ASSIGN_OR_RETURN(auto weight, weights_->read(source.weight));
   QF_ASSIGN_OR_RETURN(auto scales, weights_->read(*source.scales));
@@ -129,6 +145,7 @@ void FolderReader::release(size_t index) const {
     if (parts->qzeros) weights_->release(*parts->qzeros);
     if (parts->g_idx) weights_->release(*parts->g_idx);
   }
+  if (source.fp8) weights_->release(source.fp8->scale_inv);
   if (source.scales) weights_->release(*source.scales);
   if (source.biases) weights_->release(*source.biases);
 }

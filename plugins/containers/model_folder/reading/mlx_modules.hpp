@@ -20,6 +20,14 @@ struct ZeroPointParts {
   std::optional<size_t> g_idx;
 };
 
+// An FP8 weight with one factor per 2-D block (reading/fp8_blocks).
+struct Fp8BlockScaled {
+  size_t scale_inv = 0;                      // index of the stored factors
+  const CodecDescriptor* codes = nullptr;    // decodes the weight's FP8 codes
+  const CodecDescriptor* factors = nullptr;  // decodes the factors (f32 or bf16)
+  uint64_t block_rows = 0, block_cols = 0;
+};
+
 // Where a logical tensor's bytes come from in the stored weights.
 struct TensorSource {
   size_t weight = 0;  // index of the stored tensor (the codes for a quantized module)
@@ -27,6 +35,7 @@ struct TensorSource {
   std::optional<size_t> biases;
   GroupedLayout layout;                      // meaningful when `scales` is set
   std::optional<ZeroPointParts> zero_point;  // AWQ/GPTQ: unpacked from these parts instead
+  std::optional<Fp8BlockScaled> fp8;         // FP8 with block factors: dequantized to f32 instead
 };
 
 struct FoldedTensors {
