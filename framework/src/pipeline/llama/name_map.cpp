@@ -142,7 +142,7 @@ uint64_t first_count(const nlohmann::json& config, std::initializer_list<const c
 
 }  // namespace
 
-std::vector<std::string> builtin_name_maps() { return {"hf-to-gguf"}; }
+std::vector<std::string> builtin_name_maps() { return {"hf-to-gguf", kNoNameMap}; }
 
 bool is_builtin_name_map(const std::string& name) {
   for (const auto& n : builtin_name_maps())

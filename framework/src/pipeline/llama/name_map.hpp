@@ -25,6 +25,10 @@ struct ArchitectureParams {
   uint64_t kv_heads = 0;
 };
 
+// `rename: {builtin: none}`: no map, not even the one a Hugging Face checkpoint folder bound
+// for GGUF gets by itself (llama/hf_checkpoint).
+inline constexpr const char* kNoNameMap = "none";
+
 // Names of the built-in maps, and of the architectures `hf-to-gguf` knows.
 std::vector<std::string> builtin_name_maps();
 std::vector<std::string> hf_architectures();

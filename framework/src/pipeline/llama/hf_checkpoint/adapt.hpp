@@ -14,8 +14,11 @@ namespace quantflow::pipeline::hf {
 bool is_gguf(const ContainerDescriptor& output);
 
 // The CheckpointReader over `reader` when `input` is a checkpoint folder and `output` GGUF;
-// otherwise `reader` itself. An engine InputAdapter.
+// otherwise `reader` itself. The first is an engine InputAdapter.
 Result<std::unique_ptr<Reader>> adapt_checkpoint(const core::Registry& registry, const std::string& input,
                                                  std::unique_ptr<Reader> reader, const ContainerDescriptor& output);
+Result<std::shared_ptr<const Reader>> adapt_shared_checkpoint(const core::Registry& registry, const std::string& input,
+                                                              std::shared_ptr<const Reader> reader,
+                                                              const ContainerDescriptor& output);
 
 }  // namespace quantflow::pipeline::hf

@@ -62,7 +62,8 @@ std::shared_ptr<const void> own(std::vector<std::byte> bytes, TensorData& out) {
 
 }  // namespace
 
-Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(Checkpoint checkpoint, std::unique_ptr<Reader> weights,
+Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(Checkpoint checkpoint,
+                                                                 std::shared_ptr<const Reader> weights,
                                                                  const CodecCatalog& catalog,
                                                                  const ContainerDescriptor& output) {
   std::unique_ptr<CheckpointReader> reader(new CheckpointReader());

@@ -18,7 +18,7 @@ class CheckpointReader final : public AdaptedInput {
  public:
   // Fails, naming the folder and tensor, on a tensor without a GGUF name or a layout the
   // rewrite cannot apply to; and on metadata config.json or the tokenizer cannot give.
-  static Result<std::unique_ptr<CheckpointReader>> open(Checkpoint checkpoint, std::unique_ptr<Reader> weights,
+  static Result<std::unique_ptr<CheckpointReader>> open(Checkpoint checkpoint, std::shared_ptr<const Reader> weights,
                                                         const CodecCatalog& catalog, const ContainerDescriptor& output);
 
   std::string container() const override { return weights_->container(); }
@@ -46,7 +46,7 @@ class CheckpointReader final : public AdaptedInput {
   Status map_tensors(const CodecCatalog& catalog);
 
   Checkpoint checkpoint_;
-  std::unique_ptr<Reader> weights_;
+  std::shared_ptr<const Reader> weights_;
   const ContainerDescriptor* output_ = nullptr;
   Metadata metadata_;
   std::vector<TensorInfo> tensors_;
