@@ -116,34 +116,39 @@ inline nlohmann::json byte_level_tokenizer_json(const std::vector<AddedToken>& a
   vocab[G + "the"] = 258;
   vocab["a b"] = 259;
   nlohmann::json added_tokens = nlohmann::json::array();
-  for (const auto& a : added)
-    added_tokens.push_back({{"id", a.id},
-                            {"content", a.content},
-                            {"single_word", false},
-                            {"lstrip", false},
-                            {"rstrip", false},
-                            {"normalized", false},
-                            {"special", a.special}});
-  return {
-      {"version", "1.0"},
-      {"truncation", nullptr},
-      {"padding", nullptr},
-      {"added_tokens", added_tokens},
-      {"normalizer", nullptr},
-      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
-      {"post_processor",
-       {{"type", "TemplateProcessing"},
-        {"single", {{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
-        {"pair", nlohmann::json::array()},
-        {"special_tokens", nlohmann::json::object()}}},
-      {"decoder", {{"type", "ByteLevel"}}},
-      {"model",
-       {{"type", "BPE"},
-        {"dropout", nullptr},
-        {"unk_token", nullptr},
-        {"byte_fallback", false},
-        {"vocab", vocab},
-        {"merges", {{G, "t"}, {"h", "e"}, {G + "t", "he"}, {"a", " b"}}}}}};
+  for (const auto& a : added) {
+    nlohmann::json token = nlohmann::json::object();
+    token["id"] = a.id;
+    token["content"] = a.content;
+    token["normalized"] = false;
+    token["special"] = a.special;
+    added_tokens.push_back(token);
+  }
+  // Built key by key: nested braces of two-element lists would read as objects.
+  nlohmann::json merges = nlohmann::json::array();
+  for (const auto& [left, right] :
+       std::vector<std::pair<std::string, std::string>>{{G, "t"}, {"h", "e"}, {G + "t", "he"}, {"a", " b"}})
+    merges.push_back(nlohmann::json::array({left, right}));
+  nlohmann::json model = nlohmann::json::object();
+  model["type"] = "BPE";
+  model["byte_fallback"] = false;
+  model["vocab"] = vocab;
+  model["merges"] = merges;
+  nlohmann::json single = nlohmann::json::array();
+  single.push_back(nlohmann::json::object());
+  single[0]["SpecialToken"] = {{"id", bos}, {"type_id", 0}};
+  single.push_back(nlohmann::json::object());
+  single[1]["Sequence"] = {{"id", "A"}, {"type_id", 0}};
+  nlohmann::json tokenizer = nlohmann::json::object();
+  tokenizer["version"] = "1.0";
+  tokenizer["added_tokens"] = added_tokens;
+  tokenizer["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};
+  tokenizer["post_processor"] = nlohmann::json::object();
+  tokenizer["post_processor"]["type"] = "TemplateProcessing";
+  tokenizer["post_processor"]["single"] = single;
+  tokenizer["decoder"] = {{"type", "ByteLevel"}};
+  tokenizer["model"] = model;
+  return tokenizer;
 }
 
 // ---- tensors ----

@@ -29,6 +29,20 @@ constexpr Keys kExperts = {"num_local_experts"};
 constexpr Keys kExpertsUsed = {"num_experts_per_tok"};
 constexpr Keys kHeadDim = {"head_dim"};
 constexpr Keys kVocab = {"vocab_size"};
+constexpr Keys kYarnExtrapolation = {"extrapolation_factor"};
+constexpr Keys kYarnAttention = {"attention_factor", "attn_factor"};
+constexpr Keys kYarnBetaFast = {"beta_fast"};
+constexpr Keys kYarnBetaSlow = {"beta_slow"};
+
+// rope.scaling.<key> of yarn scaling, from its settings.
+struct YarnKey {
+  const char* key;
+  Keys sources;
+};
+constexpr YarnKey kYarnKeys[] = {{"yarn_ext_factor", kYarnExtrapolation},
+                                 {"yarn_attn_factor", kYarnAttention},
+                                 {"yarn_beta_fast", kYarnBetaFast},
+                                 {"yarn_beta_slow", kYarnBetaSlow}};
 
 // How one key gets its value.
 enum class Value : uint8_t {
@@ -176,11 +190,7 @@ void add_rope_scaling(const std::string& arch, const nlohmann::json& hp, Metadat
         original != nullptr && original->is_number_unsigned())
       metadata.append(prefix + "original_context_length",
                       MetaValue::make_u32(static_cast<uint32_t>(original->get<uint64_t>())));
-    const std::pair<const char*, Keys> yarn[] = {{"yarn_ext_factor", {"extrapolation_factor"}},
-                                                 {"yarn_attn_factor", {"attention_factor", "attn_factor"}},
-                                                 {"yarn_beta_fast", {"beta_fast"}},
-                                                 {"yarn_beta_slow", {"beta_slow"}}};
-    for (const auto& [key, sources] : yarn)
+    for (const auto& [key, sources] : kYarnKeys)
       if (auto value = number(first_present(*dict, sources)))
         metadata.append(prefix + key, MetaValue::make_f32(static_cast<float>(*value)));
   }
