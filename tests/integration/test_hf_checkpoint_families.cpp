@@ -59,12 +59,13 @@ void write_qwen_tokenizer(const fs::path& dir) {
                                                 {298, "<|im_end|>", true},
                                                 {299, "\xe2\x96\x81hi", false}};
   qf_test::write_text(dir / "tokenizer.json", qf_hf::byte_level_tokenizer_json(added, "<|endoftext|>").dump());
-  qf_test::write_text(dir / "tokenizer_config.json", json{{"add_bos_token", false},
-                                                          {"bos_token", nullptr},
-                                                          {"eos_token", "<|im_end|>"},
-                                                          {"pad_token", "<|endoftext|>"},
-                                                          {"chat_template", "{% for m in messages %}{{ m }}{% endfor %}"}}
-                                                         .dump());
+  qf_test::write_text(dir / "tokenizer_config.json",
+                      json{{"add_bos_token", false},
+                           {"bos_token", nullptr},
+                           {"eos_token", "<|im_end|>"},
+                           {"pad_token", "<|endoftext|>"},
+                           {"chat_template", "{% for m in messages %}{{ m }}{% endfor %}"}}
+                          .dump());
 }
 
 fs::path qwen_checkpoint(const fs::path& dir, const qf_hf::Family& family, const qf_hf::Dims& dims,
@@ -88,15 +89,30 @@ BOOST_AUTO_TEST_CASE(qwen2_with_a_fast_tokenizer) {
   const fs::path out = tmp / "qwen2.gguf";
   run_ok("convert -q " + quote(dir) + " " + quote(out) + " --type f16");
   const auto m = qf_test::metadata_of(out);
-  BOOST_CHECK(keys_of(m) ==
-              (std::vector<std::string>{
-                  "general.architecture", "general.type", "general.name", "general.size_label", "qwen2.block_count",
-                  "qwen2.context_length", "qwen2.embedding_length", "qwen2.feed_forward_length",
-                  "qwen2.attention.head_count", "qwen2.attention.head_count_kv", "qwen2.rope.freq_base",
-                  "qwen2.attention.layer_norm_rms_epsilon", "general.file_type", "general.quantization_version",
-                  "tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type",
-                  "tokenizer.ggml.merges", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.pad_token_id",
-                  "tokenizer.ggml.bos_token_id", "tokenizer.ggml.add_bos_token", "tokenizer.chat_template"}));
+  BOOST_CHECK(keys_of(m) == (std::vector<std::string>{"general.architecture",
+                                                      "general.type",
+                                                      "general.name",
+                                                      "general.size_label",
+                                                      "qwen2.block_count",
+                                                      "qwen2.context_length",
+                                                      "qwen2.embedding_length",
+                                                      "qwen2.feed_forward_length",
+                                                      "qwen2.attention.head_count",
+                                                      "qwen2.attention.head_count_kv",
+                                                      "qwen2.rope.freq_base",
+                                                      "qwen2.attention.layer_norm_rms_epsilon",
+                                                      "general.file_type",
+                                                      "general.quantization_version",
+                                                      "tokenizer.ggml.model",
+                                                      "tokenizer.ggml.pre",
+                                                      "tokenizer.ggml.tokens",
+                                                      "tokenizer.ggml.token_type",
+                                                      "tokenizer.ggml.merges",
+                                                      "tokenizer.ggml.eos_token_id",
+                                                      "tokenizer.ggml.pad_token_id",
+                                                      "tokenizer.ggml.bos_token_id",
+                                                      "tokenizer.ggml.add_bos_token",
+                                                      "tokenizer.chat_template"}));
   BOOST_CHECK_EQUAL(value_of(m, "general.name").text, "Qwen2 Tok");
   BOOST_CHECK_EQUAL(value_of(m, "qwen2.rope.freq_base").real, 1000000.0);
   BOOST_CHECK_EQUAL(value_of(m, "tokenizer.ggml.pre").text, "qwen2");
@@ -105,16 +121,18 @@ BOOST_AUTO_TEST_CASE(qwen2_with_a_fast_tokenizer) {
   BOOST_REQUIRE_EQUAL(tokens.size(), 300u);
   BOOST_REQUIRE_EQUAL(types.size(), 300u);
   const std::pair<size_t, std::pair<std::string, int64_t>> expected[] = {
-      {0, {"\xc4\x80", 1}}, {33, {"!", 1}}, {32, {"\xc4\xa0", 1}},         {256, {"\xc4\xa0t", 1}},     {259, {"a b", 1}},
-      {260, {"[PAD260]", 5}}, {295, {"[PAD295]", 5}}, {296, {"<|endoftext|>", 3}}, {298, {"<|im_end|>", 3}},
-      {299, {" hi", 4}}};
+      {0, {"\xc4\x80", 1}},     {33, {"!", 1}},         {32, {"\xc4\xa0", 1}},  {256, {"\xc4\xa0t", 1}},
+      {259, {"a b", 1}},        {260, {"[PAD260]", 5}}, {295, {"[PAD295]", 5}}, {296, {"<|endoftext|>", 3}},
+      {298, {"<|im_end|>", 3}}, {299, {" hi", 4}}};
   for (const auto& [id, token] : expected) {
     BOOST_CHECK_EQUAL(tokens[id].text, token.first);
     BOOST_CHECK_EQUAL(types[id].as_i64(), token.second);
   }
   std::vector<std::string> merges;
   for (const auto& e : value_of(m, "tokenizer.ggml.merges").elements) merges.push_back(e.text);
-  BOOST_CHECK(merges == (std::vector<std::string>{"\xc4\xa0 t", "h e", "\xc4\xa0t he", "a \xc4\xa0" "b"}));
+  BOOST_CHECK(merges == (std::vector<std::string>{"\xc4\xa0 t", "h e", "\xc4\xa0t he",
+                                                  "a \xc4\xa0"
+                                                  "b"}));
   BOOST_CHECK_EQUAL(value_of(m, "tokenizer.ggml.eos_token_id").integer, 298u);  // tokenizer_config via added_tokens
   BOOST_CHECK_EQUAL(value_of(m, "tokenizer.ggml.pad_token_id").integer, 296u);
   BOOST_CHECK_EQUAL(value_of(m, "tokenizer.ggml.bos_token_id").integer, 296u);  // config.json
