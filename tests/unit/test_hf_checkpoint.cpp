@@ -82,10 +82,13 @@ BOOST_AUTO_TEST_CASE(merges_txt_skips_its_version_line_and_malformed_lines) {
 }
 
 BOOST_AUTO_TEST_CASE(added_tokens_that_look_special_are_control_tokens) {
-  for (const char* special : {"<|im_start|>", "<\xef\xbd\x9c" "begin\xef\xbd\x9c>", "<unused12>", "<pad>", "<mask>",
-                              "<2mass>", "[@BOS@]"})
+  for (const char* special : {"<|im_start|>",
+                              "<\xef\xbd\x9c"
+                              "begin\xef\xbd\x9c>",
+                              "<unused12>", "<pad>", "<mask>", "<2mass>", "[@BOS@]"})
     BOOST_CHECK_MESSAGE(looks_special(special), special);
-  for (const char* plain : {"<s>", "<|", "|>", "<|x", "hello", "<unused"}) BOOST_CHECK_MESSAGE(!looks_special(plain), plain);
+  for (const char* plain : {"<s>", "<|", "|>", "<|x", "hello", "<unused"})
+    BOOST_CHECK_MESSAGE(!looks_special(plain), plain);
   Vocabulary v;
   v.pad_to(3, true);
   BOOST_CHECK_EQUAL(v.tokens[2], "[PAD2]");

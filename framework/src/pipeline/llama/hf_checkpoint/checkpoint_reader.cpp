@@ -7,6 +7,7 @@
 
 #include "pipeline/engine/file_type.hpp"
 #include "pipeline/llama/hf_checkpoint/model_keys.hpp"
+#include "pipeline/llama/hf_checkpoint/rope_keys.hpp"
 #include "pipeline/llama/hf_checkpoint/storage_types.hpp"
 #include "pipeline/llama/hf_checkpoint/tokenizer_keys.hpp"
 

@@ -1,5 +1,5 @@
 // The general.* and architecture keys llama.cpp's converter writes, all read from config.json
-// (hf-to-gguf.md §3.1-3.3), in the converter's order, and the rope factors of llama3 scaling.
+// (hf-to-gguf.md §3.1-3.2), in the converter's order.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +22,8 @@ struct TensorFacts {
 // key the loader cannot do without (block count, width, heads) is an error naming config.json.
 Status add_model_keys(const Checkpoint& checkpoint, const TensorFacts& facts, Metadata& metadata);
 
-// The `rope_freqs.weight` values of llama3 rope scaling (architecture llama only), else nullopt.
-Result<std::optional<std::vector<float>>> llama3_rope_factors(const Checkpoint& checkpoint);
+// head_dim, else hidden_size / heads: the rotary dimension.
+Result<uint64_t> rope_dimension(const Checkpoint& checkpoint);
 
 // "513K", "1.5B", "8.0B": the parameter count as the converter labels it.
 std::string size_label(uint64_t parameters);
