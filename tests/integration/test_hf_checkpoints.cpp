@@ -168,8 +168,8 @@ BOOST_AUTO_TEST_CASE(the_gpt2_checkpoint_takes_the_bpe_path_and_runs,
 
 // With an F16 checkpoint, `quantize DIR OUT Q4_K_M` writes the file that converting to F16
 // and then quantizing writes, with quantflow's quantize and with llama-quantize; with BF16 it
-// quantizes the checkpoint's values themselves, which is what quantizing its F32 conversion
-// gives (BF16 -> F32 is exact; the two-pass route would round to F16 first).
+// quantizes the checkpoint's values themselves, which is what quantizing its F32 or BF16
+// conversion gives (BF16 -> F32 is exact; the two-pass route through F16 rounds first).
 BOOST_AUTO_TEST_CASE(one_pass_quantization_equals_the_two_pass_route) {
   qf_test::TempDir tmp;
   const qf_hf::Family llama{.hf_class = "LlamaForCausalLM"};
@@ -201,6 +201,10 @@ BOOST_AUTO_TEST_CASE(one_pass_quantization_equals_the_two_pass_route) {
   run_ok("convert -q " + quote(bf16) + " " + quote(tmp / "f32.gguf") + " --type f32");
   run_ok("quantize -q " + quote(tmp / "f32.gguf") + " " + quote(tmp / "bf16-two-pass.gguf") + " Q4_K_M");
   BOOST_CHECK(qf_test::read_bytes(tmp / "bf16-one-pass.gguf") == qf_test::read_bytes(tmp / "bf16-two-pass.gguf"));
+  // ... and what the two-pass route through a BF16 GGUF (--outtype bf16) gives.
+  run_ok("convert -q " + quote(bf16) + " " + quote(tmp / "bf16.gguf") + " --type bf16");
+  run_ok("quantize -q " + quote(tmp / "bf16.gguf") + " " + quote(tmp / "bf16-via-bf16.gguf") + " Q4_K_M");
+  BOOST_CHECK(qf_test::read_bytes(tmp / "bf16-one-pass.gguf") == qf_test::read_bytes(tmp / "bf16-via-bf16.gguf"));
   // BF16 norms are widened to F32, as the converter stores them.
   const auto bf16_types = qf_test::tensors_of(tmp / "bf16-one-pass.gguf");
   BOOST_CHECK_EQUAL(bf16_types.at("blk.1.ffn_norm.weight").type, "f32");
