@@ -311,6 +311,10 @@ BOOST_AUTO_TEST_CASE(a_recipe_can_opt_out) {
                              " --set inputs=" + quote(dir) + " --set output.path=" + quote(tmp / "o.gguf");
   run_ok("run -q " + recipe);
   BOOST_CHECK_EQUAL(qf_test::tensors_of(tmp / "o.gguf").at("blk.0.ffn_up.weight").type, "q4_k");
+  auto heads = cli("run -q " + recipe + " --set rename.heads=8");
+  BOOST_CHECK_EQUAL(heads.exit_code, 0);
+  BOOST_CHECK_NE(heads.err.find(": ignored: the checkpoint's config.json decides the architecture and heads"),
+                 std::string::npos);
   auto r = cli("run " + recipe + " --set rename.builtin=none");
   BOOST_CHECK_EQUAL(r.exit_code, 2);
   BOOST_CHECK_NE(r.err.find("tensor 'lm_head.weight': Hugging Face tensor names and no general.architecture"),

@@ -143,11 +143,15 @@ Result<std::shared_ptr<const Reader>> adapt_recipe_input(const core::Registry& r
                       hf::adapt_shared_checkpoint(registry, recipe.inputs.front().value, source, *out.container));
   if (reader == source) return reader;
   out.source = reader;
-  for (const auto* setting :
-       {&recipe.rename.architecture.mark, &recipe.rename.heads.mark, &recipe.rename.kv_heads.mark})
-    if (setting->line > 0)
-      out.warnings.push_back(setting->to_string() +
-                             ": ignored: the checkpoint's config.json decides the architecture and heads");
+  const std::pair<bool, const SourceMark*> overridden[] = {
+      {!recipe.rename.architecture.value.empty(), &recipe.rename.architecture.mark},
+      {recipe.rename.heads.value != 0, &recipe.rename.heads.mark},
+      {recipe.rename.kv_heads.value != 0, &recipe.rename.kv_heads.mark}};
+  for (const auto& [set, mark] : overridden)
+    if (set)
+      out.warnings.push_back(mark->to_string() +
+                             ": ignored: the checkpoint's config.json decides the "
+                             "architecture and heads");
   return reader;
 }
 
