@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "support/hf_checkpoints.hpp"
 #include "support/peak_rss.hpp"
 #include "support/test_support.hpp"
 
@@ -159,4 +160,23 @@ BOOST_AUTO_TEST_CASE(zstd_inputs_and_outputs_stay_under_the_budget) {
                                               << to_packed << " MiB to .zst");
   BOOST_CHECK_LT(from_packed, budget_mib + kFixedOverheadMiB + head_mib + zstd_window_mib);
   BOOST_CHECK_LT(to_packed, budget_mib + kFixedOverheadMiB + zstd_window_mib);
+}
+
+// A Hugging Face checkpoint bound for GGUF is renamed, re-laid-out (Q/K rows) and quantized a
+// tensor at a time: 8 layers of F16 (about 300 MiB, largest tensor 8 MiB) stay under the budget
+// in one pass, as a GGUF input does.
+BOOST_AUTO_TEST_CASE(a_hugging_face_checkpoint_converts_within_the_budget) {
+  qf_test::TempDir tmp;
+  const qf_hf::Dims dims{.layers = 8, .hidden = 1024, .ffn = 4096, .heads = 16, .kv_heads = 4, .vocab = 8192};
+  const fs::path dir = qf_hf::write_checkpoint(tmp / "hf", {.hf_class = "LlamaForCausalLM"}, dims, "F16", "F32");
+  qf_hf::write_sentencepiece_tokenizer(dir, dims.vocab);
+  const long quantized = peak_mib(
+      {"quantize", "-q", "--memory-limit", mib(kLowBudgetMiB), dir.string(), (tmp / "q.gguf").string(), "Q8_0"});
+  const long copied = peak_mib({"convert", "-q", "--memory-limit", mib(kLowBudgetMiB), "--type", "f16", dir.string(),
+                                (tmp / "f16.gguf").string()});
+  BOOST_TEST_MESSAGE("HF checkpoint of " << fs::file_size(dir / "model.safetensors") / (1 << 20) << " MiB, budget "
+                                         << kLowBudgetMiB << " MiB: quantize peak " << quantized
+                                         << " MiB, convert peak " << copied << " MiB");
+  BOOST_CHECK_LT(quantized, kLowBudgetMiB + kFixedOverheadMiB);
+  BOOST_CHECK_LT(copied, kLowBudgetMiB + kFixedOverheadMiB);
 }

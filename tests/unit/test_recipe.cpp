@@ -200,7 +200,7 @@ BOOST_AUTO_TEST_CASE(validation_checks_encodings_regexes_and_outputs) {
   BOOST_CHECK_EQUAL(validation_error("inputs: " + input + "\noutput: {path: /tmp/o.zzz}\n").substr(0, 64),
                     "r.yaml:2:16: cannot tell the output format from the file name; u");
   BOOST_CHECK_EQUAL(validation_error(head + "rename: {builtin: nope}\n"),
-                    "r.yaml:3:19: unknown builtin name map 'nope' (known: hf-to-gguf)");
+                    "r.yaml:3:19: unknown builtin name map 'nope' (known: hf-to-gguf, none)");
   std::vector<std::string> warnings;
   BOOST_CHECK_EQUAL(validation_error(head + "mode: allowlist\n", &warnings), "");
   BOOST_REQUIRE_EQUAL(warnings.size(), 1u);

@@ -15,6 +15,7 @@
 #include "pipeline/engine/carried_files.hpp"
 #include "pipeline/engine/convert.hpp"
 #include "pipeline/engine/direct.hpp"
+#include "pipeline/llama/hf_checkpoint/adapt.hpp"
 #include "pipeline/llama/imatrix.hpp"
 
 namespace quantflow::cli {
@@ -103,6 +104,7 @@ int run_convert(int argc, char** argv) {
     if (!imatrix.ok()) return report_error(imatrix.status());
     request.importance = std::move(imatrix).value();
   }
+  request.adapt_input = pipeline::hf::adapt_checkpoint;  // a Hugging Face folder to GGUF, as llama.cpp writes it
   auto conversion = pipeline::plan_convert(*registry, request);
   if (!conversion.ok()) return report_error(conversion.status());
   if (Status s = apply_compress(compress, *conversion); !s.ok()) return report_error(s);

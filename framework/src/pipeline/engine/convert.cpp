@@ -60,6 +60,30 @@ Status apply_uniform_type(Plan& plan, const TypeRequest& type, const std::vector
   return {};
 }
 
+namespace {
+
+// What an adapted input fixes wins over the uniform type: such a tensor is written in its
+// fixed encoding, as it is when it already has it.
+Status apply_fixed_encodings(Plan& plan, const AdaptedInput& input, const CodecDescriptor& requested,
+                             const core::Registry& registry) {
+  for (auto& job : plan.jobs) {
+    const CodecDescriptor* fixed = input.fixed_encoding(job.source, requested, registry);
+    if (fixed == nullptr || job.target.dtype.name == fixed->name) continue;
+    if (job.source.dtype.name == fixed->name) {
+      const std::string name = job.target.name;
+      job.target = job.source;
+      job.target.name = name;
+      job.target.offset = 0;
+      job.decoder = job.encoder = nullptr;
+      continue;
+    }
+    if (Status s = retarget(job, *fixed, registry); !s.ok()) return std::move(s).with_tensor(job.source.name);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<const ContainerDescriptor*> output_container(const core::Registry& registry, const std::string& path,
                                                     const std::string& format) {
   const ContainerDescriptor* container =
@@ -90,7 +114,11 @@ Result<Conversion> plan_convert(const core::Registry& registry, const ConvertReq
   Conversion conversion;
   QF_ASSIGN_OR_RETURN(conversion.container, output_container(registry, request.output, request.output_format));
   QF_RETURN_IF_ERROR(check_writer_options(registry, *conversion.container, request.writer_options));
-  QF_ASSIGN_OR_RETURN(auto reader, registry.open_reader(request.input));
+  QF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, registry.open_reader(request.input));
+  if (request.adapt_input) {
+    QF_ASSIGN_OR_RETURN(reader, request.adapt_input(registry, request.input, std::move(reader), *conversion.container));
+  }
+  const auto* adapted = dynamic_cast<const AdaptedInput*>(reader.get());
   conversion.source = std::move(reader);
   conversion.input_paths = {request.input};
   conversion.settings = request.settings;
@@ -112,9 +140,15 @@ Result<Conversion> plan_convert(const core::Registry& registry, const ConvertReq
         return usage_error(fmt::format("unknown fallback type '{}'", name));
       fallbacks.push_back(fallback);
     }
+    const CodecDescriptor* codec = registry.find(canonical_dtype_name(request.type.type));
+    if (adapted != nullptr && codec != nullptr && fallbacks.empty())
+      for (const auto& name : adapted->default_fallback(*codec))
+        if (const CodecDescriptor* fallback = registry.find(name)) fallbacks.push_back(fallback);
     if (Status s = apply_uniform_type(plan, request.type, fallbacks, registry); !s.ok())
       return std::move(s).with_file(request.input);
-    if (const CodecDescriptor* codec = registry.find(canonical_dtype_name(request.type.type)))
+    if (adapted != nullptr && codec != nullptr)
+      QF_RETURN_IF_ERROR(apply_fixed_encodings(plan, *adapted, *codec, registry));
+    if (codec != nullptr && (adapted == nullptr || !adapted->record_main_encoding(plan.metadata, *codec)))
       record_main_encoding(*conversion.container, plan.metadata, *codec);
   }
 

@@ -8,6 +8,7 @@
 
 #include "core/registry.hpp"
 #include "pipeline/engine/conversion.hpp"
+#include "pipeline/engine/input_adapter.hpp"
 #include "pipeline/engine/type_request.hpp"
 
 namespace quantflow::pipeline {
@@ -23,6 +24,9 @@ struct ConvertRequest {
   std::vector<std::string> fallback;
   ExecutionSettings settings;
   WriterOptions writer_options;
+  // Stands in for inputs that are written differently from how they are read (a Hugging Face
+  // checkpoint bound for GGUF); empty: every input is copied as it is.
+  InputAdapter adapt_input;
 };
 
 // Whether a uniform `--type` re-encodes this tensor: matrices (2+ dimensions) of a decodable

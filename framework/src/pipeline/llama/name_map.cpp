@@ -1,5 +1,6 @@
 #include "pipeline/llama/name_map.hpp"
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <span>
@@ -141,7 +142,7 @@ uint64_t first_count(const nlohmann::json& config, std::initializer_list<const c
 
 }  // namespace
 
-std::vector<std::string> builtin_name_maps() { return {"hf-to-gguf"}; }
+std::vector<std::string> builtin_name_maps() { return {"hf-to-gguf", kNoNameMap}; }
 
 bool is_builtin_name_map(const std::string& name) {
   for (const auto& n : builtin_name_maps())
@@ -152,6 +153,22 @@ bool is_builtin_name_map(const std::string& name) {
 std::vector<std::string> hf_architectures() {
   std::vector<std::string> out;
   for (const auto& a : architectures()) out.emplace_back(a.name);
+  return out;
+}
+
+std::string gguf_architecture_of_class(std::string_view hf_class) {
+  for (const auto& a : architectures())
+    for (const char* c : a.hf_classes)
+      if (hf_class == c) return a.name;
+  return {};
+}
+
+// Class names are CamelCase; the lower-case entries of the table are model_type values.
+std::vector<std::string> hf_model_classes() {
+  std::vector<std::string> out;
+  for (const auto& a : architectures())
+    for (const char* c : a.hf_classes)
+      if (std::isupper(static_cast<unsigned char>(c[0]))) out.emplace_back(c);
   return out;
 }
 

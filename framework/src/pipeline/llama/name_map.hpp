@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/recipe/recipe_source.hpp"
@@ -24,10 +25,19 @@ struct ArchitectureParams {
   uint64_t kv_heads = 0;
 };
 
+// `rename: {builtin: none}`: no map, not even the one a Hugging Face checkpoint folder bound
+// for GGUF gets by itself (llama/hf_checkpoint).
+inline constexpr const char* kNoNameMap = "none";
+
 // Names of the built-in maps, and of the architectures `hf-to-gguf` knows.
 std::vector<std::string> builtin_name_maps();
 std::vector<std::string> hf_architectures();
 bool is_builtin_name_map(const std::string& name);
+
+// The GGUF architecture ("llama", ...) of a Hugging Face model class such as
+// "MistralForCausalLM", or empty when hf-to-gguf does not know the class; and every class it knows.
+std::string gguf_architecture_of_class(std::string_view hf_class);
+std::vector<std::string> hf_model_classes();
 
 // The architecture and head counts: from the recipe when given, else from config.json in
 // the directory of `input` (HF class names or model_type).

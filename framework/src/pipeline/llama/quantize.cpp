@@ -2,6 +2,7 @@
 
 #include "pipeline/engine/direct.hpp"
 #include "pipeline/engine/output_files.hpp"
+#include "pipeline/llama/hf_checkpoint/adapt.hpp"
 
 #include <fmt/format.h>
 
@@ -33,7 +34,9 @@ Result<QuantizePlan> plan_quantize(const core::Registry& registry, QuantizeReque
     return unsupported(fmt::format("preset {} writes '{}' files, and no loaded plugin writes them", request.preset.name,
                                    request.preset.container))
         .with_file(request.preset.source_path);
-  QF_ASSIGN_OR_RETURN(auto reader, registry.open_reader(request.input));
+  QF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, registry.open_reader(request.input));
+  // A Hugging Face folder is quantized from its own tensors, as its F16 GGUF conversion would be.
+  QF_ASSIGN_OR_RETURN(reader, hf::adapt_checkpoint(registry, request.input, std::move(reader), *conversion.container));
   conversion.source = std::move(reader);
   conversion.input_paths = {request.input};
   conversion.settings = request.settings;

@@ -9,6 +9,7 @@
 #include "pipeline/engine/type_request.hpp"
 #include "pipeline/engine/direct.hpp"
 #include "pipeline/engine/file_type.hpp"
+#include "pipeline/llama/hf_checkpoint/adapt.hpp"
 #include "pipeline/llama/imatrix.hpp"
 #include "pipeline/llama/name_map.hpp"
 #include "pipeline/recipe/recipe_output.hpp"
@@ -75,10 +76,11 @@ Result<std::string> encode_job(TensorJob& job, const CodecDescriptor& codec, con
   return std::string(chosen->name);
 }
 
-// Output names for every source tensor: explicit map, then the builtin map, else unchanged.
-Status assign_names(const Recipe& recipe, RecipeSource& source, std::vector<std::optional<std::string>>& names,
-                    RecipePlan& out) {
-  const auto& tensors = source.tensors();
+// Output names for every tensor of `reader`: explicit map, then the builtin map, else
+// unchanged. An adapted checkpoint already carries GGUF names: no builtin map applies to it.
+Status assign_names(const Recipe& recipe, const Reader& reader, RecipeSource& source, bool adapted,
+                    std::vector<std::optional<std::string>>& names, RecipePlan& out) {
+  const auto& tensors = reader.tensors();
   std::map<std::string, const Marked<std::string>*> explicit_names;
   std::map<std::string, bool> explicit_used;
   for (const auto& [from, to] : recipe.rename.names) {
@@ -86,7 +88,7 @@ Status assign_names(const Recipe& recipe, RecipeSource& source, std::vector<std:
     explicit_used[from.value] = false;
   }
   std::optional<ArchitectureParams> arch;
-  if (!recipe.rename.builtin.value.empty()) {
+  if (!adapted && !recipe.rename.builtin.value.empty() && recipe.rename.builtin.value != kNoNameMap) {
     QF_ASSIGN_OR_RETURN(arch, resolve_architecture(recipe.rename, recipe.inputs.front().value));
   }
   names.assign(tensors.size(), std::nullopt);
@@ -131,6 +133,28 @@ Status assign_names(const Recipe& recipe, RecipeSource& source, std::vector<std:
   return {};
 }
 
+// A single Hugging Face checkpoint folder bound for GGUF is read as llama.cpp's converter
+// writes it (names, layouts, metadata, tokenizer), unless `rename: {builtin: none}` says not.
+Result<std::shared_ptr<const Reader>> adapt_recipe_input(const core::Registry& registry, const Recipe& recipe,
+                                                         const std::shared_ptr<RecipeSource>& source, RecipePlan& out) {
+  if (recipe.inputs.size() != 1 || recipe.rename.builtin.value == kNoNameMap)
+    return std::shared_ptr<const Reader>(source);
+  QF_ASSIGN_OR_RETURN(auto reader,
+                      hf::adapt_shared_checkpoint(registry, recipe.inputs.front().value, source, *out.container));
+  if (reader == source) return reader;
+  out.source = reader;
+  const std::pair<bool, const SourceMark*> overridden[] = {
+      {!recipe.rename.architecture.value.empty(), &recipe.rename.architecture.mark},
+      {recipe.rename.heads.value != 0, &recipe.rename.heads.mark},
+      {recipe.rename.kv_heads.value != 0, &recipe.rename.kv_heads.mark}};
+  for (const auto& [set, mark] : overridden)
+    if (set)
+      out.warnings.push_back(mark->to_string() +
+                             ": ignored: the checkpoint's config.json decides the "
+                             "architecture and heads");
+  return reader;
+}
+
 Status edit_metadata(const Recipe& recipe, const RecipeSource& source, Metadata& metadata) {
   for (const auto& pattern : recipe.metadata.remove) {
     std::vector<std::string> doomed;
@@ -159,20 +183,22 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& wri
   out.source = source;
   out.input_paths = source->input_paths();
   QF_ASSIGN_OR_RETURN(out.container, output_container(registry, recipe.output.path.value, recipe.output.format.value));
+  QF_ASSIGN_OR_RETURN(const std::shared_ptr<const Reader> reader, adapt_recipe_input(registry, recipe, source, out));
+  const bool adapted = reader != source;
   out.settings = {.threads = recipe.threads.value, .memory_budget = recipe.memory_limit.value};
   out.report_path = recipe.output.report.value;
   out.model_card = recipe.output.model_card.value;
   out.quantization = written.preset.value.empty() ? recipe.default_type.value : written.preset.value;
 
   std::vector<std::optional<std::string>> names;
-  QF_RETURN_IF_ERROR(assign_names(recipe, *source, names, out));
+  QF_RETURN_IF_ERROR(assign_names(recipe, *reader, *source, adapted, names, out));
 
   Plan& plan = out.plan;
-  plan.metadata = source->metadata();
+  plan.metadata = reader->metadata();
   QF_RETURN_IF_ERROR(edit_metadata(recipe, *source, plan.metadata));
   for (const auto& [key, value] : recipe.output.writer_options) plan.writer_options[key.value] = value;
 
-  QF_ASSIGN_OR_RETURN(auto rules, compile_rules(recipe.rules, block_count_of(source->tensors())));
+  QF_ASSIGN_OR_RETURN(auto rules, compile_rules(recipe.rules, block_count_of(reader->tensors())));
   std::vector<size_t> rule_hits(rules.size(), 0);
   const CodecDescriptor* default_codec =
       recipe.default_type.value.empty() ? nullptr : registry.find(canonical_dtype_name(recipe.default_type.value));
@@ -194,7 +220,7 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& wri
 
   // Every named, non-empty tensor starts as a copy; a preset may then choose encodings,
   // and rules (first match wins) override both the preset and the defaults.
-  const auto& tensors = source->tensors();
+  const auto& tensors = reader->tensors();
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (!names[i]) continue;
     if (element_count(tensors[i].shape) == 0) {
@@ -277,7 +303,10 @@ Result<RecipePlan> plan_recipe(const core::Registry& registry, const Recipe& wri
     if (rule_hits[r] == 0 && rules[r].rule().mark.origin != recipe.preset_rules_file)
       out.warnings.push_back(rules[r].rule().mark.to_string() + ": this rule matches no tensor");
   // A uniform default encoding is recorded as the model's file type, where the container has one.
-  if (default_codec != nullptr && !preset_decides) record_main_encoding(*out.container, plan.metadata, *default_codec);
+  const auto* adapted_input = dynamic_cast<const AdaptedInput*>(reader.get());
+  if (default_codec != nullptr && !preset_decides &&
+      (adapted_input == nullptr || !adapted_input->record_main_encoding(plan.metadata, *default_codec)))
+    record_main_encoding(*out.container, plan.metadata, *default_codec);
 
   if (!recipe.imatrix.value.empty()) {
     QF_ASSIGN_OR_RETURN(out.importance, load_imatrix(registry, recipe.imatrix.value));
