@@ -312,7 +312,7 @@ CASES = [
              ("w.biases", "F16", [1, 1], f16s(0))])),
     ("mlx-deep-config", "inspect", 2, "config.json: the JSON nests deeper than 64 levels",
      folder(b'{"quantization":{"bits":' + DEEP_JSON + b'}}', MLX_W)),
-    ("mlx-no-config", "inspect", 2, "a folder no loaded container reads as a model", folder(None, MLX_W)),
+    ("mlx-no-config", "inspect", 2, "a model folder needs a config.json; there is none", folder(None, MLX_W)),
     ("mlx-index-outside-folder", "inspect", 2,
      "tensor 'w': weight_map names '../st-nan-f32.safetensors', which is not a file beside the index",
      {"config.json": b"{}", "model.safetensors.index.json":
