@@ -122,7 +122,7 @@ Result<Conversion> plan_convert(const core::Registry& registry, const ConvertReq
   conversion.importance = request.importance;
   if (Status s = attach_importance(plan, conversion.importance.get()); !s.ok())
     return std::move(s).with_file(request.input);
-  write_to_one_file(conversion, request.output);
+  QF_RETURN_IF_ERROR(plan_output_files(conversion, request.output, request.split));
   choose_transcoders(conversion, registry);
   QF_RETURN_IF_ERROR(check_writer_accepts(registry, conversion));
   return conversion;

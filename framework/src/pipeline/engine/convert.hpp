@@ -1,5 +1,5 @@
 // `convert`'s planner: one input, every tensor copied, eligible matrices re-encoded to one
-// encoding (with fallbacks for rows that do not fit it), written to one file.
+// encoding (with fallbacks for rows that do not fit it), written to one file or split.
 #pragma once
 
 #include <memory>
@@ -8,6 +8,7 @@
 
 #include "core/registry.hpp"
 #include "pipeline/engine/conversion.hpp"
+#include "pipeline/engine/output_files.hpp"
 #include "pipeline/engine/type_request.hpp"
 
 namespace quantflow::pipeline {
@@ -23,6 +24,7 @@ struct ConvertRequest {
   std::vector<std::string> fallback;
   ExecutionSettings settings;
   WriterOptions writer_options;
+  SplitLimits split;  // none: one output file
 };
 
 // Whether a uniform `--type` re-encodes this tensor: matrices (2+ dimensions) of a decodable

@@ -98,6 +98,7 @@ class Decider {
 
   // The encoding for `tensor`, or an empty string to keep its bytes as they are.
   Result<std::string> decide(const TensorInfo& tensor) {
+    fallback_from_.clear();
     const TensorCategory category = categorize_tensor(tensor.name);
     if (preset_.copy_only || !tensor_may_be_quantized(tensor)) return std::string();
     if (category == TensorCategory::output && options_.leave_output_tensor) return std::string();
@@ -130,6 +131,8 @@ class Decider {
   }
 
   size_t fallbacks() const { return fallbacks_; }
+  // The type the last decide() wanted before it fell back; empty when it did not.
+  const std::string& fallback_from() const { return fallback_from_; }
 
  private:
   Status check_type(const std::string& name, const std::string& what) const {
@@ -232,10 +235,24 @@ class Decider {
   }
 
   // §5.8: a row that does not fit the chosen block takes the preset's fallback, and F16 (the
-  // last resort) when even that does not fit.
+  // last resort) when even that does not fit; --no-fallback refuses the tensor instead.
   Result<std::string> fallback(const TensorView& view, const std::string& type) {
     if (fits(type, view.ne0)) return type;
+    QF_ASSIGN_OR_RETURN(std::string used, fallback_type(view, type));
+    if (options_.no_fallback) {
+      const CodecDescriptor* wanted = catalog_.find(type);
+      return usage_error(fmt::format("row length {} is not a multiple of {}'s block of {}; --no-fallback refuses the "
+                                     "fallback to {}",
+                                     view.ne0, ggml_type_name(type), wanted ? wanted->block_elems : 0,
+                                     ggml_type_name(used)))
+          .with_tensor(view.tensor.name);
+    }
     ++fallbacks_;
+    fallback_from_ = type;
+    return used;
+  }
+
+  Result<std::string> fallback_type(const TensorView& view, const std::string& type) const {
     auto it = std::find_if(preset_.fallbacks.begin(), preset_.fallbacks.end(),
                            [&](const auto& entry) { return entry.first == type; });
     if (it == preset_.fallbacks.end())
@@ -256,6 +273,7 @@ class Decider {
   std::vector<std::pair<std::regex, std::string>> patterns_;
   Counters counters_;
   size_t fallbacks_ = 0;
+  std::string fallback_from_;
 };
 
 }  // namespace quantflow::pipeline::preset_detail
