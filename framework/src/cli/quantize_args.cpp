@@ -23,7 +23,8 @@ bool all_digits(const std::string& text) {
 
 Status read_tensor_type_file(const std::string& path, std::vector<std::pair<std::string, std::string>>& out) {
   std::ifstream in(path);
-  if (!in) return usage_error(fmt::format("--tensor-type-file: cannot open it: {}", std::strerror(errno))).with_file(path);
+  if (!in)
+    return usage_error(fmt::format("--tensor-type-file: cannot open it: {}", std::strerror(errno))).with_file(path);
   for (std::string item; in >> item;) {
     auto pair = split_assignment(item, "each item", "PATTERN=TYPE");
     if (!pair.ok()) return usage_error("--tensor-type-file: " + pair.status().message()).with_file(path);

@@ -26,7 +26,8 @@ Result<std::optional<std::string>> index_of_shard(const std::string& path) {
   const std::string prefix = match[1].str();
   const fs::path index = file.parent_path() / (prefix + ".safetensors.index.json");
   std::error_code ec;
-  if (count < 2 || number == 0 || number > count || !fs::is_regular_file(index, ec)) return std::optional<std::string>();
+  if (count < 2 || number == 0 || number > count || !fs::is_regular_file(index, ec))
+    return std::optional<std::string>();
   if (number != 1)
     return bad_input("this is shard " + std::to_string(number) + " of " + std::to_string(count) +
                      " of a split checkpoint; give the first shard, " + prefix + "-00001-of-" + five_digits(count) +

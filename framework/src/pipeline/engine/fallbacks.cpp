@@ -48,8 +48,8 @@ nlohmann::json fallback_json(const Fallback& fallback) {
 
 std::string fallback_line(const Fallback& fallback) {
   const double bytes = std::abs(fallback.extra_bytes);
-  const std::string size = bytes < 1024 ? fmt::format("{:.0f} B", bytes)
-                                        : core::format_size(static_cast<uint64_t>(std::llround(bytes)));
+  const std::string size =
+      bytes < 1024 ? fmt::format("{:.0f} B", bytes) : core::format_size(static_cast<uint64_t>(std::llround(bytes)));
   return fmt::format("{}: {} -> {} ({}), {:+.2f} bpw, {}{}", fallback.tensor, fallback.wanted, fallback.used,
                      fallback.why(), fallback.bits_per_weight, fallback.extra_bytes < 0 ? "-" : "+", size);
 }

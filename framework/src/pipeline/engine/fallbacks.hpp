@@ -18,7 +18,7 @@ struct Fallback {
   std::string wanted;  // encoding asked for
   std::string used;    // encoding written
   uint64_t row_length = 0;
-  uint32_t wanted_block = 0;  // elements per block of `wanted`
+  uint32_t wanted_block = 0;   // elements per block of `wanted`
   double bits_per_weight = 0;  // used's bits per weight minus wanted's (negative: smaller)
   double extra_bytes = 0;      // that difference over the tensor's elements
 

@@ -17,8 +17,8 @@ Result<std::vector<int>> parse_prune_layers(const std::string& text) {
     int layer = -1;
     const auto [rest, error] = std::from_chars(item.data(), item.data() + item.size(), layer);
     if (item.empty() || error != std::errc() || rest != item.data() + item.size() || layer < 0)
-      return usage_error(fmt::format("--prune-layers: invalid layer id '{}' (expected L1,L2,... with layer numbers)",
-                                     item));
+      return usage_error(
+          fmt::format("--prune-layers: invalid layer id '{}' (expected L1,L2,... with layer numbers)", item));
     layers.push_back(layer);
     if (end == text.size()) break;
     begin = end + 1;
