@@ -36,7 +36,8 @@ void expect_same_files(const fs::path& ours, const fs::path& theirs) {
 
 // The text llama-simple generates greedily from `model` (its stdout).
 std::string generate(const fs::path& model) {
-  auto r = qf_test::run(quote(kTools / "llama-simple") + " -m " + quote(model) + " -n 16 'Once upon a time' 2>/dev/null");
+  auto r =
+      qf_test::run(quote(kTools / "llama-simple") + " -m " + quote(model) + " -n 16 'Once upon a time' 2>/dev/null");
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "llama-simple " << model << ": " << r.err);
   return r.out;
 }
@@ -59,7 +60,8 @@ BOOST_AUTO_TEST_CASE(shards_equal_llama_gguf_split) {
       quantflow_ok("convert -q " + quote(kSynth) + " " + quote(d / "ours.gguf") + " " + c.option);
       run_ok(quote(kTools / "llama-gguf-split") + " --split " + c.option + " " + quote(kSynth) + " " +
              quote(d / "theirs") + " >/dev/null");
-      for (int i = 1; i <= c.shards; ++i) expect_same_files(d / shard("ours", i, c.shards), d / shard("theirs", i, c.shards));
+      for (int i = 1; i <= c.shards; ++i)
+        expect_same_files(d / shard("ours", i, c.shards), d / shard("theirs", i, c.shards));
       BOOST_CHECK(!fs::exists(d / shard("ours", 1, c.shards + 1)));
     }
   }

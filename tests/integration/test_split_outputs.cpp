@@ -124,7 +124,8 @@ BOOST_AUTO_TEST_CASE(safetensors_and_apr_outputs_split_and_read_back_from_the_fi
 BOOST_AUTO_TEST_CASE(bad_split_options_are_usage_errors) {
   Model m;
   const std::string io = quote(m.path) + " " + quote(m.dir / "o.gguf");
-  expect_error("convert " + io + " --split-max-tensors 0", "--split-max-tensors must be a count of at least 1, not '0'");
+  expect_error("convert " + io + " --split-max-tensors 0",
+               "--split-max-tensors must be a count of at least 1, not '0'");
   expect_error("quantize " + io + " Q8_0 --split-max-tensors -3",
                "--split-max-tensors must be a count of at least 1, not '-3'");
   expect_error("convert " + io + " --split-max-size 2X",
@@ -148,8 +149,7 @@ BOOST_AUTO_TEST_CASE(keep_split_keeps_the_input_shards) {
   auto out_reader = qf_test::plugins().open_reader(out.string());
   BOOST_REQUIRE(in_reader.ok() && out_reader.ok());
   BOOST_REQUIRE_EQUAL((*out_reader)->tensors().size(), 21u);
-  for (size_t i = 0; i < 21; ++i)
-    BOOST_CHECK_EQUAL((*out_reader)->tensors()[i].name, (*in_reader)->tensors()[i].name);
+  for (size_t i = 0; i < 21; ++i) BOOST_CHECK_EQUAL((*out_reader)->tensors()[i].name, (*in_reader)->tensors()[i].name);
   // The same tensors as quantizing the unsplit model.
   run_ok("quantize -q " + quote(m.path) + " " + quote(m.dir / "q.gguf") + " Q8_0");
   BOOST_CHECK(tensors_of(out) == tensors_of(m.dir / "q.gguf"));

@@ -46,8 +46,8 @@ BOOST_AUTO_TEST_CASE(split_sizes_use_llama_gguf_split_units) {
 
 BOOST_AUTO_TEST_CASE(size_limit_counts_tensors_padded_to_32_bytes) {
   // 40 bytes count as 64: three of them are 192 > 160, so a file holds two.
-  BOOST_CHECK((pipeline::pack_split_files(plan_of({40, 40, 40, 40, 40}), {.max_bytes = 160}) ==
-               Groups{{0, 1}, {2, 3}, {4}}));
+  BOOST_CHECK(
+      (pipeline::pack_split_files(plan_of({40, 40, 40, 40, 40}), {.max_bytes = 160}) == Groups{{0, 1}, {2, 3}, {4}}));
   // Exactly at the limit still fits; one byte more does not.
   BOOST_CHECK((pipeline::pack_split_files(plan_of({64, 64, 32}), {.max_bytes = 160}) == Groups{{0, 1, 2}}));
   BOOST_CHECK((pipeline::pack_split_files(plan_of({64, 64, 33}), {.max_bytes = 160}) == Groups{{0, 1}, {2}}));
@@ -56,8 +56,8 @@ BOOST_AUTO_TEST_CASE(size_limit_counts_tensors_padded_to_32_bytes) {
 }
 
 BOOST_AUTO_TEST_CASE(tensor_limit_and_both_limits) {
-  BOOST_CHECK((pipeline::pack_split_files(plan_of({1, 1, 1, 1, 1}), {.max_tensors = 2}) ==
-               Groups{{0, 1}, {2, 3}, {4}}));
+  BOOST_CHECK(
+      (pipeline::pack_split_files(plan_of({1, 1, 1, 1, 1}), {.max_tensors = 2}) == Groups{{0, 1}, {2, 3}, {4}}));
   BOOST_CHECK((pipeline::pack_split_files(plan_of({1, 1}), {.max_tensors = 2}) == Groups{{0, 1}}));
   // Whichever limit is reached first closes the file.
   BOOST_CHECK((pipeline::pack_split_files(plan_of({32, 32, 32, 96, 32}), {.max_bytes = 96, .max_tensors = 2}) ==

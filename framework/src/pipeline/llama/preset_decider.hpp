@@ -99,6 +99,7 @@ class Decider {
   // The encoding for `tensor`, or an empty string to keep its bytes as they are.
   Result<std::string> decide(const TensorInfo& tensor) {
     fallback_from_.clear();
+    row_rule_from_.clear();
     const TensorCategory category = categorize_tensor(tensor.name);
     if (preset_.copy_only || !tensor_may_be_quantized(tensor)) return std::string();
     if (category == TensorCategory::output && options_.leave_output_tensor) return std::string();
@@ -127,7 +128,14 @@ class Decider {
       QF_ASSIGN_OR_RETURN(type, apply_rules(view, type));
       if (int64_t* counter = counter_for(counters_, category)) ++*counter;
     }
-    return fallback(view, type);
+    QF_ASSIGN_OR_RETURN(std::string chosen, fallback(view, type));
+    // A rule for rows that do not fit (llama's output.weight -> q8_0) is a fallback too.
+    if (!row_rule_from_.empty()) {
+      if (options_.no_fallback) return refuse_fallback(view, row_rule_from_, chosen);
+      if (fallback_from_.empty()) ++fallbacks_;
+      fallback_from_ = row_rule_from_;
+    }
+    return chosen;
   }
 
   size_t fallbacks() const { return fallbacks_; }
@@ -151,18 +159,25 @@ class Decider {
     return codec != nullptr && ne0 % codec->block_elems == 0;
   }
 
-  Result<std::string> apply_rules(const TensorView& view, std::string type) const {
+  Result<std::string> apply_rules(const TensorView& view, std::string type) {
     for (const auto& rule : preset_.rules) {
       QF_ASSIGN_OR_RETURN(const bool hit, matches(rule, view, type));
       if (!hit) continue;
-      QF_ASSIGN_OR_RETURN(type, act(rule, type));
+      QF_ASSIGN_OR_RETURN(type, act_noting_row_rule(rule, type));
       break;
     }
     for (const auto& rule : preset_.adjustments) {
       QF_ASSIGN_OR_RETURN(const bool hit, matches(rule, view, type));
       if (!hit) continue;
-      QF_ASSIGN_OR_RETURN(type, act(rule, type));
+      QF_ASSIGN_OR_RETURN(type, act_noting_row_rule(rule, type));
     }
+    return type;
+  }
+
+  // act(), remembering the type a `row_fits: false` rule replaced (the first such one).
+  Result<std::string> act_noting_row_rule(const PresetRule& rule, const std::string& current) {
+    QF_ASSIGN_OR_RETURN(std::string type, act(rule, current));
+    if (rule.when.row_fits == false && type != current && row_rule_from_.empty()) row_rule_from_ = current;
     return type;
   }
 
@@ -239,17 +254,19 @@ class Decider {
   Result<std::string> fallback(const TensorView& view, const std::string& type) {
     if (fits(type, view.ne0)) return type;
     QF_ASSIGN_OR_RETURN(std::string used, fallback_type(view, type));
-    if (options_.no_fallback) {
-      const CodecDescriptor* wanted = catalog_.find(type);
-      return usage_error(fmt::format("row length {} is not a multiple of {}'s block of {}; --no-fallback refuses the "
-                                     "fallback to {}",
-                                     view.ne0, ggml_type_name(type), wanted ? wanted->block_elems : 0,
-                                     ggml_type_name(used)))
-          .with_tensor(view.tensor.name);
-    }
+    if (options_.no_fallback) return refuse_fallback(view, type, used);
     ++fallbacks_;
     fallback_from_ = type;
     return used;
+  }
+
+  Status refuse_fallback(const TensorView& view, const std::string& wanted, const std::string& used) const {
+    const CodecDescriptor* codec = catalog_.find(wanted);
+    return usage_error(fmt::format("row length {} is not a multiple of {}'s block of {}; --no-fallback refuses the "
+                                   "fallback to {}",
+                                   view.ne0, ggml_type_name(wanted), codec != nullptr ? codec->block_elems : 0,
+                                   ggml_type_name(used)))
+        .with_tensor(view.tensor.name);
   }
 
   Result<std::string> fallback_type(const TensorView& view, const std::string& type) const {
@@ -273,7 +290,8 @@ class Decider {
   std::vector<std::pair<std::regex, std::string>> patterns_;
   Counters counters_;
   size_t fallbacks_ = 0;
-  std::string fallback_from_;
+  std::string fallback_from_;  // of the last decide()
+  std::string row_rule_from_;  // of the last decide(): the type a row_fits: false rule replaced
 };
 
 }  // namespace quantflow::pipeline::preset_detail
