@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/imatrix_file.hpp"
+#include "support/json_schema.hpp"
 #include "support/test_support.hpp"
 
 using qf_test::cli;
@@ -180,7 +181,8 @@ BOOST_AUTO_TEST_CASE(no_fallback_refuses_instead_of_changing_a_type) {
                    "--no-fallback refuses the fallback to q5_0");
   BOOST_CHECK(!fs::exists(m.dir / "o.gguf"));
   // Types whose blocks fit are not fallbacks.
-  run_ok("quantize -q " + quote(m.path) + " " + quote(m.dir / "o.gguf") + " Q8_0 --no-fallback --tensor-type "
+  run_ok("quantize -q " + quote(m.path) + " " + quote(m.dir / "o.gguf") +
+         " Q8_0 --no-fallback --tensor-type "
          "ffn_down=f16");
 }
 
@@ -236,4 +238,9 @@ BOOST_AUTO_TEST_CASE(run_dry_run_and_reports_list_fallbacks) {
   std::ifstream in(m.dir / "report.json");
   const auto report = nlohmann::json::parse(in);
   BOOST_CHECK_EQUAL(report["fallbacks"], plan["fallbacks"]);
+  // Both as docs/json.schema.json describes them.
+  std::ifstream schema_file(qf_test::repo_dir() / "docs" / "json.schema.json");
+  const auto schema = nlohmann::json::parse(schema_file);
+  BOOST_CHECK_EQUAL(qf_test::check_schema(schema["definitions"]["event"], plan, schema, "plan"), "");
+  BOOST_CHECK_EQUAL(qf_test::check_schema(schema["definitions"]["report"], report, schema, "report"), "");
 }

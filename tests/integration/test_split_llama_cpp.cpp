@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(shards_equal_llama_gguf_split) {
     std::string option;
     int shards;
   };
-  for (const Case& c : {Case{"--split-max-size 2M", 9}, Case{"--split-max-tensors 10", 4}}) {
+  for (const Case& c : {Case{"--split-max-size 4M", 4}, Case{"--split-max-tensors 10", 4}}) {
     BOOST_TEST_CONTEXT(c.option) {
       qf_test::TempDir d;
       quantflow_ok("convert -q " + quote(kSynth) + " " + quote(d / "ours.gguf") + " " + c.option);
