@@ -160,3 +160,17 @@ BOOST_AUTO_TEST_CASE(keep_split_keeps_the_input_shards) {
          " Q8_0");
   BOOST_CHECK_EQUAL(shard_tensors(m.dir / shard("ks", 1, 2)).size(), 2u);
 }
+
+BOOST_AUTO_TEST_CASE(model_cards_describe_every_shard) {
+  Model m;
+  fs::create_directory(m.dir / "card");
+  run_ok("quantize -q " + quote(m.path) + " " + quote(m.dir / "card" / "q.gguf") +
+         " Q8_0 --split-max-tensors 10 --model-card");
+  const auto bytes = qf_test::read_bytes(m.dir / "card" / "README.md");
+  const std::string card(bytes.begin(), bytes.end());
+  BOOST_CHECK_MESSAGE(card.find("| tensors | 21 |") != std::string::npos, card);
+  BOOST_CHECK_MESSAGE(
+      card.find("| files | `q-00001-of-00003.gguf`, `q-00002-of-00003.gguf`, `q-00003-of-00003.gguf` |") !=
+          std::string::npos,
+      card);
+}

@@ -162,14 +162,16 @@ void add_compress_option(po::options_description& options, std::string& spec) {
                         "output name ending in .zst implies zstd");
 }
 
-std::vector<std::string> written_files(const pipeline::Conversion& conversion) {
+std::vector<std::string> written_files(const pipeline::Conversion& conversion, const std::string& output) {
+  if (!conversion.folder.empty()) return {output};
   std::vector<std::string> paths;
   for (const auto& file : conversion.files) paths.push_back(file.path);
   return paths;
 }
 
 std::string describe_written(const pipeline::Conversion& conversion, const std::string& output) {
-  if (conversion.files.size() <= 1 || !conversion.folder.empty()) return output;
+  if (!conversion.folder.empty() || conversion.files.empty()) return output;
+  if (conversion.files.size() == 1) return conversion.files.front().path;
   return fmt::format("{} and {} more", conversion.files.front().path, conversion.files.size() - 1);
 }
 

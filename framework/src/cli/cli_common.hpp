@@ -51,9 +51,9 @@ struct SplitOptions {
   Result<pipeline::SplitLimits> limits() const;
 };
 
-// The model files a conversion writes (shards in order, no index), and how a summary names
-// them: the output as the user named it, or "out-00001-of-00003.gguf and 2 more" when split.
-std::vector<std::string> written_files(const pipeline::Conversion& conversion);
+// The model files a conversion writes (shards in order, no index; a model folder as `output`
+// names it), and how a summary names them: the file, or "out-00001-of-00003.gguf and 2 more".
+std::vector<std::string> written_files(const pipeline::Conversion& conversion, const std::string& output);
 std::string describe_written(const pipeline::Conversion& conversion, const std::string& output);
 
 // The valid range of --threads (0: all cores); anything else is a usage error.

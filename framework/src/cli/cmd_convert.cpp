@@ -133,9 +133,8 @@ int run_convert(int argc, char** argv) {
   }
   std::string card_path;
   if (model_card) {
-    const std::vector<std::string> files =
-        conversion->files.size() > 1 ? written_files(*conversion) : std::vector<std::string>{request.output};
-    auto written = pipeline::write_model_card(*registry, {files, request.type.type, {request.input}, force});
+    auto written = pipeline::write_model_card(
+        *registry, {written_files(*conversion, request.output), request.type.type, {request.input}, force});
     if (!written.ok()) return report_error(written.status());
     card_path = *written;
   }

@@ -274,10 +274,8 @@ int run_quantize(int argc, char** argv) {
   if (!quiet) hooks.on_progress = terminal_progress();
   if (Status s = pipeline::execute_conversion(*registry, planned->conversion, hooks); !s.ok()) return report_error(s);
   if (model_card) {
-    const std::vector<std::string> files = planned->conversion.files.size() > 1
-                                               ? written_files(planned->conversion)
-                                               : std::vector<std::string>{args->output};
-    auto written = pipeline::write_model_card(*registry, {files, preset->name, {args->input}, force});
+    auto written = pipeline::write_model_card(
+        *registry, {written_files(planned->conversion, args->output), preset->name, {args->input}, force});
     if (!written.ok()) return report_error(written.status());
     if (!quiet) std::cout << fmt::format("model card: {}\n", *written);
   }
