@@ -55,7 +55,7 @@ std::string mib(long n) { return std::to_string(n) + "M"; }
 fs::path split_recipe(const qf_test::TempDir& tmp, const fs::path& model) {
   const fs::path recipe = tmp / (model.stem().string() + "-split.yaml");
   qf_test::write_text(recipe, "inputs: " + model.string() + "\noutput:\n  path: " + (tmp / "split.gguf").string() +
-                                  "\n  split_size: 64M\ndefault_type: q8_0\n");
+                                  "\n  split_size: 64MiB\ndefault_type: q8_0\n");
   return recipe;
 }
 

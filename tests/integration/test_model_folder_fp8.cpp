@@ -69,7 +69,8 @@ BOOST_AUTO_TEST_CASE(fp8_weights_read_as_their_block_scaled_values) {
   const fs::path dir = write_folder(tmp / "fp8", kFp8Config, parts_of(w));
   const auto listed = nlohmann::json::parse(cli_ok("inspect --json " + quote(dir)).out);
   std::vector<std::string> names;
-  for (const auto& t : listed["tensors"]) names.push_back(t["name"].get<std::string>() + " " + t["dtype"].get<std::string>());
+  for (const auto& t : listed["tensors"])
+    names.push_back(t["name"].get<std::string>() + " " + t["dtype"].get<std::string>());
   BOOST_CHECK_EQUAL(names.size(), 2u);  // the factors are part of their weight
   BOOST_CHECK_EQUAL(names[0], "layers.0.w.weight f32");
   const auto values = decoded(dir);

@@ -99,7 +99,12 @@ preset_options: {pure: true}
   BOOST_CHECK_EQUAL(r->inputs.size(), 2u);
   BOOST_CHECK_EQUAL(r->inputs[1].value, "b.safetensors");
   BOOST_CHECK_EQUAL(r->inputs[1].mark.to_string(), "r.yaml:1:18");
-  BOOST_CHECK_EQUAL(r->output.split_size.value, 2ull << 30);
+  // llama-gguf-split's units: G is 10^9 bytes (GiB would be 2^30).
+  BOOST_CHECK_EQUAL(r->output.split_size.value, 2'000'000'000ull);
+  auto by_count = parse("inputs: a\noutput: {path: b, split_max_tensors: 128, split_size: 512MiB}\n");
+  BOOST_REQUIRE_MESSAGE(by_count.ok(), by_count.status().to_string());
+  BOOST_CHECK_EQUAL(by_count->output.split_max_tensors.value, 128u);
+  BOOST_CHECK_EQUAL(by_count->output.split_size.value, 512ull << 20);
   BOOST_CHECK_EQUAL(r->output.writer_options.size(), 1u);
   const auto& set = r->metadata.set;
   BOOST_REQUIRE_EQUAL(set.size(), 9u);
@@ -133,8 +138,8 @@ BOOST_AUTO_TEST_CASE(structural_errors_name_file_line_column) {
                     "tensors, default_type, protected_type, mode, fallback, imatrix, threads, memory_limit, preset, "
                     "preset_options)");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput:\n  path: b\n  split: 2G\n"),
-                    "r.yaml:4:3: unknown key 'split' in 'output' (expected one of: path, format, split_size, compress, "
-                    "options, report, model_card)");
+                    "r.yaml:4:3: unknown key 'split' in 'output' (expected one of: path, format, split_size, "
+                    "split_max_tensors, compress, options, report, model_card)");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\ntensors:\n  - glob: x\n"),
                     "r.yaml:4:5: a tensor rule needs 'type': keep, skip or an encoding name");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\ntensors: {a: 1}\n"),
@@ -142,7 +147,10 @@ BOOST_AUTO_TEST_CASE(structural_errors_name_file_line_column) {
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\nthreads: many\n"),
                     "r.yaml:3:10: 'threads' must be a non-negative integer, not 'many'");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: {path: b, split_size: lots}\n"),
-                    "r.yaml:2:31: 'lots' is not a size; use e.g. 512M or 4G");
+                    "r.yaml:2:31: 'lots' is not a split size; use e.g. 512M or 2G (10^6 and 10^9 bytes, as "
+                    "llama-gguf-split reads them), 4GiB, or a number of bytes");
+  BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: {path: b, split_max_tensors: 0}\n"),
+                    "r.yaml:2:38: 'output.split_max_tensors' must be at least 1");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\ntensors:\n  - {layers: 5-2, type: q8_0}\n"),
                     "r.yaml:4:14: '5-2' is not a layer or layer range such as 0-3");
   BOOST_CHECK_EQUAL(error_of("inputs: a\noutput: b\nmetadata:\n  set:\n    k: {type: u8, value: 300}\n"),

@@ -126,7 +126,8 @@ void CommonOptions::add_to(po::options_description& desc) {
 std::unique_ptr<core::Registry> CommonOptions::load_registry() const { return core::load_registry(plugin_dirs); }
 
 bool parse_command_line(int argc, char** argv, const std::string& usage, const po::options_description& options,
-                        const po::positional_options_description& positional, po::variables_map& vm, int& exit_code) {
+                        const po::positional_options_description& positional, po::variables_map& vm, int& exit_code,
+                        std::vector<po::option>* ordered) {
   const std::set<std::string> positionals = positional_names(positional);
   po::options_description all(options);
   all.add_options()("help,h", "show this help");
@@ -134,7 +135,9 @@ bool parse_command_line(int argc, char** argv, const std::string& usage, const p
   for (const auto& option : all.options())
     if (!positionals.count(option->long_name())) visible.add(option);
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    const po::parsed_options parsed = po::command_line_parser(argc, argv).options(all).positional(positional).run();
+    po::store(parsed, vm);
+    if (ordered != nullptr) *ordered = parsed.options;
     if (vm.count("help")) {
       std::cout << usage << "\n" << visible << std::endl;
       exit_code = kExitOk;
@@ -157,6 +160,41 @@ void add_compress_option(po::options_description& options, std::string& spec) {
   options.add_options()("compress", po::value(&spec),
                         "compress the output as one zstd stream: zstd or zstd:LEVEL (1-19, default 3), or none; an "
                         "output name ending in .zst implies zstd");
+}
+
+std::vector<std::string> written_files(const pipeline::Conversion& conversion, const std::string& output) {
+  if (!conversion.folder.empty()) return {output};
+  std::vector<std::string> paths;
+  for (const auto& file : conversion.files) paths.push_back(file.path);
+  return paths;
+}
+
+std::string describe_written(const pipeline::Conversion& conversion, const std::string& output) {
+  if (!conversion.folder.empty() || conversion.files.empty()) return output;
+  if (conversion.files.size() == 1) return conversion.files.front().path;
+  return fmt::format("{} and {} more", conversion.files.front().path, conversion.files.size() - 1);
+}
+
+void SplitOptions::add_to(po::options_description& options) {
+  options.add_options()("split-max-size", po::value(&max_size),
+                        "split the output into files of at most this much tensor data, as llama-gguf-split does: "
+                        "512M, 2G (10^6, 10^9 bytes), 4GiB or bytes")(
+      "split-max-tensors", po::value(&max_tensors), "split the output into files of at most this many tensors");
+}
+
+Result<pipeline::SplitLimits> SplitOptions::limits() const {
+  pipeline::SplitLimits limits;
+  if (!max_size.empty()) {
+    QF_ASSIGN_OR_RETURN(limits.max_bytes, pipeline::parse_split_size(max_size));
+  }
+  if (!max_tensors.empty()) {
+    const bool digits = max_tensors.size() <= 9 && std::all_of(max_tensors.begin(), max_tensors.end(),
+                                                               [](unsigned char c) { return std::isdigit(c); });
+    if (!digits || std::stoull(max_tensors) == 0)
+      return usage_error(fmt::format("--split-max-tensors must be a count of at least 1, not '{}'", max_tensors));
+    limits.max_tensors = std::stoull(max_tensors);
+  }
+  return limits;
 }
 
 Status apply_compress(const std::string& spec, pipeline::Conversion& conversion) {

@@ -9,6 +9,7 @@
 
 #include "core/registry.hpp"
 #include "pipeline/engine/conversion.hpp"
+#include "pipeline/engine/output_files.hpp"
 #include "quantflow/status.hpp"
 
 namespace quantflow::cli {
@@ -41,6 +42,20 @@ void add_compress_option(po::options_description& options, std::string& spec);
 // and checks every output file's name against it.
 Status apply_compress(const std::string& spec, pipeline::Conversion& conversion);
 
+// --split-max-size and --split-max-tensors for commands that write a model (llama-gguf-split's).
+struct SplitOptions {
+  std::string max_size, max_tensors;
+  void add_to(po::options_description& options);
+  bool given() const { return !max_size.empty() || !max_tensors.empty(); }
+  // The limits given (none when neither option was); a bad value is a usage error.
+  Result<pipeline::SplitLimits> limits() const;
+};
+
+// The model files a conversion writes (shards in order, no index; a model folder as `output`
+// names it), and how a summary names them: the file, or "out-00001-of-00003.gguf and 2 more".
+std::vector<std::string> written_files(const pipeline::Conversion& conversion, const std::string& output);
+std::string describe_written(const pipeline::Conversion& conversion, const std::string& output);
+
 // The valid range of --threads (0: all cores); anything else is a usage error.
 inline constexpr int kMaxThreads = 4096;
 
@@ -55,7 +70,9 @@ struct CommonOptions {
 // `exit_code` when the command should stop; returns true when it should run. Options that
 // `positional` names are the command's positionals: help lists only the real options, and
 // errors call positionals by their usage names (IN, OUT, FILE, ...), never as options.
+// `ordered`, when given, receives the options as they were given, in command-line order.
 bool parse_command_line(int argc, char** argv, const std::string& usage, const po::options_description& options,
-                        const po::positional_options_description& positional, po::variables_map& vm, int& exit_code);
+                        const po::positional_options_description& positional, po::variables_map& vm, int& exit_code,
+                        std::vector<po::option>* ordered = nullptr);
 
 }  // namespace quantflow::cli

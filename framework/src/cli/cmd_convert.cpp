@@ -61,6 +61,8 @@ int run_convert(int argc, char** argv) {
       "tensors are re-packed directly where a transcoder exists and the values stay exact)")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   add_compress_option(options, compress);
+  SplitOptions split;
+  split.add_to(options);
   common.add_to(options);
   po::positional_options_description positional;
   positional.add("input", 1).add("output", 1);
@@ -88,6 +90,11 @@ int run_convert(int argc, char** argv) {
     request.settings.memory_budget = *bytes;
   }
   request.settings.direct_transcoding = !no_direct;
+  if (auto limits = split.limits(); limits.ok()) {
+    request.split = *limits;
+  } else {
+    return report_error(limits.status());
+  }
   for (const auto& kv : writer_options) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -131,15 +138,16 @@ int run_convert(int argc, char** argv) {
   }
   std::string card_path;
   if (model_card) {
-    auto written = pipeline::write_model_card(*registry, {{request.output}, request.type.type, {request.input}, force});
+    auto written = pipeline::write_model_card(
+        *registry, {written_files(*conversion, request.output), request.type.type, {request.input}, force});
     if (!written.ok()) return report_error(written.status());
     card_path = *written;
   }
   if (!quiet && !card_path.empty()) std::cout << fmt::format("model card: {}\n", card_path);
   if (!quiet)
     std::cout << fmt::format("wrote {}: {} tensors ({} re-encoded), {} -> {} of tensor data in {:.2f}s\n",
-                             request.output, totals.tensors, totals.reencoded, core::format_size(totals.source_bytes),
-                             core::format_size(totals.target_bytes), seconds);
+                             describe_written(*conversion, request.output), totals.tensors, totals.reencoded,
+                             core::format_size(totals.source_bytes), core::format_size(totals.target_bytes), seconds);
   if (const std::string direct = pipeline::direct_summary(routes); !quiet && !direct.empty())
     std::cout << direct << "\n";
   if (const std::string line = pipeline::carried_summary(*conversion, carried); !quiet && !line.empty())

@@ -1,8 +1,7 @@
 // llama-quantize's command line on quantflow's pipeline: the same arguments, the same
 // per-tensor types (from YAML presets), the same bytes.
-#include <strings.h>
-
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -12,10 +11,13 @@
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "cli/quantize_args.hpp"
 #include "pipeline/analysis/model_card.hpp"
 #include "core/units.hpp"
 #include "pipeline/engine/direct.hpp"
+#include "pipeline/engine/fallbacks.hpp"
 #include "pipeline/llama/imatrix.hpp"
+#include "pipeline/llama/prune_layers.hpp"
 #include "pipeline/llama/quantize.hpp"
 #include "pipeline/recipe/recipe_plan.hpp"
 #include "pipeline/recipe/recipe_preset.hpp"
@@ -26,86 +28,51 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct QuantizeArgs {
-  std::string input, output, type;
-  int threads = 0;
-  bool output_named = true;  // false: OUT was omitted and `output` is the default
+// The switches quantize adds to llama-quantize's, and the split of its output.
+struct QuantizeSwitches {
+  std::vector<std::string> include_weights, exclude_weights, tensor_type_files, tensor_types, overrides;
+  std::string prune_layers;
+  bool keep_split = false;
+  SplitOptions split;
 };
 
-bool all_digits(const std::string& text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
-// llama-quantize's positionals: IN [OUT] TYPE [NTHREADS]. When the second one names a type,
-// the output goes beside the input as ggml-model-<TYPE>.gguf.
-Result<QuantizeArgs> resolve_positionals(const std::vector<std::string>& positionals,
-                                         std::optional<pipeline::Preset>& preset) {
-  if (positionals.size() < 2 || positionals.size() > 4)
-    return usage_error("expected IN.gguf [OUT.gguf] TYPE [NTHREADS] (see --help)");
-  QuantizeArgs args;
-  args.input = positionals[0];
-  size_t next = 1;
-  if (auto as_type = pipeline::load_preset(positionals[1]); as_type.ok()) {
-    args.type = positionals[1];
-    // llama-quantize names the file after the spelling its table matched: an alias stays an alias.
-    std::string spelled = as_type->name;
-    for (const auto& alias : as_type->aliases)
-      if (strcasecmp(alias.c_str(), positionals[1].c_str()) == 0) spelled = alias;
-    args.output = (fs::path(args.input).parent_path() / ("ggml-model-" + spelled + ".gguf")).string();
-    preset = std::move(as_type).value();
-    args.output_named = false;
-    next = 2;
-  } else {
-    if (positionals.size() < 3) return usage_error("missing the quantization TYPE after the output file");
-    args.output = positionals[1];
-    args.type = positionals[2];
-    auto loaded = pipeline::load_preset(args.type);
-    if (!loaded.ok()) return loaded.take_status();
-    preset = std::move(loaded).value();
-    next = 3;
-  }
-  if (next < positionals.size()) {
-    if (!all_digits(positionals[next]))
-      return usage_error(fmt::format("NTHREADS must be a number, not '{}'", positionals[next]));
-    args.threads = std::stoi(positionals[next]);
-    ++next;
-  }
-  if (next != positionals.size()) return usage_error("too many arguments (see --help)");
-  return args;
-}
-
-Result<std::pair<std::string, std::string>> split_assignment(const std::string& text, const char* option,
-                                                             const char* form) {
-  const size_t eq = text.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
-    return usage_error(fmt::format("{} '{}' must be {}", option, text, form));
-  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
-}
-
-void print_dry_run(const pipeline::Plan& plan, const pipeline::Preset& preset, const pipeline::PresetReport& report) {
+void print_dry_run(const pipeline::Conversion& conversion, const pipeline::Preset& preset,
+                   const pipeline::PresetReport& report) {
+  const pipeline::Plan& plan = conversion.plan;
   const pipeline::PlanTotals totals = pipeline::totals_of(plan);
   size_t name_width = 4;
-  for (const auto& job : plan.jobs) name_width = std::max(name_width, job.source.name.size());
+  for (const auto& job : plan.jobs) name_width = std::max(name_width, job.target.name.size());
   std::cout << fmt::format("{:>5}  {:<{}}  {:<16}  {:<8}    {:<8}  {:>12}\n", "#", "name", name_width, "shape",
                            "source", "target", "bytes");
   for (size_t i = 0; i < plan.jobs.size(); ++i) {
     const auto& job = plan.jobs[i];
     const std::string_view route = pipeline::planned_route(job);
-    std::cout << fmt::format("{:>5}  {:<{}}  {:<16}  {:<8} -> {:<8}  {:>12}{}\n", i, job.source.name, name_width,
+    std::cout << fmt::format("{:>5}  {:<{}}  {:<16}  {:<8} -> {:<8}  {:>12}{}\n", i, job.target.name, name_width,
                              shape_to_string(job.source.shape), job.source.dtype.name, job.target.dtype.name,
                              job.target.n_bytes, route.empty() ? "" : fmt::format("  ({})", route));
   }
+  if (conversion.files.size() > 1)
+    for (const auto& file : conversion.files)
+      std::cout << fmt::format("file {}: {} tensors\n", file.path, file.plan.jobs.size());
+  const auto fallbacks = pipeline::fallbacks_of(plan);
+  for (const auto& f : fallbacks) std::cout << "fallback: " << pipeline::fallback_line(f) << "\n";
   const std::string file_type =
       preset.is_recipe_preset() ? std::string() : fmt::format(" (file_type {})", preset.ftype);
   std::cout << fmt::format("{}{}: {} tensors, {} -> {} of tensor data", preset.name, file_type, totals.tensors,
                            core::format_size(totals.source_bytes), core::format_size(totals.target_bytes));
-  if (report.fallbacks > 0) std::cout << fmt::format(", {} tensors used a fallback type", report.fallbacks);
+  if (!fallbacks.empty()) {
+    double extra = 0;
+    for (const auto& f : fallbacks) extra += f.extra_bytes;
+    std::cout << fmt::format(", {} tensors used a fallback type ({}{})", fallbacks.size(), extra < 0 ? "-" : "+",
+                             core::format_size(static_cast<uint64_t>(std::llround(std::abs(extra)))));
+  }
+  if (report.pruned > 0) std::cout << fmt::format(", {} tensors pruned", report.pruned);
   std::cout << "\n";
 }
 
 // llama-quantize's switches that a recipe preset has no use for, and what was given of them.
 Status refuse_llama_switches(const pipeline::Preset& preset, const pipeline::PresetOptions& options,
-                             const std::string& imatrix_path) {
+                             const std::string& imatrix_path, const QuantizeSwitches& switches) {
   const std::pair<const char*, bool> given[] = {
       {"--imatrix", !imatrix_path.empty()},
       {"--output-tensor-type", !options.output_tensor_type.empty()},
@@ -113,6 +80,11 @@ Status refuse_llama_switches(const pipeline::Preset& preset, const pipeline::Pre
       {"--leave-output-tensor", options.leave_output_tensor},
       {"--override-kv", !options.override_kv.empty()},
       {"--allow-requantize", options.allow_requantize},
+      {"--include-weights", !switches.include_weights.empty()},
+      {"--exclude-weights", !switches.exclude_weights.empty()},
+      {"--prune-layers", !switches.prune_layers.empty()},
+      {"--keep-split", switches.keep_split},
+      {"--no-fallback", options.no_fallback},
   };
   for (const auto& [option, present] : given)
     if (present)
@@ -128,7 +100,8 @@ Status refuse_llama_switches(const pipeline::Preset& preset, const pipeline::Pre
 Result<pipeline::QuantizePlan> plan_recipe_preset(const core::Registry& registry, const QuantizeArgs& args,
                                                   const pipeline::Preset& preset,
                                                   const pipeline::PresetOptions& options,
-                                                  const pipeline::ExecutionSettings& settings) {
+                                                  const pipeline::ExecutionSettings& settings,
+                                                  const pipeline::SplitLimits& split) {
   std::string output = args.output;
   if (!args.output_named) {
     // Beside the input, named after it and the preset: a folder when the preset writes folders.
@@ -139,8 +112,9 @@ Result<pipeline::QuantizePlan> plan_recipe_preset(const core::Registry& registry
     if (!input.has_filename()) input = input.parent_path();
     output = (input.parent_path() / (input.filename().string() + "-" + preset.name)).string() + "/";
   }
-  const pipeline::Recipe recipe =
-      pipeline::recipe_for_preset(preset, args.input, output, options.pure, options.tensor_types);
+  pipeline::Recipe recipe = pipeline::recipe_for_preset(preset, args.input, output, options.pure, options.tensor_types);
+  recipe.output.split_size = {split.max_bytes, {"--split-max-size", 0, 0}};
+  recipe.output.split_max_tensors = {split.max_tensors, {"--split-max-tensors", 0, 0}};
   QF_ASSIGN_OR_RETURN(pipeline::RecipePlan planned, pipeline::plan_recipe(registry, recipe));
   for (const auto& warning : planned.warnings) std::cerr << "quantflow: warning: " << warning << "\n";
   pipeline::QuantizePlan out;
@@ -150,33 +124,58 @@ Result<pipeline::QuantizePlan> plan_recipe_preset(const core::Registry& registry
   return out;
 }
 
+void add_quantize_options(po::options_description& options, std::vector<std::string>& positionals,
+                          std::string& imatrix_path, pipeline::PresetOptions& preset_options,
+                          QuantizeSwitches& switches) {
+  options.add_options()("args", po::value(&positionals)->composing(), "IN [OUT] TYPE [NTHREADS]")(
+      "imatrix", po::value(&imatrix_path), "importance matrix (GGUF or legacy .dat) from llama.cpp's imatrix tool")(
+      "include-weights", po::value(&switches.include_weights)->composing(),
+      "use the importance matrix only for tensors whose name contains this text (repeatable; llama-quantize's "
+      "meaning: the other tensors are quantized without it)")(
+      "exclude-weights", po::value(&switches.exclude_weights)->composing(),
+      "do not use the importance matrix for tensors whose name contains this text (repeatable; not with "
+      "--include-weights)")("pure", po::bool_switch(&preset_options.pure),
+                            "use the default type for every tensor, ignoring the mixture")(
+      "output-tensor-type", po::value(&preset_options.output_tensor_type), "type of output.weight (no fallback)")(
+      "token-embedding-type", po::value(&preset_options.token_embedding_type),
+      "type of token_embd.weight (no fallback)")(
+      "tensor-type", po::value(&switches.tensor_types)->composing(),
+      "PATTERN=TYPE: tensors whose name matches the regular expression get TYPE; first match wins (repeatable)")(
+      "tensor-type-file", po::value(&switches.tensor_type_files)->composing(),
+      "a file of PATTERN=TYPE items separated by white space, read as that many --tensor-type in its place")(
+      "prune-layers", po::value(&switches.prune_layers),
+      "L1,L2,...: drop these blocks (blk.N tensors), renumber the rest and set block_count")(
+      "leave-output-tensor", po::bool_switch(&preset_options.leave_output_tensor), "copy output.weight unchanged")(
+      "override-kv", po::value(&switches.overrides)->composing(),
+      "KEY=TYPE:VALUE metadata to set, TYPE int, float, bool or str (repeatable)")(
+      "allow-requantize", po::bool_switch(&preset_options.allow_requantize),
+      "re-encode tensors that are already quantized")(
+      "keep-split", po::bool_switch(&switches.keep_split),
+      "write one output file per input shard, with the same tensors in each (OUT names them: "
+      "OUT-00001-of-0000N.gguf)")("no-fallback", po::bool_switch(&preset_options.no_fallback),
+                                  "refuse a tensor whose row length does not fit its type instead of giving it the "
+                                  "preset's fallback type");
+  switches.split.add_to(options);
+}
+
 }  // namespace
 
 int run_quantize(int argc, char** argv) {
   CommonOptions common;
-  std::vector<std::string> positionals, tensor_types, overrides;
+  std::vector<std::string> positionals;
   std::string imatrix_path, memory_limit, compress;
   pipeline::PresetOptions preset_options;
+  QuantizeSwitches switches;
   int threads = 0;
   bool dry_run = false, quiet = false, model_card = false, force = false, no_direct = false;
   po::options_description options("options");
-  options.add_options()("args", po::value(&positionals)->composing(), "IN [OUT] TYPE [NTHREADS]")(
-      "imatrix", po::value(&imatrix_path), "importance matrix (GGUF or legacy .dat) from llama.cpp's imatrix tool")(
-      "pure", po::bool_switch(&preset_options.pure), "use the default type for every tensor, ignoring the mixture")(
-      "output-tensor-type", po::value(&preset_options.output_tensor_type), "type of output.weight (no fallback)")(
-      "token-embedding-type", po::value(&preset_options.token_embedding_type),
-      "type of token_embd.weight (no fallback)")(
-      "tensor-type", po::value(&tensor_types)->composing(),
-      "PATTERN=TYPE: tensors whose name matches the regular expression get TYPE; first match wins (repeatable)")(
-      "leave-output-tensor", po::bool_switch(&preset_options.leave_output_tensor), "copy output.weight unchanged")(
-      "override-kv", po::value(&overrides)->composing(),
-      "KEY=TYPE:VALUE metadata to set, TYPE int, float, bool or str (repeatable)")(
-      "allow-requantize", po::bool_switch(&preset_options.allow_requantize),
-      "re-encode tensors that are already quantized")("threads", po::value(&threads)->default_value(0),
-                                                      "worker threads (0: all cores; NTHREADS also sets it)")(
+  add_quantize_options(options, positionals, imatrix_path, preset_options, switches);
+  options.add_options()("threads", po::value(&threads)->default_value(0),
+                        "worker threads (0: all cores; NTHREADS also sets it)")(
       "memory-limit", po::value(&memory_limit),
       "budget for tensor data in flight, e.g. 2G (default: a quarter of RAM, at most 4G)")(
-      "dry-run", po::bool_switch(&dry_run), "print every tensor's planned type and size; write nothing")(
+      "dry-run", po::bool_switch(&dry_run),
+      "print every tensor's planned type and size, and every fallback with its cost; write nothing")(
       "model-card", po::bool_switch(&model_card), "write a README.md model card beside the output")(
       "force", po::bool_switch(&force), "let --model-card replace an existing README.md beside the output")(
       "no-direct", po::bool_switch(&no_direct),
@@ -187,6 +186,7 @@ int run_quantize(int argc, char** argv) {
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map vm;
+  std::vector<po::option> given;
   int exit_code = 0;
   if (!parse_command_line(argc, argv,
                           "usage: quantflow quantize IN.gguf [OUT.gguf] TYPE [NTHREADS] [options]\n\n"
@@ -197,27 +197,42 @@ int run_quantize(int argc, char** argv) {
                           "mlx-lm's mixed recipes are presets too (mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6):\n"
                           "IN is then any model (a Hugging Face folder, safetensors, GGUF), OUT an MLX folder\n"
                           "(default: IN-<TYPE>/ beside IN). See docs/presets.md.",
-                          options, positional, vm, exit_code))
+                          options, positional, vm, exit_code, &given))
     return exit_code;
 
   std::optional<pipeline::Preset> preset;
   auto args = resolve_positionals(positionals, preset);
   if (!args.ok()) return report_error(args.status());
   if (threads == 0) threads = args->threads;
-  for (const auto& text : tensor_types) {
-    auto pair = split_assignment(text, "--tensor-type", "PATTERN=TYPE");
-    if (!pair.ok()) return report_error(pair.status());
-    preset_options.tensor_types.push_back(*pair);
-  }
-  for (const auto& text : overrides) {
+  auto tensor_types = ordered_tensor_types(given);
+  if (!tensor_types.ok()) return report_error(tensor_types.status());
+  preset_options.tensor_types = std::move(tensor_types).value();
+  for (const auto& text : switches.overrides) {
     auto pair = split_assignment(text, "--override-kv", "KEY=TYPE:VALUE");
     if (!pair.ok()) return report_error(pair.status());
     preset_options.override_kv.push_back(*pair);
   }
+  if (!switches.prune_layers.empty()) {
+    auto layers = pipeline::parse_prune_layers(switches.prune_layers);
+    if (!layers.ok()) return report_error(layers.status());
+    preset_options.prune_layers = std::move(layers).value();
+  }
+  auto split = switches.split.limits();
+  if (!split.ok()) return report_error(split.status());
 
   if (model_card)
     if (Status s = pipeline::check_model_card_target(args->output, force); !s.ok()) return report_error(s);
-  pipeline::QuantizeRequest request{args->input, args->output, *preset, preset_options, imatrix_path, nullptr, {}};
+  pipeline::QuantizeRequest request{.input = args->input,
+                                    .output = args->output,
+                                    .preset = *preset,
+                                    .options = preset_options,
+                                    .imatrix_path = imatrix_path,
+                                    .importance = nullptr,
+                                    .settings = {},
+                                    .include_weights = switches.include_weights,
+                                    .exclude_weights = switches.exclude_weights,
+                                    .split = *split,
+                                    .keep_split = switches.keep_split};
   request.settings.threads = threads;
   request.settings.direct_transcoding = !no_direct;
   if (!memory_limit.empty()) {
@@ -225,6 +240,9 @@ int run_quantize(int argc, char** argv) {
     if (!bytes.ok()) return report_error(bytes.status());
     request.settings.memory_budget = *bytes;
   }
+  if (imatrix_path.empty() && (!switches.include_weights.empty() || !switches.exclude_weights.empty()))
+    std::cerr << "quantflow: warning: --include-weights and --exclude-weights select importance matrix entries; "
+                 "without --imatrix they change nothing\n";
   auto registry = common.load_registry();
   if (!imatrix_path.empty()) {
     auto loaded = pipeline::load_imatrix(*registry, imatrix_path);
@@ -232,9 +250,10 @@ int run_quantize(int argc, char** argv) {
     request.importance = std::move(loaded).value();
   }
   if (preset->is_recipe_preset())
-    if (Status s = refuse_llama_switches(*preset, preset_options, imatrix_path); !s.ok()) return report_error(s);
+    if (Status s = refuse_llama_switches(*preset, preset_options, imatrix_path, switches); !s.ok())
+      return report_error(s);
   auto planned = preset->is_recipe_preset()
-                     ? plan_recipe_preset(*registry, *args, *preset, preset_options, request.settings)
+                     ? plan_recipe_preset(*registry, *args, *preset, preset_options, request.settings, *split)
                      : pipeline::plan_quantize(*registry, std::move(request));
   if (!planned.ok()) return report_error(planned.status());
   if (!args->output_named && preset->is_recipe_preset())
@@ -245,7 +264,7 @@ int run_quantize(int argc, char** argv) {
   const pipeline::PresetReport& report = planned->report;
 
   if (dry_run) {
-    print_dry_run(plan, *preset, report);
+    print_dry_run(planned->conversion, *preset, report);
     return kExitOk;
   }
 
@@ -255,20 +274,21 @@ int run_quantize(int argc, char** argv) {
   if (!quiet) hooks.on_progress = terminal_progress();
   if (Status s = pipeline::execute_conversion(*registry, planned->conversion, hooks); !s.ok()) return report_error(s);
   if (model_card) {
-    auto written = pipeline::write_model_card(*registry, {{args->output}, preset->name, {args->input}, force});
+    auto written = pipeline::write_model_card(
+        *registry, {written_files(planned->conversion, args->output), preset->name, {args->input}, force});
     if (!written.ok()) return report_error(written.status());
     if (!quiet) std::cout << fmt::format("model card: {}\n", *written);
   }
   if (!quiet) {
     const pipeline::PlanTotals totals = pipeline::totals_of(plan);
-    std::cout << fmt::format("wrote {} ({}): {} tensors, {} -> {} of tensor data\n", args->output, preset->name,
-                             totals.tensors, core::format_size(totals.source_bytes),
-                             core::format_size(totals.target_bytes));
+    std::cout << fmt::format("wrote {} ({}): {} tensors, {} -> {} of tensor data\n",
+                             describe_written(planned->conversion, args->output), preset->name, totals.tensors,
+                             core::format_size(totals.source_bytes), core::format_size(totals.target_bytes));
     if (const std::string direct = pipeline::direct_summary(routes); !direct.empty()) std::cout << direct << "\n";
     if (report.fallbacks > 0)
       std::cerr << fmt::format(
           "quantflow: warning: {} of {} tensors did not fit their type's block and used a "
-          "fallback type\n",
+          "fallback type (--dry-run lists them; --no-fallback refuses them)\n",
           report.fallbacks, plan.jobs.size());
   }
   return kExitOk;

@@ -16,6 +16,7 @@
 #include "pipeline/analysis/report.hpp"
 #include "pipeline/engine/carried_files.hpp"
 #include "pipeline/engine/direct.hpp"
+#include "pipeline/engine/fallbacks.hpp"
 #include "pipeline/engine/output_files.hpp"
 
 namespace quantflow::cli {
@@ -33,6 +34,7 @@ struct RecipeCommandOptions {
   bool model_card = false;
   bool force = false;
   bool no_direct = false;
+  SplitOptions split;  // overrides output.split_size / output.split_max_tensors
 };
 
 void add_recipe_options(po::options_description& options, RecipeCommandOptions& o) {
@@ -45,6 +47,7 @@ void add_recipe_options(po::options_description& options, RecipeCommandOptions& 
       "json", po::bool_switch(&o.json), "machine-readable output: one JSON object per line on stdout")(
       "no-direct", po::bool_switch(&o.no_direct),
       "never use a plugin's transcoder: decode every re-encoded tensor to f32 and encode it");
+  o.split.add_to(options);
 }
 
 // What only `run` does with a recipe: write the output, its report and its model card.
@@ -86,6 +89,9 @@ Result<pipeline::RecipePlan> plan_from(const core::Registry& registry, const Rec
   QF_ASSIGN_OR_RETURN(auto recipe, pipeline::load_recipe(o.recipe, overrides));
   if (!o.report.empty()) recipe.output.report = {o.report, {"--report", 0, 0}};
   if (o.model_card) recipe.output.model_card = {true, {"--model-card", 0, 0}};
+  QF_ASSIGN_OR_RETURN(const pipeline::SplitLimits limits, o.split.limits());
+  if (limits.max_bytes > 0) recipe.output.split_size = {limits.max_bytes, {"--split-max-size", 0, 0}};
+  if (limits.max_tensors > 0) recipe.output.split_max_tensors = {limits.max_tensors, {"--split-max-tensors", 0, 0}};
   QF_ASSIGN_OR_RETURN(auto plan, pipeline::plan_recipe(registry, recipe));
   if (o.threads >= 0) plan.settings.threads = o.threads;
   if (!o.compress.empty()) QF_RETURN_IF_ERROR(apply_compress(o.compress, plan));
@@ -133,17 +139,17 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
     }
     nlohmann::json skipped = nlohmann::json::array();
     for (const auto& s : plan.skipped) skipped.push_back({{"name", s.name}, {"reason", s.reason}});
-    std::cout << nlohmann::json{{"event", "plan"},
-                                {"container", plan.container->name},
-                                {"tensors", tensors},
-                                {"skipped", skipped},
-                                {"files", files_json(estimate.files)},
-                                {"bytes", estimate.file_bytes},
-                                {"tensor_bytes", estimate.tensor_bytes},
-                                {"per_type", per_type_json(estimate)},
-                                {"memory_bytes", estimate.memory_bytes}}
-                     .dump(-1, ' ', false, kJsonInvalidUtf8)
-              << std::endl;
+    nlohmann::json event = {{"event", "plan"},
+                            {"container", plan.container->name},
+                            {"tensors", tensors},
+                            {"skipped", skipped},
+                            {"files", files_json(estimate.files)},
+                            {"bytes", estimate.file_bytes},
+                            {"tensor_bytes", estimate.tensor_bytes},
+                            {"per_type", per_type_json(estimate)},
+                            {"memory_bytes", estimate.memory_bytes}};
+    for (const auto& f : pipeline::fallbacks_of(plan.plan)) event["fallbacks"].push_back(pipeline::fallback_json(f));
+    std::cout << event.dump(-1, ' ', false, kJsonInvalidUtf8) << std::endl;
     return;
   }
   std::cout << fmt::format("plan for {} ({} output, {} file{}):\n", o.recipe, plan.container->name, plan.files.size(),
@@ -160,6 +166,8 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
     }
   }
   for (const auto& s : plan.skipped) std::cout << fmt::format("  {} skipped ({})\n", s.name, s.reason);
+  for (const auto& f : pipeline::fallbacks_of(plan.plan))
+    std::cout << "fallback: " << pipeline::fallback_line(f) << "\n";
   std::cout << fmt::format("tensors: {} ({} re-encoded, {} skipped)\n", plan.plan.jobs.size(), reencoded,
                            plan.skipped.size());
   print_per_type(estimate);

@@ -21,6 +21,7 @@ struct SplitKeys {
   uint64_t no = 0;
   uint64_t count = 0;
   int64_t tensors = 0;
+  bool merged() const { return present && count == 0; }
 };
 
 Result<SplitKeys> split_keys_of(const Metadata& metadata) {
@@ -47,8 +48,9 @@ Result<SplitKeys> split_keys_of(const Metadata& metadata) {
   keys.no = no->as_u64();
   keys.count = count->as_u64();
   keys.tensors = tensors->as_i64();
-  if (keys.count == 0) return bad_input("split.count is 0");
-  if (keys.no >= keys.count)
+  // llama-gguf-split --merge leaves split.count = 0 in the merged file: llama.cpp reads such a
+  // file as a whole model, and so do we (merged() below).
+  if (keys.count > 0 && keys.no >= keys.count)
     return bad_input("split.no is " + std::to_string(keys.no) + ", but split.count is only " +
                      std::to_string(keys.count));
   if (keys.tensors < 0) return bad_input("split.tensors.count is negative (" + std::to_string(keys.tensors) + ")");
@@ -87,6 +89,9 @@ class SplitReader final : public Reader {
   std::vector<Property> properties() const override {
     auto out = shards_.front()->properties();
     out.push_back({"shards", MetaValue::make_u64(shards_.size())});
+    std::vector<MetaValue> per_shard;
+    for (const auto& shard : shards_) per_shard.push_back(MetaValue::make_u64(shard->tensors().size()));
+    out.push_back({"shard_tensors", MetaValue::make_array(MetaType::u64, std::move(per_shard))});
     return out;
   }
 
@@ -102,7 +107,7 @@ class SplitReader final : public Reader {
 Result<std::unique_ptr<Reader>> open_split(std::unique_ptr<Reader> first, const std::string& path,
                                            const OpenFileFn& open_file) {
   QF_ASSIGN_OR_RETURN(SplitKeys keys, split_keys_of(first->metadata()));
-  if (!keys.present) return first;
+  if (!keys.present || keys.merged()) return first;
 
   const std::string name = fs::path(path).filename().string();
   const std::string own_suffix = shard_suffix(keys.no + 1, keys.count);

@@ -17,7 +17,8 @@ inline constexpr char kSplitTensorsKey[] = "split.tensors.count";
 // Opens one GGUF file as it is, without following split keys.
 using OpenFileFn = std::function<Result<std::unique_ptr<Reader>>(const std::string& path)>;
 
-// `first` was opened from `path`. A file without split keys is returned unchanged; the
+// `first` was opened from `path`. A file without split keys, or merged by llama-gguf-split
+// (split.count = 0, the keys kept as they are), is returned unchanged; the
 // first shard of a split model becomes one Reader over every shard (tensors in shard
 // order, the first shard's metadata without the split.* keys). A later shard given on its
 // own, a missing shard and shards that disagree are refused; errors name the shard file.

@@ -143,6 +143,10 @@ void IndexReader::release(size_t index) const {
 
 std::vector<Property> IndexReader::properties() const {
   std::vector<Property> p = {{"shards", MetaValue::make_u64(shards_.size())}};
+  // Tensors are listed shard by shard: how many each shard holds.
+  std::vector<MetaValue> per_shard(shards_.size(), MetaValue::make_u64(0));
+  for (const auto& [shard, index] : where_) per_shard[shard] = MetaValue::make_u64(per_shard[shard].as_u64() + 1);
+  p.push_back({"shard_tensors", MetaValue::make_array(MetaType::u64, std::move(per_shard))});
   // The index's own claim, as written (it may not be a plain number).
   if (!total_size_.empty()) p.push_back({"total_size", MetaValue::make_string(total_size_)});
   uint64_t sum = 0;

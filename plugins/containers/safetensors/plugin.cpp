@@ -7,6 +7,7 @@
 #include "index_reader.hpp"
 #include "quantflow/plugin.hpp"
 #include "reader.hpp"
+#include "shard_names.hpp"
 #include "split_index.hpp"
 #include "writer.hpp"
 
@@ -47,6 +48,12 @@ Result<std::unique_ptr<Reader>> open_reader(const std::string& path, const Codec
     const size_t first = text.find_first_not_of(" \t\r\n");
     if (!looks_like_file(head, n) && first != std::string_view::npos && text[first] == '{') {
       QF_ASSIGN_OR_RETURN(auto index, safetensors::IndexReader::open(path, catalog));
+      return std::unique_ptr<Reader>(std::move(index));
+    }
+    // The first shard of a split checkpoint opens the whole checkpoint through its index.
+    QF_ASSIGN_OR_RETURN(const auto index_path, safetensors::index_of_shard(path));
+    if (index_path) {
+      QF_ASSIGN_OR_RETURN(auto index, safetensors::IndexReader::open(*index_path, catalog));
       return std::unique_ptr<Reader>(std::move(index));
     }
     QF_ASSIGN_OR_RETURN(auto file, safetensors::FileReader::open(path, catalog));

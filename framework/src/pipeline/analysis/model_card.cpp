@@ -28,8 +28,16 @@ std::string metadata_string(const Metadata& metadata, std::string_view key) {
   return value != nullptr && value->type == MetaType::string ? value->text : std::string();
 }
 
+// Whether `reader` already reads every file of a split model (its first file opens them all,
+// and a later one alone is refused).
+bool reads_every_shard(const Reader& reader) {
+  const auto properties = reader.properties();
+  return std::any_of(properties.begin(), properties.end(), [](const Property& p) { return p.key == "shards"; });
+}
+
 Result<OutputFacts> read_facts(const core::Registry& registry, const std::vector<std::string>& files) {
   OutputFacts facts;
+  for (const auto& file : files) facts.bytes += std::filesystem::file_size(file);
   for (const auto& file : files) {
     QF_ASSIGN_OR_RETURN(auto reader, registry.open_reader(file));
     if (facts.container.empty()) {
@@ -45,7 +53,7 @@ Result<OutputFacts> read_facts(const core::Registry& registry, const std::vector
       bytes += tensor.n_bytes;
       ++facts.tensors;
     }
-    facts.bytes += std::filesystem::file_size(file);
+    if (reads_every_shard(*reader)) break;
   }
   return facts;
 }

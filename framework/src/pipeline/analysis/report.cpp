@@ -27,6 +27,7 @@ Report make_report(const Plan& plan, const std::vector<TensorStats>& stats, doub
     r.target_bytes += t.target_bytes;
     r.tensors.push_back(std::move(t));
   }
+  r.fallbacks = fallbacks_of(plan);
   return r;
 }
 
@@ -70,7 +71,12 @@ nlohmann::json report_to_json(const Report& report) {
     totals["transcoded_directly"] = direct;
     totals["transcoded_via_f32"] = via_f32;
   }
-  return {{"tensors", tensors}, {"totals", totals}};
+  nlohmann::json out = {{"tensors", tensors}, {"totals", totals}};
+  if (!report.fallbacks.empty()) {
+    out["fallbacks"] = nlohmann::json::array();
+    for (const auto& f : report.fallbacks) out["fallbacks"].push_back(fallback_json(f));
+  }
+  return out;
 }
 
 void print_report(std::ostream& os, const Report& report) {
@@ -88,6 +94,7 @@ void print_report(std::ostream& os, const Report& report) {
   for (const auto& [type, n] : count_by_target(report)) by += fmt::format("{}{} {}", by.empty() ? "" : ", ", n, type);
   os << fmt::format("totals: {} tensors ({}); {} -> {} (ratio {:.2f})\n", report.tensors.size(), by,
                     core::format_size(report.source_bytes), core::format_size(report.target_bytes), ratio(report));
+  for (const auto& f : report.fallbacks) os << "fallback: " << fallback_line(f) << "\n";
 }
 
 }  // namespace quantflow::pipeline

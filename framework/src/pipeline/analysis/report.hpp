@@ -5,6 +5,7 @@
 #include <ostream>
 #include <vector>
 
+#include "pipeline/engine/fallbacks.hpp"
 #include "pipeline/engine/plan.hpp"
 #include "pipeline/engine/transcode.hpp"
 
@@ -21,6 +22,7 @@ struct Report {
     TensorStats stats;
   };
   std::vector<Tensor> tensors;
+  std::vector<Fallback> fallbacks;  // tensors that did not get the encoding wanted for them
   uint64_t source_bytes = 0;
   uint64_t target_bytes = 0;
   double seconds = 0;

@@ -48,6 +48,7 @@ Status apply_uniform_type(Plan& plan, const TypeRequest& type, const std::vector
     if (!fits && fallback != fallbacks.end()) {
       if (job.source.dtype.name == (*fallback)->name) continue;  // already there: keep the bytes
       QF_RETURN_IF_ERROR(retarget(job, **fallback, catalog));
+      job.fallback_from = dtype_of(*codec);  // listed by dry runs and reports
       continue;
     }
     Status s = retarget(job, *codec, catalog);
@@ -156,7 +157,7 @@ Result<Conversion> plan_convert(const core::Registry& registry, const ConvertReq
   conversion.importance = request.importance;
   if (Status s = attach_importance(plan, conversion.importance.get()); !s.ok())
     return std::move(s).with_file(request.input);
-  write_to_one_file(conversion, request.output);
+  QF_RETURN_IF_ERROR(plan_output_files(conversion, request.output, request.split));
   choose_transcoders(conversion, registry);
   QF_RETURN_IF_ERROR(check_writer_accepts(registry, conversion));
   return conversion;

@@ -1,5 +1,5 @@
 // `convert`'s planner: one input, every tensor copied, eligible matrices re-encoded to one
-// encoding (with fallbacks for rows that do not fit it), written to one file.
+// encoding (with fallbacks for rows that do not fit it), written to one file or split.
 #pragma once
 
 #include <memory>
@@ -9,6 +9,7 @@
 #include "core/registry.hpp"
 #include "pipeline/engine/conversion.hpp"
 #include "pipeline/engine/input_adapter.hpp"
+#include "pipeline/engine/output_files.hpp"
 #include "pipeline/engine/type_request.hpp"
 
 namespace quantflow::pipeline {
@@ -27,6 +28,7 @@ struct ConvertRequest {
   // Stands in for inputs that are written differently from how they are read (a Hugging Face
   // checkpoint bound for GGUF); empty: every input is copied as it is.
   InputAdapter adapt_input;
+  SplitLimits split;  // none: one output file
 };
 
 // Whether a uniform `--type` re-encodes this tensor: matrices (2+ dimensions) of a decodable

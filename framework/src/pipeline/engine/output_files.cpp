@@ -1,5 +1,6 @@
 #include "pipeline/engine/output_files.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -35,22 +36,20 @@ Result<std::string> split_file_name(const QfSplitConvention& split, const std::s
   }
 }
 
-// Greedy packing in output order: a file closes when the next tensor would overflow it.
-std::vector<std::vector<size_t>> pack(const Plan& plan, uint64_t split_size) {
-  std::vector<std::vector<size_t>> groups;
-  uint64_t filled = 0;
-  for (size_t i = 0; i < plan.jobs.size(); ++i) {
-    const uint64_t bytes = plan.jobs[i].target.n_bytes;
-    if (groups.empty() || (filled > 0 && filled + bytes > split_size)) {
-      groups.emplace_back();
-      filled = 0;
-    }
-    groups.back().push_back(i);
-    filled += bytes;
-  }
-  if (groups.empty()) groups.emplace_back();
-  return groups;
-}
+// llama-gguf-split counts each tensor padded to GGUF's default alignment.
+constexpr uint64_t kSplitTensorPadding = 32;
+
+struct SizeUnit {
+  std::string_view suffix;  // upper case
+  double bytes;
+};
+constexpr SizeUnit kSplitSizeUnits[] = {
+    {.suffix = "", .bytes = 1},         {.suffix = "B", .bytes = 1},        {.suffix = "K", .bytes = 1e3},
+    {.suffix = "KB", .bytes = 1e3},     {.suffix = "M", .bytes = 1e6},      {.suffix = "MB", .bytes = 1e6},
+    {.suffix = "G", .bytes = 1e9},      {.suffix = "GB", .bytes = 1e9},     {.suffix = "T", .bytes = 1e12},
+    {.suffix = "TB", .bytes = 1e12},    {.suffix = "KIB", .bytes = 0x1p10}, {.suffix = "MIB", .bytes = 0x1p20},
+    {.suffix = "GIB", .bytes = 0x1p30}, {.suffix = "TIB", .bytes = 0x1p40},
+};
 
 Result<uint64_t> measure_file(const core::Registry& registry, const ContainerDescriptor& container,
                               const OutputFile& file) {
@@ -89,19 +88,75 @@ void drop_split_keys(const ContainerDescriptor& container, Metadata& metadata) {
   for (const auto& key : split_words(container.split->split_keys)) metadata.erase(key);
 }
 
-Status plan_output_files(Conversion& conversion, const std::string& path, uint64_t split_size) {
-  const QfSplitConvention* split = conversion.container->split;
+Result<uint64_t> parse_split_size(std::string_view text) {
+  const auto bad = [&] {
+    return usage_error(fmt::format(
+        "'{}' is not a split size; use e.g. 512M or 2G (10^6 and 10^9 bytes, as llama-gguf-split reads them), "
+        "4GiB, or a number of bytes",
+        text));
+  };
+  size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+    ++digits;
+  if (digits == 0) return bad();
+  char* end = nullptr;
+  const std::string number_text(text.substr(0, digits));
+  const double number = std::strtod(number_text.c_str(), &end);
+  if (end != number_text.c_str() + number_text.size()) return bad();
+  std::string suffix;
+  for (char c : text.substr(digits)) suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const SizeUnit& unit : kSplitSizeUnits) {
+    if (unit.suffix != suffix) continue;
+    const double bytes = number * unit.bytes;
+    if (!(bytes >= 1) || bytes > 1.8e19) return usage_error(fmt::format("split size '{}' is out of range", text));
+    return static_cast<uint64_t>(bytes);
+  }
+  return bad();
+}
+
+std::vector<std::vector<size_t>> pack_split_files(const Plan& plan, const SplitLimits& limits) {
+  std::vector<std::vector<size_t>> groups;
+  uint64_t filled = 0;
+  for (size_t i = 0; i < plan.jobs.size(); ++i) {
+    const uint64_t bytes =
+        (plan.jobs[i].target.n_bytes + kSplitTensorPadding - 1) / kSplitTensorPadding * kSplitTensorPadding;
+    const bool over_size = limits.max_bytes > 0 && filled > 0 && filled + bytes > limits.max_bytes;
+    const bool over_count = limits.max_tensors > 0 && !groups.empty() && groups.back().size() >= limits.max_tensors;
+    if (groups.empty() || over_size || over_count) {
+      groups.emplace_back();
+      filled = 0;
+    }
+    groups.back().push_back(i);
+    filled += bytes;
+  }
+  if (groups.empty()) groups.emplace_back();
+  return groups;
+}
+
+Status plan_output_files(Conversion& conversion, const std::string& path, const SplitLimits& limits) {
   drop_split_keys(*conversion.container, conversion.plan.metadata);
-  if (split_size == 0) {
+  if (!limits.splits()) {
     write_to_one_file(conversion, path);
     return {};
   }
+  return plan_split_files(conversion, path, pack_split_files(conversion.plan, limits));
+}
+
+Status plan_split_files(Conversion& conversion, const std::string& path,
+                        const std::vector<std::vector<size_t>>& groups) {
+  drop_split_keys(*conversion.container, conversion.plan.metadata);
+  const QfSplitConvention* split = conversion.container->split;
   const std::string weights = weights_path(conversion, path);
   if (split == nullptr)
     return usage_error(
         fmt::format("the {} container cannot split a model into several files", conversion.container->name));
   const Plan& plan = conversion.plan;
-  const auto groups = pack(plan, split_size);
+  // The executor concatenates per-file statistics in plan order.
+  size_t next = 0;
+  for (const auto& group : groups)
+    for (size_t i : group)
+      if (i != next++) return internal_error("split files must hold consecutive runs of the plan's tensors");
+  if (next != plan.jobs.size()) return internal_error("the split files do not hold every tensor of the plan");
   const size_t count = groups.size();
   conversion.files.clear();
   // "out.gguf.zst" splits into "out-00001-of-00002.gguf.zst", ...: the pattern applies to the

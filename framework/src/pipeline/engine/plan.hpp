@@ -30,6 +30,9 @@ struct TensorJob {
   const std::vector<float>* importance = nullptr;
   // What decided this job's encoding ("default_type", "rule at line 12", ...), for plans shown to users.
   std::string reason;
+  // The encoding the planner wanted before the row length forced it to fall back to the
+  // target's; none when the job got what it asked for (engine/fallbacks).
+  std::optional<DType> fallback_from;
   bool is_copy() const { return encoder == nullptr; }
   // A row-scaled pair is one source tensor written as two: the values job reads and
   // re-encodes it, the scales job only adds an output.

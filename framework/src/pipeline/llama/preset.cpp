@@ -3,6 +3,7 @@
 #include "pipeline/llama/preset.hpp"
 
 #include "pipeline/llama/preset_decider.hpp"
+#include "pipeline/llama/prune_layers.hpp"
 
 #include "pipeline/engine/file_type.hpp"
 #include "pipeline/engine/output_files.hpp"
@@ -49,13 +50,20 @@ uint32_t input_file_type(const ContainerDescriptor& container, const CodecCatalo
   return kFtypeGuessedFlag;
 }
 
+// `tensor` as the rules see it (renamed by --prune-layers); `source_name` is the name its
+// importance weights are filed under.
 Status imatrix_requirement(const Preset& preset, const PresetOptions& options, const TensorInfo& tensor,
-                           const std::string& type) {
-  if (options.has_imatrix || !contains(preset.imatrix_required_types, type)) return {};
+                           const std::string& source_name, const std::string& type) {
+  if (!contains(preset.imatrix_required_types, type)) return {};
+  const bool has_weights =
+      options.importance != nullptr ? options.importance->weights.count(source_name) > 0 : options.has_imatrix;
+  if (has_weights) return {};
   if (contains(preset.imatrix_exempt_categories, categorize_tensor(tensor.name))) return {};
-  return usage_error(fmt::format("this quantization requires an imatrix ({} makes this tensor {}); pass one with "
-                                 "--imatrix FILE",
-                                 preset.name, ggml_type_name(type)))
+  const char* remedy = options.importance != nullptr
+                           ? "the importance matrix has no entry for it (see --include-weights / --exclude-weights)"
+                           : "pass one with --imatrix FILE";
+  return usage_error(fmt::format("this quantization requires an imatrix ({} makes this tensor {}); {}", preset.name,
+                                 ggml_type_name(type), remedy))
       .with_tensor(tensor.name);
 }
 
@@ -119,18 +127,42 @@ Status apply_preset(const Preset& preset, const PresetOptions& options, Plan& pl
     metadata.set(key, std::move(value));
   }
   for (const auto& [key, value] : options.extra_metadata) metadata.set(key, value);
-  const LlamaModelFacts facts = read_model_facts(metadata, sources);
+
+  // Pruning renames in llama's order (blocks ascending), before any type is chosen; the rules
+  // then see the new names and the tensors left, but the model's original block_count.
+  const std::vector<size_t> llama_order = llama_tensor_order(sources);
+  LayerPruner pruner(options.prune_layers);
+  std::vector<std::optional<std::string>> names(sources.size());
+  for (size_t index : llama_order) names[index] = pruner.rename(sources[index].name);
+  std::vector<TensorInfo> kept;
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (names[i]) {
+      kept.push_back(sources[i]);
+      kept.back().name = *names[i];
+    }
+  const LlamaModelFacts facts = read_model_facts(metadata, kept);
 
   Decider decider(preset, options, facts, catalog);
   QF_RETURN_IF_ERROR(decider.compile_patterns());
 
+  std::vector<size_t> order = llama_order;
+  if (options.input_order)
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::vector<TensorJob> ordered;
   ordered.reserve(plan.jobs.size());
-  size_t requantized = 0;
-  for (size_t index : llama_tensor_order(sources)) {
+  size_t requantized = 0, pruned = 0;
+  for (size_t index : order) {
+    if (!names[index]) {
+      ++pruned;
+      continue;
+    }
     TensorJob job = plan.jobs[index];
-    QF_ASSIGN_OR_RETURN(const std::string type, decider.decide(job.source));
-    if (!type.empty()) QF_RETURN_IF_ERROR(imatrix_requirement(preset, options, job.source, type));
+    job.target.name = *names[index];
+    TensorInfo renamed = job.source;
+    renamed.name = *names[index];
+    QF_ASSIGN_OR_RETURN(const std::string type, decider.decide(renamed));
+    if (!type.empty()) QF_RETURN_IF_ERROR(imatrix_requirement(preset, options, renamed, job.source.name, type));
+    if (const CodecDescriptor* wanted = catalog.find(decider.fallback_from())) job.fallback_from = dtype_of(*wanted);
     if (!type.empty() && type != job.source.dtype.name) {
       const CodecDescriptor* codec = catalog.find(type);
       if (codec == nullptr) return unsupported(fmt::format("no loaded codec provides '{}'", type));
@@ -145,11 +177,17 @@ Status apply_preset(const Preset& preset, const PresetOptions& options, Plan& pl
     }
     ordered.push_back(std::move(job));
   }
+  if (pruner.active()) {
+    if (facts.arch.empty())
+      return usage_error("--prune-layers needs general.architecture, to name the <arch>.block_count it sets");
+    metadata.set(facts.arch + ".block_count", MetaValue::make_u32(static_cast<uint32_t>(pruner.block_count())));
+  }
   plan.jobs = std::move(ordered);
   plan.metadata = std::move(metadata);
   if (report != nullptr) {
     report->fallbacks = decider.fallbacks();
     report->requantized = requantized;
+    report->pruned = pruned;
   }
   return {};
 }

@@ -14,6 +14,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "pipeline/llama/llama_tensors.hpp"
+#include "pipeline/engine/importance.hpp"
 #include "pipeline/engine/plan.hpp"
 
 namespace quantflow::pipeline {
@@ -90,12 +91,19 @@ struct PresetOptions {
   std::vector<std::pair<std::string, std::string>> override_kv;   // K=TYPE:V raw (KEY, "TYPE:V")
   // Appended after override_kv like llama-quantize's imatrix overrides (quantize.imatrix.*).
   std::vector<std::pair<std::string, MetaValue>> extra_metadata;
+  // The loaded importance matrix: a type the preset only allows with one needs an entry for
+  // the tensor (llama-quantize checks per tensor). Null: has_imatrix alone decides.
+  const ImportanceMatrix* importance = nullptr;
+  bool no_fallback = false;       // refuse a tensor whose row does not fit its type instead of falling back
+  bool input_order = false;       // --keep-split: tensors stay in the input's order (its shards and offsets)
+  std::vector<int> prune_layers;  // --prune-layers: blocks to drop, sorted and unique
 };
 
 // What apply_preset did beyond the plan itself.
 struct PresetReport {
   size_t fallbacks = 0;  // tensors whose row did not fit and took the fallback type
   size_t requantized = 0;
+  size_t pruned = 0;  // tensors dropped by prune_layers
 };
 
 // "Q4_K_M" (case-insensitive, aliases and ftype numbers too) from preset_search_path(), or
@@ -108,7 +116,8 @@ Result<Preset> load_preset_file(const std::string& path);
 std::vector<Preset> list_presets();
 
 // Sets each job's target encoding, puts the jobs in llama-quantize's order and rewrites the
-// metadata (quantization_version, file_type, split keys removed, overrides appended).
+// metadata (quantization_version, file_type, split keys removed, overrides appended); with
+// prune_layers, drops those blocks, renumbers the rest and sets <arch>.block_count last.
 Status apply_preset(const Preset& preset, const PresetOptions& options, Plan& plan, const CodecCatalog& catalog,
                     const ContainerDescriptor& container, PresetReport* report = nullptr);
 

@@ -98,6 +98,8 @@ class Decider {
 
   // The encoding for `tensor`, or an empty string to keep its bytes as they are.
   Result<std::string> decide(const TensorInfo& tensor) {
+    fallback_from_.clear();
+    row_rule_from_.clear();
     const TensorCategory category = categorize_tensor(tensor.name);
     if (preset_.copy_only || !tensor_may_be_quantized(tensor)) return std::string();
     if (category == TensorCategory::output && options_.leave_output_tensor) return std::string();
@@ -126,10 +128,19 @@ class Decider {
       QF_ASSIGN_OR_RETURN(type, apply_rules(view, type));
       if (int64_t* counter = counter_for(counters_, category)) ++*counter;
     }
-    return fallback(view, type);
+    QF_ASSIGN_OR_RETURN(std::string chosen, fallback(view, type));
+    // A rule for rows that do not fit (llama's output.weight -> q8_0) is a fallback too.
+    if (!row_rule_from_.empty()) {
+      if (options_.no_fallback) return refuse_fallback(view, row_rule_from_, chosen);
+      if (fallback_from_.empty()) ++fallbacks_;
+      fallback_from_ = row_rule_from_;
+    }
+    return chosen;
   }
 
   size_t fallbacks() const { return fallbacks_; }
+  // The type the last decide() wanted before it fell back; empty when it did not.
+  const std::string& fallback_from() const { return fallback_from_; }
 
  private:
   Status check_type(const std::string& name, const std::string& what) const {
@@ -148,18 +159,25 @@ class Decider {
     return codec != nullptr && ne0 % codec->block_elems == 0;
   }
 
-  Result<std::string> apply_rules(const TensorView& view, std::string type) const {
+  Result<std::string> apply_rules(const TensorView& view, std::string type) {
     for (const auto& rule : preset_.rules) {
       QF_ASSIGN_OR_RETURN(const bool hit, matches(rule, view, type));
       if (!hit) continue;
-      QF_ASSIGN_OR_RETURN(type, act(rule, type));
+      QF_ASSIGN_OR_RETURN(type, act_noting_row_rule(rule, type));
       break;
     }
     for (const auto& rule : preset_.adjustments) {
       QF_ASSIGN_OR_RETURN(const bool hit, matches(rule, view, type));
       if (!hit) continue;
-      QF_ASSIGN_OR_RETURN(type, act(rule, type));
+      QF_ASSIGN_OR_RETURN(type, act_noting_row_rule(rule, type));
     }
+    return type;
+  }
+
+  // act(), remembering the type a `row_fits: false` rule replaced (the first such one).
+  Result<std::string> act_noting_row_rule(const PresetRule& rule, const std::string& current) {
+    QF_ASSIGN_OR_RETURN(std::string type, act(rule, current));
+    if (rule.when.row_fits == false && type != current && row_rule_from_.empty()) row_rule_from_ = current;
     return type;
   }
 
@@ -232,10 +250,26 @@ class Decider {
   }
 
   // §5.8: a row that does not fit the chosen block takes the preset's fallback, and F16 (the
-  // last resort) when even that does not fit.
+  // last resort) when even that does not fit; --no-fallback refuses the tensor instead.
   Result<std::string> fallback(const TensorView& view, const std::string& type) {
     if (fits(type, view.ne0)) return type;
+    QF_ASSIGN_OR_RETURN(std::string used, fallback_type(view, type));
+    if (options_.no_fallback) return refuse_fallback(view, type, used);
     ++fallbacks_;
+    fallback_from_ = type;
+    return used;
+  }
+
+  Status refuse_fallback(const TensorView& view, const std::string& wanted, const std::string& used) const {
+    const CodecDescriptor* codec = catalog_.find(wanted);
+    return usage_error(fmt::format("row length {} is not a multiple of {}'s block of {}; --no-fallback refuses the "
+                                   "fallback to {}",
+                                   view.ne0, ggml_type_name(wanted), codec != nullptr ? codec->block_elems : 0,
+                                   ggml_type_name(used)))
+        .with_tensor(view.tensor.name);
+  }
+
+  Result<std::string> fallback_type(const TensorView& view, const std::string& type) const {
     auto it = std::find_if(preset_.fallbacks.begin(), preset_.fallbacks.end(),
                            [&](const auto& entry) { return entry.first == type; });
     if (it == preset_.fallbacks.end())
@@ -256,6 +290,8 @@ class Decider {
   std::vector<std::pair<std::regex, std::string>> patterns_;
   Counters counters_;
   size_t fallbacks_ = 0;
+  std::string fallback_from_;  // of the last decide()
+  std::string row_rule_from_;  // of the last decide(): the type a row_fits: false rule replaced
 };
 
 }  // namespace quantflow::pipeline::preset_detail

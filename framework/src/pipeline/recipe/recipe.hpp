@@ -36,9 +36,10 @@ struct Marked {
 
 struct RecipeOutput {
   Marked<std::string> path;
-  Marked<std::string> format;    // container name; empty: from the path's extension
-  Marked<uint64_t> split_size;   // bytes of tensor data per shard; 0: one file
-  Marked<std::string> compress;  // "none", "zstd" or "zstd:LEVEL"; empty: from the path (".zst")
+  Marked<std::string> format;          // container name; empty: from the path's extension
+  Marked<uint64_t> split_size;         // bytes of tensor data per shard; 0: no size limit
+  Marked<uint64_t> split_max_tensors;  // tensors per shard; 0: no count limit (both 0: one file)
+  Marked<std::string> compress;        // "none", "zstd" or "zstd:LEVEL"; empty: from the path (".zst")
   std::vector<std::pair<Marked<std::string>, std::string>> writer_options;
   Marked<std::string> report;  // JSON report with each tensor's round-trip error; empty: none
   Marked<bool> model_card;     // README.md beside the output

@@ -35,8 +35,11 @@ Status check_output_paths(const Recipe& recipe, const RecipePlan& out) {
 }  // namespace
 
 Status plan_recipe_output_files(const core::Registry& registry, const Recipe& recipe, RecipePlan& out) {
-  if (Status s = plan_output_files(out, recipe.output.path.value, recipe.output.split_size.value); !s.ok())
-    return recipe_error(recipe.output.split_size.mark, s.message());
+  const SplitLimits limits{.max_bytes = recipe.output.split_size.value,
+                           .max_tensors = recipe.output.split_max_tensors.value};
+  if (Status s = plan_output_files(out, recipe.output.path.value, limits); !s.ok())
+    return recipe_error(limits.max_bytes > 0 ? recipe.output.split_size.mark : recipe.output.split_max_tensors.mark,
+                        s.message());
   if (!recipe.output.compress.value.empty()) {
     auto compression = streams::parse_compression(recipe.output.compress.value);
     if (!compression.ok()) return recipe_error(recipe.output.compress.mark, compression.status().message());

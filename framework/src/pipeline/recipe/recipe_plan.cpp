@@ -68,6 +68,7 @@ Result<std::string> encode_job(TensorJob& job, const CodecDescriptor& codec, con
                                       recipe.fallback.empty() ? " (set 'fallback: TYPE' to allow another)"
                                                               : " nor of any fallback type's"));
   }
+  if (chosen != &codec) job.fallback_from = dtype_of(codec);
   if (job.source.dtype.name == chosen->name) {
     keep_as_is(job);
     return std::string(chosen->name);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/engine/output_files.hpp"
 #include "pipeline/recipe/recipe_fields.hpp"
 #include "streams/compression.hpp"
 
@@ -13,7 +14,8 @@ Status parse_output(const Cursor& at, RecipeOutput& output) {
     QF_ASSIGN_OR_RETURN(output.path, path_at(at));
     return {};
   }
-  QF_RETURN_IF_ERROR(at.require_map({"path", "format", "split_size", "compress", "options", "report", "model_card"}));
+  QF_RETURN_IF_ERROR(at.require_map(
+      {"path", "format", "split_size", "split_max_tensors", "compress", "options", "report", "model_card"}));
   if (!at.node()["path"]) return recipe_error(at.mark(), "'output' needs a 'path'");
   return for_each_key(at, [&](const std::string& key, const Cursor& value, const Cursor&) -> Status {
     if (key == "path") {
@@ -21,8 +23,14 @@ Status parse_output(const Cursor& at, RecipeOutput& output) {
     } else if (key == "format") {
       QF_ASSIGN_OR_RETURN(output.format, string_at(value));
     } else if (key == "split_size") {
-      QF_ASSIGN_OR_RETURN(uint64_t bytes, value.as_size());
-      output.split_size = marked(bytes, value);
+      QF_ASSIGN_OR_RETURN(std::string text, value.as_string());
+      auto bytes = parse_split_size(text);
+      if (!bytes.ok()) return recipe_error(value.mark(), bytes.status().message());
+      output.split_size = marked(*bytes, value);
+    } else if (key == "split_max_tensors") {
+      QF_ASSIGN_OR_RETURN(output.split_max_tensors, unsigned_at(value));
+      if (output.split_max_tensors.value == 0)
+        return recipe_error(value.mark(), "'output.split_max_tensors' must be at least 1");
     } else if (key == "compress") {
       QF_ASSIGN_OR_RETURN(output.compress, string_at(value));
       if (auto parsed = streams::parse_compression(output.compress.value); !parsed.ok())

@@ -78,8 +78,10 @@ Status validate_recipe(const core::Registry& registry, const Recipe& recipe, std
   for (const auto& [key, value] : recipe.output.writer_options)
     if (Status s = check_writer_options(registry, **container, {{key.value, value}}); !s.ok())
       return recipe_error(key.mark, s.message());
-  if (recipe.output.split_size.value > 0 && (*container)->split == nullptr)
-    return recipe_error(recipe.output.split_size.mark,
+  const auto& split_at =
+      recipe.output.split_size.value > 0 ? recipe.output.split_size : recipe.output.split_max_tensors;
+  if (split_at.value > 0 && (*container)->split == nullptr)
+    return recipe_error(split_at.mark,
                         fmt::format("the {} container cannot split a model into several files", (*container)->name));
   for (const auto& input : recipe.inputs) {
     if (!std::filesystem::exists(input.value))

@@ -63,6 +63,9 @@ void ShardedReader::release(size_t index) const {
 std::vector<Property> ShardedReader::properties() const {
   auto out = shards_.front()->properties();
   out.push_back({"shards", MetaValue::make_u64(shards_.size())});
+  std::vector<MetaValue> per_shard;
+  for (const auto& shard : shards_) per_shard.push_back(MetaValue::make_u64(shard->tensors().size()));
+  out.push_back({"shard_tensors", MetaValue::make_array(MetaType::u64, std::move(per_shard))});
   return out;
 }
 

@@ -56,8 +56,8 @@ Result<FoldedTensors> fold_fp8_blocks(const std::vector<TensorInfo>& stored, Fp8
     const TensorInfo& f = stored[factors->second];
     const CodecDescriptor* codes = catalog.find(t.dtype.name);
     if (t.dtype.name.rfind("f8_", 0) != 0 || codes == nullptr || codes->decode == nullptr || t.shape.size() != 2)
-      return refuse(t.name, fmt::format("a weight with block factors must be a 2-D FP8 matrix, not {} {}",
-                                        t.dtype.name, shape_to_string(t.shape)));
+      return refuse(t.name, fmt::format("a weight with block factors must be a 2-D FP8 matrix, not {} {}", t.dtype.name,
+                                        shape_to_string(t.shape)));
     const Shape expected = {blocks_over(t.shape[0], block.rows), blocks_over(t.shape[1], block.cols)};
     const CodecDescriptor* factor_codec = catalog.find(f.dtype.name);
     if ((f.dtype.name != "f32" && f.dtype.name != "bf16") || factor_codec == nullptr || f.shape != expected)
