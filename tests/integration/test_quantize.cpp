@@ -423,6 +423,22 @@ BOOST_AUTO_TEST_CASE(dry_run_prints_the_plan_and_writes_nothing,
   BOOST_CHECK_NE(second_line.substr(0, second_line.find('\n')).find("output.weight"), std::string::npos);
 }
 
+// Without OUT, a model folder's output goes beside the folder, named after it, whether or not
+// the path ends in '/' (llama-quantize's "directory of IN" would put it inside).
+BOOST_AUTO_TEST_CASE(a_model_folder_without_an_output_is_quantized_beside_it) {
+  qf_test::TempDir tmp;
+  qf_test::synth_model(tmp / "m.gguf", "--layers 1 --hidden 64 --ffn 128 --vocab 64 --heads 2");
+  BOOST_REQUIRE_EQUAL(
+      cli("convert -q " + quote(tmp / "m.gguf") + " " + quote((tmp / "model").string() + "/")).exit_code, 0);
+  for (const std::string& input : {(tmp / "model").string(), (tmp / "model").string() + "/"}) {
+    auto r = cli("quantize -q " + quote(input) + " Q8_0");
+    BOOST_CHECK_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_CHECK(fs::exists(tmp / "model-Q8_0.gguf"));
+    BOOST_CHECK(!fs::exists(tmp / "model" / "ggml-model-Q8_0.gguf"));
+    fs::remove(tmp / "model-Q8_0.gguf");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(errors_are_one_line, *boost::unit_test::precondition(qf_test::shared_data_available())) {
   qf_test::TempDir tmp;
   auto r = cli("quantize " + quote(kSynth) + " " + quote(tmp / "o.gguf") + " Q9_X");

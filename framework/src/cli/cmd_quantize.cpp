@@ -193,7 +193,8 @@ int run_quantize(int argc, char** argv) {
                           "Quantizes a GGUF model exactly as llama-quantize does: TYPE is a preset name such as\n"
                           "Q4_K_M, Q8_0 or IQ4_XS (case-insensitive), an ftype number, or a preset .yaml file.\n"
                           "Presets are searched in QUANTFLOW_CONFIG_PATH/presets, then the installed configs.\n"
-                          "Without OUT the output is <dir of IN>/ggml-model-<TYPE>.gguf.\n"
+                          "Without OUT the output is <dir of IN>/ggml-model-<TYPE>.gguf (for a model folder IN,\n"
+                          "IN-<TYPE>.gguf beside it).\n"
                           "mlx-lm's mixed recipes are presets too (mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6):\n"
                           "IN is then any model (a Hugging Face folder, safetensors, GGUF), OUT an MLX folder\n"
                           "(default: IN-<TYPE>/ beside IN). See docs/presets.md.",

@@ -34,6 +34,16 @@ Status read_tensor_type_file(const std::string& path, std::vector<std::pair<std:
   return {};
 }
 
+// llama-quantize's default, <dir of IN>/ggml-model-TYPE.gguf; a model folder's output goes beside
+// it, named after it (model/ -> model-Q4_K_M.gguf), whether or not the path ends in '/'.
+std::string default_output(const std::string& input, const std::string& type) {
+  std::error_code ec;
+  if (!fs::is_directory(input, ec)) return (fs::path(input).parent_path() / ("ggml-model-" + type + ".gguf")).string();
+  fs::path folder(input);
+  if (!folder.has_filename()) folder = folder.parent_path();
+  return (folder.parent_path() / (folder.filename().string() + "-" + type + ".gguf")).string();
+}
+
 }  // namespace
 
 Result<QuantizeArgs> resolve_positionals(const std::vector<std::string>& positionals,
@@ -49,7 +59,7 @@ Result<QuantizeArgs> resolve_positionals(const std::vector<std::string>& positio
     std::string spelled = as_type->name;
     for (const auto& alias : as_type->aliases)
       if (strcasecmp(alias.c_str(), positionals[1].c_str()) == 0) spelled = alias;
-    args.output = (fs::path(args.input).parent_path() / ("ggml-model-" + spelled + ".gguf")).string();
+    args.output = default_output(args.input, spelled);
     preset = std::move(as_type).value();
     args.output_named = false;
     next = 2;
