@@ -190,7 +190,14 @@ Status AtomicFileSink::link_anonymous(std::string& name) {
       .with_file(target_);
 }
 
-Status AtomicFileSink::commit() {
+Status AtomicFileSink::finish_writing() {
+  if (fd_ < 0) return internal_error("finish after commit").with_file(target_);
+  QF_RETURN_IF_ERROR(flush_buffer());
+  std::vector<std::byte>().swap(buffer_);  // a finished file waiting for its set holds no buffer
+  return {};
+}
+
+Status AtomicFileSink::prepare() {
   if (fd_ < 0) return internal_error("commit twice").with_file(target_);
   QF_RETURN_IF_ERROR(flush_buffer());
   if (::fsync(fd_) != 0) return io_error("fsync failed: " + errno_text()).with_file(target_);
@@ -201,6 +208,12 @@ Status AtomicFileSink::commit() {
     return io_error("close failed: " + errno_text()).with_file(target_);
   }
   fd_ = -1;
+  return {};
+}
+
+Status AtomicFileSink::publish() {
+  if (fd_ >= 0 || temp_.empty()) return internal_error("publish before prepare").with_file(target_);
+  const std::string name = fs::path(temp_).filename().string();
   const std::string target_name = fs::path(target_).filename().string();
   if (::renameat(dir_fd_, name.c_str(), dir_fd_, target_name.c_str()) != 0)
     return io_error("cannot rename the finished file into place: " + errno_text()).with_file(target_);
@@ -209,6 +222,32 @@ Status AtomicFileSink::commit() {
   // Makes the rename itself durable. The target is already in place, so a failure here
   // cannot be undone and is not reported.
   ::fsync(dir_fd_);
+  return {};
+}
+
+Status AtomicFileSink::commit() {
+  QF_RETURN_IF_ERROR(prepare());
+  return publish();
+}
+
+Status OutputSet::add(std::unique_ptr<AtomicFileSink> file) {
+  QF_RETURN_IF_ERROR(file->finish_writing());
+  files_.push_back(std::move(file));
+  return {};
+}
+
+Status OutputSet::add_text(const std::string& target, std::string_view text, const std::vector<std::string>& inputs) {
+  QF_ASSIGN_OR_RETURN(auto sink, AtomicFileSink::create(target, inputs));
+  QF_RETURN_IF_ERROR(sink->write({reinterpret_cast<const std::byte*>(text.data()), text.size()}));
+  return add(std::move(sink));
+}
+
+Status OutputSet::commit() {
+  // Durable under temporary names first, so the only window in which some files are in place
+  // and others not is the run of renames below.
+  for (auto& file : files_) QF_RETURN_IF_ERROR(file->prepare());
+  for (auto& file : files_) QF_RETURN_IF_ERROR(file->publish());
+  files_.clear();
   return {};
 }
 

@@ -36,8 +36,12 @@ class AtomicFileSink final : public OutputSink {
 
   // Flushes and fsyncs; an anonymous file is then linked under a temporary name. That name
   // is renamed over the target (replacing an existing one atomically) and the directory
-  // is fsynced.
+  // is fsynced. commit() = prepare() then publish(); OutputSet calls them apart.
   Status commit();
+  // Writes out the buffer and frees it: the bytes are complete, the file is still unnamed.
+  Status finish_writing();
+  Status prepare();
+  Status publish();
 
  private:
   AtomicFileSink() = default;
@@ -53,6 +57,20 @@ class AtomicFileSink final : public OutputSink {
   uint64_t position_ = 0;
   std::vector<std::byte> buffer_;
   bool committed_ = false;
+};
+
+// Files that appear together or not at all (the shards, index and companions of one output):
+// each is complete in its own temporary before any is published, so a failure or kill while
+// writing leaves none of them; commit() makes every one durable, then renames them in the order
+// they were added.
+class OutputSet {
+ public:
+  Status add(std::unique_ptr<AtomicFileSink> file);  // a file whose bytes are all written
+  Status add_text(const std::string& target, std::string_view text, const std::vector<std::string>& inputs = {});
+  Status commit();
+
+ private:
+  std::vector<std::unique_ptr<AtomicFileSink>> files_;
 };
 
 // A whole small file (a report, an index, a model card) through an AtomicFileSink.

@@ -70,7 +70,7 @@ Result<std::string> source_of(const fs::directory_entry& entry, const fs::path& 
   return target.string();
 }
 
-Status copy_file(const CarriedFile& file, const std::vector<std::string>& input_paths) {
+Status copy_file(const CarriedFile& file, const std::vector<std::string>& input_paths, core::OutputSet& output) {
   std::vector<std::string> inputs = input_paths;
   inputs.push_back(file.source);
   QF_ASSIGN_OR_RETURN(auto sink, core::AtomicFileSink::create(file.target, inputs));
@@ -89,7 +89,7 @@ Status copy_file(const CarriedFile& file, const std::vector<std::string>& input_
   }
   ::close(fd);
   QF_RETURN_IF_ERROR(status);
-  return sink->commit();
+  return output.add(std::move(sink));
 }
 
 }  // namespace
@@ -118,8 +118,9 @@ Result<std::vector<CarriedFile>> plan_carried_files(const Conversion& conversion
   return files;
 }
 
-Status copy_carried_files(const std::vector<CarriedFile>& files, const std::vector<std::string>& input_paths) {
-  for (const CarriedFile& file : files) QF_RETURN_IF_ERROR(copy_file(file, input_paths));
+Status copy_carried_files(const std::vector<CarriedFile>& files, const std::vector<std::string>& input_paths,
+                          core::OutputSet& output) {
+  for (const CarriedFile& file : files) QF_RETURN_IF_ERROR(copy_file(file, input_paths, output));
   return {};
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/atomic_output.hpp"
 #include "pipeline/engine/conversion.hpp"
 
 namespace quantflow::pipeline {
@@ -23,7 +24,8 @@ struct CarriedFile {
 Result<std::vector<CarriedFile>> plan_carried_files(const Conversion& conversion);
 
 // Copies each file byte for byte into an atomic file at its target.
-Status copy_carried_files(const std::vector<CarriedFile>& files, const std::vector<std::string>& input_paths);
+Status copy_carried_files(const std::vector<CarriedFile>& files, const std::vector<std::string>& input_paths,
+                          core::OutputSet& output);
 
 // One line for a command's summary: the files carried and from where, or why a model made from
 // several inputs carried none; "" when there is nothing to say.

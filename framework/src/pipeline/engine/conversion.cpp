@@ -13,9 +13,10 @@ namespace quantflow::pipeline {
 
 namespace {
 
-// Streams one file's plan into `path` through the container's writer, atomically.
+// Streams one file's plan into `path` through the container's writer; the finished file joins
+// `output`, to be published with the others.
 Status write_file(const core::Registry& registry, const Conversion& conversion, const OutputFile& file,
-                  const ExecuteOptions& options) {
+                  const ExecuteOptions& options, core::OutputSet& set) {
   const std::string& output = file.path;
   QF_ASSIGN_OR_RETURN(const auto compression, streams::output_compression_for(output, conversion.compression));
   QF_ASSIGN_OR_RETURN(auto file_sink, core::AtomicFileSink::create(output, conversion.input_paths));
@@ -48,12 +49,12 @@ Status write_file(const core::Registry& registry, const Conversion& conversion, 
   if (Status s = writer->finish(); !s.ok()) return std::move(s).with_file(output);
   if (compressor)
     if (Status s = compressor->finish(); !s.ok()) return std::move(s).with_file(output);
-  return file_sink->commit();
+  return set.add(std::move(file_sink));
 }
 
 // A folder model's companion files (config.json, ...) go last: a folder whose weights (or
 // carried files) were not all written never gets the file that makes it loadable.
-Status write_companions(const Conversion& conversion, const CodecCatalog& catalog) {
+Status write_companions(const Conversion& conversion, const CodecCatalog& catalog, core::OutputSet& output) {
   const QfFolderLayout* layout = conversion.container->folder;
   if (conversion.folder.empty() || layout == nullptr) return {};
   const std::vector<TensorInfo> tensors = conversion.plan.target_infos();
@@ -63,22 +64,27 @@ Status write_companions(const Conversion& conversion, const CodecCatalog& catalo
     Result<std::string> text = companion.text(conversion.plan.metadata, tensors, catalog);
     if (!text.ok()) return text.take_status().with_file(path);
     if (text->empty()) continue;  // the model has no such file
-    QF_RETURN_IF_ERROR(core::write_file_atomically(path, *text, conversion.input_paths));
+    QF_RETURN_IF_ERROR(output.add_text(path, *text, conversion.input_paths));
   }
   return {};
 }
 
 // A folder output is created when missing; everything in it is then written atomically.
-Status prepare_folder(const Conversion& conversion) {
+// `created` is set when this run made it, so that a failed run can take it away again.
+Status prepare_folder(const Conversion& conversion, bool& created) {
   if (conversion.folder.empty()) return {};
   for (const auto& input : conversion.input_paths)
     if (core::same_path(input, conversion.folder))
       return usage_error("the output folder is the input folder; name another folder").with_file(conversion.folder);
   std::error_code ec;
-  std::filesystem::create_directories(conversion.folder, ec);
+  created = std::filesystem::create_directories(conversion.folder, ec);
   if (ec) return io_error("cannot create the output folder: " + ec.message()).with_file(conversion.folder);
   return {};
 }
+
+// Writes every file of the conversion into `output`; nothing is published here.
+Status write_files(const core::Registry& registry, const Conversion& conversion, const ExecutionHooks& hooks,
+                   const std::vector<CarriedFile>& carried, core::OutputSet& output);
 
 }  // namespace
 
@@ -105,12 +111,35 @@ void write_to_one_file(Conversion& conversion, const std::string& path) {
 Status execute_conversion(const core::Registry& registry, const Conversion& conversion, const ExecutionHooks& hooks) {
   if (conversion.source == nullptr || conversion.container == nullptr || conversion.files.empty())
     return internal_error("the conversion was not fully planned");
+  // Listed (and links checked) before anything exists, so a refused link leaves nothing.
+  QF_ASSIGN_OR_RETURN(const std::vector<CarriedFile> carried, plan_carried_files(conversion));
+  bool created_folder = false;
+  QF_RETURN_IF_ERROR(prepare_folder(conversion, created_folder));
+  // Every file of the output (shards, index, carried files, companions) is written before any
+  // is published: a failure leaves none of them, and a folder this run made goes again.
+  core::OutputSet output;
+  Status status = write_files(registry, conversion, hooks, carried, output);
+  if (status.ok()) status = output.commit();
+  if (!status.ok()) {
+    if (created_folder) {
+      output = core::OutputSet();  // unlinks the temporaries before the folder goes
+      std::error_code ec;
+      std::filesystem::remove(conversion.folder, ec);  // only when empty: never someone else's file
+    }
+    return status;
+  }
+  if (hooks.carried != nullptr)
+    for (const CarriedFile& file : carried) hooks.carried->push_back(file.name);
+  return {};
+}
+
+namespace {
+
+Status write_files(const core::Registry& registry, const Conversion& conversion, const ExecutionHooks& hooks,
+                   const std::vector<CarriedFile>& carried, core::OutputSet& output) {
   Progress overall;
   for (const auto& job : conversion.plan.jobs) overall.bytes_total += job.target.n_bytes;
   overall.tensors_total = conversion.plan.jobs.size();
-  // Listed (and links checked) before anything exists, so a refused link leaves nothing.
-  QF_ASSIGN_OR_RETURN(const std::vector<CarriedFile> carried, plan_carried_files(conversion));
-  QF_RETURN_IF_ERROR(prepare_folder(conversion));
   for (const OutputFile& file : conversion.files) {
     const Progress before = overall;
     ExecuteOptions options;
@@ -125,18 +154,18 @@ Status execute_conversion(const core::Registry& registry, const Conversion& conv
     std::vector<TranscodeRoute> file_routes;
     if (hooks.stats != nullptr) options.stats = &file_stats;
     if (hooks.routes != nullptr) options.routes = &file_routes;
-    QF_RETURN_IF_ERROR(write_file(registry, conversion, file, options));
+    QF_RETURN_IF_ERROR(write_file(registry, conversion, file, options, output));
     // Files hold consecutive runs of the plan's jobs, so their statistics concatenate.
     if (hooks.stats != nullptr) hooks.stats->insert(hooks.stats->end(), file_stats.begin(), file_stats.end());
     if (hooks.routes != nullptr) hooks.routes->insert(hooks.routes->end(), file_routes.begin(), file_routes.end());
   }
   if (!conversion.index_path.empty())
-    QF_RETURN_IF_ERROR(core::write_file_atomically(conversion.index_path, split_index_text(conversion, registry),
-                                                   conversion.input_paths));
-  QF_RETURN_IF_ERROR(copy_carried_files(carried, conversion.input_paths));
-  if (hooks.carried != nullptr)
-    for (const CarriedFile& file : carried) hooks.carried->push_back(file.name);
-  return write_companions(conversion, registry);
+    QF_RETURN_IF_ERROR(
+        output.add_text(conversion.index_path, split_index_text(conversion, registry), conversion.input_paths));
+  QF_RETURN_IF_ERROR(copy_carried_files(carried, conversion.input_paths, output));
+  return write_companions(conversion, registry, output);
 }
+
+}  // namespace
 
 }  // namespace quantflow::pipeline
