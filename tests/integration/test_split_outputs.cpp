@@ -174,3 +174,15 @@ BOOST_AUTO_TEST_CASE(model_cards_describe_every_shard) {
           std::string::npos,
       card);
 }
+
+// The shards of one output are published together, so all of them are open at once: a split into
+// more files than the soft descriptor limit still works (quantflow raises it to the hard limit).
+BOOST_AUTO_TEST_CASE(more_shards_than_the_soft_descriptor_limit) {
+  qf_test::TempDir dir;
+  const fs::path model = qf_test::synth_model(dir / "m.gguf", "--layers 14 --hidden 32 --ffn 64 --vocab 32");  // 129
+  const auto r = qf_test::run("ulimit -Sn 64 && " + quote(QF_CLI) + " convert -q " + quote(model) + " " +
+                              quote(dir / "s.gguf") + " --split-max-tensors 1");
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  BOOST_CHECK(fs::exists(dir / shard("s", 129, 129)));
+  BOOST_CHECK_EQUAL(qf_test::listing(dir.path).size(), 130u);  // the shards and the model
+}

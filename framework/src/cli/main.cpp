@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstring>
 #include <iostream>
@@ -29,6 +31,12 @@ int main(int argc, char** argv) {
   // Past RLIMIT_FSIZE the kernel sends SIGXFSZ, whose default action kills the process with
   // no message. Ignored, the write fails with EFBIG and is reported like any I/O error.
   std::signal(SIGXFSZ, SIG_IGN);
+  // Every file of an output stays open until all are written (they are published together), so
+  // a split into many shards needs more descriptors than the usual soft limit of 1024.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   if (argc < 2) {
     print_usage(std::cerr);
     return kExitUsage;
