@@ -237,6 +237,23 @@ BOOST_AUTO_TEST_CASE(tensors_a_gguf_lora_cannot_hold_are_refused_by_name) {
     BOOST_CHECK_EQUAL(r.err, "quantflow: error: " + (adapter / "adapter_model.safetensors").string() + ": tensor '" +
                                  c.tensor + "': " + c.reason + "\n");
   }
+  // A pair for lm_head over a base that ties it to the embeddings has no output.weight to adapt.
+  fs::create_directories(dir / "tied");
+  qf_test::write_text(dir / "tied" / "config.json",
+                      qf_hf::decoder_config({.hf_class = "LlamaForCausalLM", .lm_head = false}, kDims).dump(2));
+  auto parts = parts_of(random_pairs());
+  parts.push_back(qf_lora::f32_part("base_model.model.lm_head.lora_A.weight", qf_lora::random_matrix(4, 64, rng)));
+  parts.push_back(qf_lora::f32_part("base_model.model.lm_head.lora_B.weight", qf_lora::random_matrix(100, 4, rng)));
+  const fs::path head = qf_lora::write_adapter(dir / "head", llama_lora_config(), parts);
+  auto r = convert(head, dir / "tied", dir / "out.gguf");
+  BOOST_CHECK_EQUAL(r.exit_code, 2);
+  BOOST_CHECK_EQUAL(r.err, "quantflow: error: " + (head / "adapter_model.safetensors").string() +
+                               ": tensor 'base_model.model.lm_head.lora_A.weight': the base ties its output to the "
+                               "token embeddings (tie_word_embeddings), so its GGUF has no output.weight for this pair "
+                               "to adapt\n");
+  // Untied, the same adapter converts.
+  BOOST_CHECK_EQUAL(convert(head, base, dir / "untied.gguf").exit_code, 0);
+  BOOST_CHECK_EQUAL(qf_test::tensors_of(dir / "untied.gguf").at("output.weight.lora_b").bytes.size(), 100u * 4 * 4);
   BOOST_CHECK(!fs::exists(dir / "out.gguf"));
 }
 

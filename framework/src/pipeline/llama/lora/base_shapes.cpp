@@ -111,4 +111,10 @@ Result<std::optional<Shape>> base_matrix_shape(const hf::Checkpoint& base, const
   return std::optional<Shape>();
 }
 
+bool ties_output_to_embeddings(const hf::Checkpoint& base) {
+  const auto tie = base.hparams.find("tie_word_embeddings");
+  if (tie != base.hparams.end() && tie->is_boolean()) return tie->get<bool>();
+  return base.arch.architecture == "gpt2";  // GPT2Config keeps PretrainedConfig's default; the others set false
+}
+
 }  // namespace quantflow::pipeline::lora

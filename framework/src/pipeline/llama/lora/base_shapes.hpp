@@ -16,4 +16,8 @@ namespace quantflow::pipeline::lora {
 // A layer the base does not have is an error naming the layer count.
 Result<std::optional<Shape>> base_matrix_shape(const hf::Checkpoint& base, const std::string& gguf_name);
 
+// Whether the base ties its output to the token embeddings (config.json's tie_word_embeddings,
+// by default true for gpt2 as transformers has it): its GGUF then has no output.weight.
+bool ties_output_to_embeddings(const hf::Checkpoint& base);
+
 }  // namespace quantflow::pipeline::lora

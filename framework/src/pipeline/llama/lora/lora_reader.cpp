@@ -124,6 +124,12 @@ Status LoraReader::add_pair(const std::string& base_name, const Pair& pair, cons
     return unsupported(fmt::format("the adapted weight '{}' has no GGUF name in llama.cpp's {} layout", base_name,
                                    base_.arch.architecture))
         .with_tensor(a.name);
+  constexpr const char* kOutput = "output.weight";
+  if (mapped.name == kOutput && ties_output_to_embeddings(base_))
+    return unsupported(fmt::format("the base ties its output to the token embeddings (tie_word_embeddings), so its "
+                                   "GGUF has no {} for this pair to adapt",
+                                   kOutput))
+        .with_tensor(a.name);
   for (const TensorInfo* half : {&a, &b})
     if (!is_plain_float(*half))
       return bad_input(fmt::format("a {} tensor of shape {}: a LoRA half must be a 2-D float matrix", half->dtype.name,
