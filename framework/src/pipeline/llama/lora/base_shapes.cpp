@@ -44,7 +44,7 @@ std::span<const BaseMatrix> matrices_of(const std::string& architecture) {
 
 std::optional<uint64_t> count(const nlohmann::json& hp, std::initializer_list<const char*> keys) {
   const nlohmann::json* value = hf::first_present(hp, keys);
-  if (value == nullptr || !value->is_number_unsigned()) return std::nullopt;
+  if (value == nullptr || !value->is_number_integer() || value->get<int64_t>() < 0) return std::nullopt;
   return value->get<uint64_t>();
 }
 
