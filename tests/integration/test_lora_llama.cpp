@@ -276,3 +276,28 @@ BOOST_AUTO_TEST_CASE(norms_beside_the_pairs_are_kept_in_f32) {
   BOOST_CHECK(written.at("blk.1.attn_norm.weight").bytes == norm_part.data);
   BOOST_CHECK_EQUAL(written.at("blk.0.attn_q.weight.lora_a").type, "f16");
 }
+
+// F16 and BF16 pairs widen exactly to the default F32 (the converter's default outtype).
+BOOST_AUTO_TEST_CASE(half_precision_pairs_widen_exactly_to_the_default_f32) {
+  qf_test::TempDir dir;
+  const fs::path base = write_base(dir / "base", "LlamaForCausalLM");
+  std::mt19937 rng(9);
+  for (const char* dtype : {"F16", "BF16"}) {
+    std::vector<qf_folder::Part> parts;
+    std::vector<qf_folder::Module> modules;
+    for (const char* half : {"A", "B"}) {
+      const std::vector<uint64_t> shape = half == std::string("A") ? std::vector<uint64_t>{kRank, kDims.hidden}
+                                                                   : std::vector<uint64_t>{kDims.kv_rows(), kRank};
+      modules.push_back(qf_folder::plain_tensor(
+          std::string("base_model.model.model.layers.0.self_attn.v_proj.lora_") + half + ".weight", shape, dtype, rng));
+      qf_folder::append_parts(parts, modules.back());
+    }
+    const fs::path adapter = qf_lora::write_adapter(dir / dtype, llama_lora_config(), parts);
+    auto r = convert(adapter, base, dir / (std::string(dtype) + ".gguf"));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const auto written = qf_test::tensors_of(dir / (std::string(dtype) + ".gguf"));
+    BOOST_CHECK_EQUAL(written.at("blk.0.attn_v.weight.lora_a").type, "f32");
+    BOOST_CHECK(qf_folder::as_floats(written.at("blk.0.attn_v.weight.lora_a").bytes) == modules[0].expected);
+    BOOST_CHECK(qf_folder::as_floats(written.at("blk.0.attn_v.weight.lora_b").bytes) == modules[1].expected);
+  }
+}
