@@ -48,6 +48,14 @@ const QfContainerId kBF16Ids[] = {{"safetensors", "BF16"}, {"apr", "30"}};
 const QfContainerId kAprQ4Ids[] = {{"apr", "128"}};
 const QfContainerId kAprQ8Ids[] = {{"apr", "129"}};
 const QfContainerId kQ8_0Ids[] = {{"gguf", "8"}};
+const QfContainerId kF8E4M3Ids[] = {{"safetensors", "F8_E4M3"}};
+
+// FP8 checkpoints are dequantized while read, so their codes need a decoder; any value will do.
+int32_t decode_bytes_as_values(const void* src, float* dst, int64_t n_rows, int64_t n_per_row) {
+  const auto* codes = static_cast<const uint8_t*>(src);
+  for (int64_t i = 0; i < n_rows * n_per_row; ++i) dst[i] = static_cast<float>(codes[i]);
+  return QF_CODEC_OK;
+}
 const QfCodecDescriptor kGeometryOnly[] = {
     {.name = "f16",
      .description = "geometry only",
@@ -70,6 +78,14 @@ const QfCodecDescriptor kGeometryOnly[] = {
      .kind = QF_KIND_QUANTIZED,
      .container_ids = kQ8_0Ids,
      .n_container_ids = std::size(kQ8_0Ids)},
+    {.name = "f8_e4m3",
+     .description = "codes as values",
+     .block_elems = 1,
+     .block_bytes = 1,
+     .kind = QF_KIND_FLOATING,
+     .container_ids = kF8E4M3Ids,
+     .n_container_ids = std::size(kF8E4M3Ids),
+     .decode = decode_bytes_as_values},
     // APR's native encodings: blocks over the flattened tensor (apr_q8: a 4-byte scale first).
     {.name = "apr_q4",
      .description = "geometry only",

@@ -17,13 +17,14 @@
 #include "pipeline/engine/direct.hpp"
 #include "pipeline/llama/hf_checkpoint/adapt.hpp"
 #include "pipeline/llama/imatrix.hpp"
+#include "pipeline/llama/lora/adapt.hpp"
 
 namespace quantflow::cli {
 
 int run_convert(int argc, char** argv) {
   CommonOptions common;
   pipeline::ConvertRequest request;
-  std::string memory_limit, imatrix_path, compress;
+  std::string memory_limit, imatrix_path, compress, base;
   std::vector<std::string> writer_options;
   std::vector<std::string> fallbacks;
   bool force = false, no_direct = false;
@@ -59,7 +60,10 @@ int run_convert(int argc, char** argv) {
       "no-direct", po::bool_switch(&no_direct),
       "never use a plugin's transcoder: decode every re-encoded tensor to f32 and encode it (default: quantized "
       "tensors are re-packed directly where a transcoder exists and the values stay exact)")(
-      "quiet,q", po::bool_switch(&quiet), "print nothing on success");
+      "quiet,q", po::bool_switch(&quiet), "print nothing on success")(
+      "base", po::value(&base),
+      "when IN is a PEFT LoRA adapter folder: the base model's folder (or its config.json); OUT is then a GGUF "
+      "LoRA, --type f32 (default), f16, bf16 or q8_0");
   add_compress_option(options, compress);
   SplitOptions split;
   split.add_to(options);
@@ -112,6 +116,7 @@ int run_convert(int argc, char** argv) {
     request.importance = std::move(imatrix).value();
   }
   request.adapt_input = pipeline::hf::adapt_checkpoint;  // a Hugging Face folder to GGUF, as llama.cpp writes it
+  if (Status s = pipeline::lora::route_adapter(request, base); !s.ok()) return report_error(s);  // a LoRA adapter
   auto conversion = pipeline::plan_convert(*registry, request);
   if (!conversion.ok()) return report_error(conversion.status());
   if (Status s = apply_compress(compress, *conversion); !s.ok()) return report_error(s);
