@@ -28,8 +28,9 @@ Status check_loadable(const Metadata& metadata, const std::vector<TensorInfo>& t
     for (auto marker : kLoraMarkers)
       if (t.name.find(marker) != std::string::npos)
         return unsupported(
-                   "this is a LoRA adapter; a GGUF file of it under these names loads nowhere, and quantflow does "
-                   "not convert adapters to GGUF yet (keep it as safetensors, or pass --option allow_unloadable=1)")
+                   "this is a LoRA adapter; a GGUF file of it under these names loads nowhere: convert its "
+                   "folder with `quantflow convert ADAPTER_DIR out.gguf --base BASE_DIR` (docs/hf.md), or pass "
+                   "--option allow_unloadable=1")
             .with_tensor(t.name);
   if (metadata.find("general.architecture") != nullptr) return {};
   for (const TensorInfo& t : tensors)
