@@ -175,6 +175,12 @@ BOOST_AUTO_TEST_CASE(the_files_of_the_folder) {
     Folder f(kAffine4, module_w());
     fs::remove(f.dir / "config.json");
     check_refused(f.dir, f.dir.string() + ": a model folder needs a config.json; there is none");
+    // A PEFT adapter folder is named as such.
+    qf_test::write_text(f.dir / "adapter_config.json", "{}");
+    check_refused(f.dir, f.dir.string() +
+                             ": this is a PEFT adapter folder, not a model: convert it with `quantflow convert "
+                             "ADAPTER_DIR out.gguf --base BASE_DIR` (docs/hf.md)");
+    fs::remove(f.dir / "adapter_config.json");
     // No weights at all: not a model folder.
     fs::remove(f.dir / "model.safetensors");
     check_refused(f.dir, f.dir.string() +

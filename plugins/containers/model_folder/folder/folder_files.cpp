@@ -52,6 +52,11 @@ Result<nlohmann::json> parse_json_file(std::istream& in, const std::string& path
 Result<nlohmann::json> load_config(const std::string& folder) {
   const std::string path = (fs::path(folder) / kConfigFile).string();
   std::ifstream in(path, std::ios::binary);
+  if (!in && is_file(fs::path(folder) / "adapter_config.json"))
+    return bad_input(
+               "this is a PEFT adapter folder, not a model: convert it with `quantflow convert ADAPTER_DIR out.gguf "
+               "--base BASE_DIR` (docs/hf.md)")
+        .with_file(folder);
   if (!in) return bad_input("a model folder needs a config.json; there is none").with_file(folder);
   QF_ASSIGN_OR_RETURN(auto config, parse_json_file(in, path));
   if (!config.is_object()) return bad_input("config.json must hold a JSON object").with_file(path);
