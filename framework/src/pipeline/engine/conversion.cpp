@@ -105,9 +105,7 @@ void write_to_one_file(Conversion& conversion, const std::string& path) {
 Status execute_conversion(const core::Registry& registry, const Conversion& conversion, const ExecutionHooks& hooks) {
   if (conversion.source == nullptr || conversion.container == nullptr || conversion.files.empty())
     return internal_error("the conversion was not fully planned");
-  Progress overall;
-  for (const auto& job : conversion.plan.jobs) overall.bytes_total += job.target.n_bytes;
-  overall.tensors_total = conversion.plan.jobs.size();
+  Progress overall = progress_totals(conversion.plan);
   // Listed (and links checked) before anything exists, so a refused link leaves nothing.
   QF_ASSIGN_OR_RETURN(const std::vector<CarriedFile> carried, plan_carried_files(conversion));
   QF_RETURN_IF_ERROR(prepare_folder(conversion));
@@ -118,6 +116,7 @@ Status execute_conversion(const core::Registry& registry, const Conversion& conv
     options.on_progress = [&](const Progress& p) {
       overall.tensors_done = before.tensors_done + p.tensors_done;
       overall.bytes_done = before.bytes_done + p.bytes_done;
+      overall.input_bytes_done = before.input_bytes_done + p.input_bytes_done;
       overall.last = p.last;
       if (hooks.on_progress) hooks.on_progress(overall);
     };
