@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(run_and_estimate_events_match_the_schema) {
       seen.insert(event["event"].get<std::string>());
     }
   }
-  BOOST_CHECK(seen == (std::set<std::string>{"warning", "tensor", "done", "plan", "estimate"}));
+  BOOST_CHECK(seen == (std::set<std::string>{"warning", "start", "tensor", "done", "plan", "estimate"}));
 }
 
 // `run --json` used to print nothing on failure: programs reading stdout saw no answer.

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/progress.hpp"
 #include "core/metadata_format.hpp"
 
 namespace quantflow::cli {
@@ -112,6 +113,7 @@ int report_error(const Status& status) {
   std::string line = status.to_string();
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';
+  end_progress_line();
   std::cerr << "quantflow: error: " << line << std::endl;
   if (g_json_errors) std::cout << error_event(status).dump(-1, ' ', false, kJsonInvalidUtf8) << std::endl;
   return exit_code_for(status);
@@ -143,7 +145,8 @@ bool parse_command_line(int argc, char** argv, const std::string& usage, const p
       exit_code = kExitOk;
       return false;
     }
-    g_json_errors = vm.count("json") && vm["json"].as<bool>();
+    g_json_errors = (vm.count("json") && vm["json"].as<bool>()) ||
+                    (vm.count("progress") && vm["progress"].as<std::string>() == "json");
     po::notify(vm);
   } catch (const po::error& e) {
     exit_code = report_error(usage_error(user_message(e, positionals) + " (see --help)"));

@@ -22,7 +22,8 @@ enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2 };
 int exit_code_for(const Status& status);
 
 // Prints "quantflow: error: FILE: tensor 'T': reason" on one line and returns the exit code.
-// When the command was given --json, the error is also an "error" event on stdout.
+// When the command was given --json or --progress json, the error is also an "error" event
+// on stdout. A progress bar left open is ended first.
 int report_error(const Status& status);
 
 // The "error" event of docs/json.md for `status`.

@@ -7,6 +7,7 @@
 
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
+#include "cli/conversion_events.hpp"
 #include "cli/progress.hpp"
 #include "core/atomic_output.hpp"
 #include "pipeline/analysis/model_card.hpp"
@@ -65,6 +66,8 @@ int run_convert(int argc, char** argv) {
       "when IN is a PEFT LoRA adapter folder: the base model's folder (or its config.json); OUT is then a GGUF "
       "LoRA, --type f32 (default), f16, bf16 or q8_0");
   add_compress_option(options, compress);
+  ProgressOption progress_option;
+  progress_option.add_to(options);
   SplitOptions split;
   split.add_to(options);
   common.add_to(options);
@@ -80,6 +83,9 @@ int run_convert(int argc, char** argv) {
                           options, positional, vm, exit_code))
     return exit_code;
 
+  const auto mode = progress_option.resolve(quiet);
+  if (!mode.ok()) return report_error(mode.status());
+  ProgressReporter progress(*mode);
   for (const auto& list : fallbacks)
     for (size_t begin = 0; begin <= list.size();) {
       const size_t end = std::min(list.find(',', begin), list.size());
@@ -126,19 +132,22 @@ int run_convert(int argc, char** argv) {
   hooks.routes = &routes;
   std::vector<std::string> carried;
   hooks.carried = &carried;
-  if (!quiet) hooks.on_progress = terminal_progress();
+  hooks.on_progress = progress.engine_callback();
   if (!report_path.empty()) hooks.stats = &stats;
+  progress.start(start_of(*conversion));
   if (Status s = pipeline::execute_conversion(*registry, *conversion, hooks); !s.ok()) return report_error(s);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const pipeline::PlanTotals totals = pipeline::totals_of(conversion->plan);
+  nlohmann::json report_json;  // for the done event
   if (!report_path.empty()) {
     const pipeline::Report report = pipeline::make_report(conversion->plan, stats, seconds);
-    const std::string json = pipeline::report_to_json(report).dump(2, ' ', false, kJsonInvalidUtf8) + "\n";
+    report_json = pipeline::report_to_json(report);
+    const std::string json = report_json.dump(2, ' ', false, kJsonInvalidUtf8) + "\n";
     if (report_path == "-") {
-      std::cout << json;
+      if (!progress.json()) std::cout << json;
     } else {
       if (Status s = core::write_file_atomically(report_path, json, {request.input}); !s.ok()) return report_error(s);
-      if (!quiet) pipeline::print_report(std::cout, report);
+      if (!quiet && !progress.json()) pipeline::print_report(std::cout, report);
     }
   }
   std::string card_path;
@@ -148,6 +157,15 @@ int run_convert(int argc, char** argv) {
     if (!written.ok()) return report_error(written.status());
     card_path = *written;
   }
+  if (progress.json()) {
+    nlohmann::json done = done_event(*conversion, seconds);
+    done["reencoded"] = totals.reencoded;
+    done["model_card"] = card_path.empty() ? nlohmann::json() : nlohmann::json(card_path);
+    if (!report_json.is_null()) done["report"] = std::move(report_json);
+    progress.done(done);
+    return kExitOk;
+  }
+  progress.done({});
   if (!quiet && !card_path.empty()) std::cout << fmt::format("model card: {}\n", card_path);
   if (!quiet)
     std::cout << fmt::format("wrote {}: {} tensors ({} re-encoded), {} -> {} of tensor data in {:.2f}s\n",

@@ -7,6 +7,7 @@
 
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "core/metadata_format.hpp"
 #include "pipeline/analysis/diff.hpp"
 
@@ -131,7 +132,7 @@ nlohmann::json tensor_json(const TensorDifference& d) {
   return j;
 }
 
-void print_json(const std::string& path_a, const std::string& path_b, const ModelDiff& diff) {
+nlohmann::json diff_json(const std::string& path_a, const std::string& path_b, const ModelDiff& diff) {
   nlohmann::json out = {{"a", path_a}, {"b", path_b}, {"identical", diff.identical()}};
   out["container_difference"] =
       diff.container_difference ? nlohmann::json(*diff.container_difference) : nlohmann::json(nullptr);
@@ -140,7 +141,7 @@ void print_json(const std::string& path_a, const std::string& path_b, const Mode
   out["tensors"] = nlohmann::json::array();
   for (const auto& d : diff.tensors) out["tensors"].push_back(tensor_json(d));
   out["summary"] = {{"metadata_differences", diff.metadata.size()}, {"tensor_differences", diff.tensors.size()}};
-  std::cout << out.dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
+  return out;
 }
 
 }  // namespace
@@ -157,6 +158,8 @@ int run_diff(int argc, char** argv) {
       "max-error", po::bool_switch(&diff_options.measure_error),
       "also decode tensors whose bytes differ in the same dtype and report the max abs error (always done when "
       "the dtypes differ and both decode)");
+  ProgressOption progress_option;
+  progress_option.add_to(options);
   common.add_to(options);
   po::positional_options_description positional;
   positional.add("a", 1).add("b", 1);
@@ -172,14 +175,25 @@ int run_diff(int argc, char** argv) {
                           options, positional, vm, exit_code))
     return exit_code;
 
+  const auto mode = progress_option.resolve(false);
+  if (!mode.ok()) return report_error(mode.status());
+  ProgressReporter progress(*mode);
+  diff_options.on_progress = progress.read_callback({path_a, path_b});
   auto registry = common.load_registry();
   auto diff = pipeline::diff_models(*registry, path_a, path_b, diff_options);
   if (!diff.ok()) {
     report_error(diff.status());
     return kExitUsage;  // like diff(1): trouble is 2, whatever the OS said
   }
-  if (json)
-    print_json(path_a, path_b, *diff);
+  if (progress.json())
+    progress.done({{"event", "done"},
+                   {"files", nlohmann::json::array()},
+                   {"tensors", progress.tensors_reported()},
+                   {"bytes", 0},
+                   {"seconds", progress.seconds()},
+                   {"diff", diff_json(path_a, path_b, *diff)}});
+  else if (json)
+    std::cout << diff_json(path_a, path_b, *diff).dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
   else
     print_text(path_a, path_b, *diff);
   return diff->identical() ? kExitOk : kExitFailure;

@@ -10,6 +10,7 @@
 
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
+#include "cli/conversion_events.hpp"
 #include "cli/progress.hpp"
 #include "cli/quantize_args.hpp"
 #include "pipeline/analysis/model_card.hpp"
@@ -182,6 +183,8 @@ int run_quantize(int argc, char** argv) {
       "never use a plugin's transcoder: decode every re-encoded tensor to f32 and encode it")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
   add_compress_option(options, compress);
+  ProgressOption progress_option;
+  progress_option.add_to(options);
   common.add_to(options);
   po::positional_options_description positional;
   positional.add("args", -1);
@@ -201,6 +204,9 @@ int run_quantize(int argc, char** argv) {
                           options, positional, vm, exit_code, &given))
     return exit_code;
 
+  const auto mode = progress_option.resolve(quiet);
+  if (!mode.ok()) return report_error(mode.status());
+  ProgressReporter progress(*mode);
   std::optional<pipeline::Preset> preset;
   auto args = resolve_positionals(positionals, preset);
   if (!args.ok()) return report_error(args.status());
@@ -272,26 +278,33 @@ int run_quantize(int argc, char** argv) {
   pipeline::ExecutionHooks hooks;
   std::vector<pipeline::TranscodeRoute> routes;
   hooks.routes = &routes;
-  if (!quiet) hooks.on_progress = terminal_progress();
+  hooks.on_progress = progress.engine_callback();
+  progress.start(start_of(planned->conversion));
   if (Status s = pipeline::execute_conversion(*registry, planned->conversion, hooks); !s.ok()) return report_error(s);
+  std::string card_path;
   if (model_card) {
     auto written = pipeline::write_model_card(
         *registry, {written_files(planned->conversion, args->output), preset->name, {args->input}, force});
     if (!written.ok()) return report_error(written.status());
-    if (!quiet) std::cout << fmt::format("model card: {}\n", *written);
+    card_path = *written;
   }
-  if (!quiet) {
+  if (progress.json()) {
+    nlohmann::json done = done_event(planned->conversion, progress.seconds());
+    done["model_card"] = card_path.empty() ? nlohmann::json() : nlohmann::json(card_path);
+    progress.done(done);
+  } else if (!quiet) {
+    if (!card_path.empty()) std::cout << fmt::format("model card: {}\n", card_path);
     const pipeline::PlanTotals totals = pipeline::totals_of(plan);
     std::cout << fmt::format("wrote {} ({}): {} tensors, {} -> {} of tensor data\n",
                              describe_written(planned->conversion, args->output), preset->name, totals.tensors,
                              core::format_size(totals.source_bytes), core::format_size(totals.target_bytes));
     if (const std::string direct = pipeline::direct_summary(routes); !direct.empty()) std::cout << direct << "\n";
-    if (report.fallbacks > 0)
-      std::cerr << fmt::format(
-          "quantflow: warning: {} of {} tensors did not fit their type's block and used a "
-          "fallback type (--dry-run lists them; --no-fallback refuses them)\n",
-          report.fallbacks, plan.jobs.size());
   }
+  if (!quiet && report.fallbacks > 0)
+    std::cerr << fmt::format(
+        "quantflow: warning: {} of {} tensors did not fit their type's block and used a "
+        "fallback type (--dry-run lists them; --no-fallback refuses them)\n",
+        report.fallbacks, plan.jobs.size());
   return kExitOk;
 }
 

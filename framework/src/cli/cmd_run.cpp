@@ -1,6 +1,5 @@
 // `quantflow run RECIPE` and `quantflow estimate RECIPE`: YAML conversion recipes.
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -8,6 +7,7 @@
 
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
+#include "cli/conversion_events.hpp"
 #include "cli/progress.hpp"
 #include "core/units.hpp"
 #include "core/atomic_output.hpp"
@@ -106,12 +106,6 @@ Result<pipeline::RecipePlan> plan_from(const core::Registry& registry, const Rec
   return plan;
 }
 
-nlohmann::json files_json(const std::vector<std::pair<std::string, uint64_t>>& files) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& [path, bytes] : files) out.push_back({{"path", path}, {"bytes", bytes}});
-  return out;
-}
-
 nlohmann::json per_type_json(const pipeline::OutputEstimate& estimate) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [type, totals] : estimate.per_type)
@@ -176,22 +170,6 @@ void print_dry_run(const RecipeCommandOptions& o, const pipeline::RecipePlan& pl
                            core::format_size(estimate.memory_bytes));
 }
 
-// Progress as one JSON object per written tensor.
-std::function<void(const pipeline::Progress&)> json_progress() {
-  return [](const pipeline::Progress& p) {
-    std::cout << nlohmann::json{{"event", "tensor"},
-                                {"index", p.tensors_done - 1},
-                                {"total", p.tensors_total},
-                                {"name", p.last->target.name},
-                                {"type", p.last->target.dtype.name},
-                                {"bytes", p.last->target.n_bytes},
-                                {"bytes_done", p.bytes_done},
-                                {"bytes_total", p.bytes_total}}
-                     .dump(-1, ' ', false, kJsonInvalidUtf8)
-              << std::endl;
-  };
-}
-
 }  // namespace
 
 int run_run(int argc, char** argv) {
@@ -204,6 +182,8 @@ int run_run(int argc, char** argv) {
   options.add_options()("dry-run,n", po::bool_switch(&dry_run),
                         "validate and print the plan (every tensor, output size, memory) without writing")(
       "quiet,q", po::bool_switch(&quiet), "print nothing on success");
+  ProgressOption progress_option;
+  progress_option.add_to(options);
   int exit_code = 0;
   if (!parse_recipe_command(argc, argv,
                             "usage: quantflow run RECIPE.yaml [--set KEY=VALUE]... [--dry-run] [--json]\n\n"
@@ -212,6 +192,15 @@ int run_run(int argc, char** argv) {
                             options, common, exit_code))
     return exit_code;
 
+  // --json is the JSON event stream, tensor events included: --progress json.
+  if (o.json && !progress_option.mode.empty() && progress_option.mode != "json")
+    return report_error(usage_error(fmt::format(
+        "--json prints JSON progress events; it cannot be combined with --progress {}", progress_option.mode)));
+  if (o.json) progress_option.mode = "json";
+  const auto mode = progress_option.resolve(quiet);
+  if (!mode.ok()) return report_error(mode.status());
+  o.json = *mode == ProgressMode::json;
+  ProgressReporter progress(*mode);
   const auto start = std::chrono::steady_clock::now();
   auto registry = common.load_registry();
   auto plan = plan_from(*registry, o);
@@ -225,13 +214,13 @@ int run_run(int argc, char** argv) {
   if (plan->model_card)
     for (const auto& file : plan->files)
       if (Status s = pipeline::check_model_card_target(file.path, o.force); !s.ok()) return report_error(s);
-  auto progress = o.json ? json_progress() : quiet ? nullptr : terminal_progress();
+  progress.start(start_of(*plan));
   const bool measure = o.json || !plan->report_path.empty();
   std::vector<pipeline::TensorStats> stats;
   std::vector<pipeline::TranscodeRoute> routes;
   std::vector<std::string> carried;
-  if (Status s =
-          pipeline::execute_conversion(*registry, *plan, {progress, measure ? &stats : nullptr, &routes, &carried});
+  if (Status s = pipeline::execute_conversion(
+          *registry, *plan, {progress.engine_callback(), measure ? &stats : nullptr, &routes, &carried});
       !s.ok())
     return report_error(s);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -251,26 +240,18 @@ int run_run(int argc, char** argv) {
     card_path = *written;
   }
 
-  std::vector<std::pair<std::string, uint64_t>> files;
+  const auto files = written_file_sizes(*plan);
   uint64_t file_bytes = 0;
-  for (const auto& file : plan->files) files.emplace_back(file.path, std::filesystem::file_size(file.path));
-  if (!plan->index_path.empty()) files.emplace_back(plan->index_path, std::filesystem::file_size(plan->index_path));
   for (const auto& f : files) file_bytes += f.second;
   const pipeline::PlanTotals totals = pipeline::totals_of(plan->plan);
   const size_t reencoded = totals.reencoded;
   if (o.json) {
-    std::cout << nlohmann::json{{"event", "done"},
-                                {"files", files_json(files)},
-                                {"tensors", plan->plan.jobs.size()},
-                                {"reencoded", reencoded},
-                                {"skipped", plan->skipped.size()},
-                                {"bytes", file_bytes},
-                                {"tensor_bytes", totals.target_bytes},
-                                {"seconds", seconds},
-                                {"model_card", card_path.empty() ? nlohmann::json() : nlohmann::json(card_path)},
-                                {"report", pipeline::report_to_json(report)}}
-                     .dump(-1, ' ', false, kJsonInvalidUtf8)
-              << std::endl;
+    nlohmann::json done = done_event(*plan, seconds);
+    done["reencoded"] = reencoded;
+    done["skipped"] = plan->skipped.size();
+    done["model_card"] = card_path.empty() ? nlohmann::json() : nlohmann::json(card_path);
+    done["report"] = pipeline::report_to_json(report);
+    progress.done(done);
   } else if (!quiet) {
     std::cout << fmt::format("wrote {}{}: {} tensors ({} re-encoded, {} skipped), {} in {:.2f}s\n", files.front().first,
                              files.size() > 1 ? fmt::format(" and {} more", files.size() - 1) : "",

@@ -4,6 +4,7 @@
 
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
+#include "cli/conversion_events.hpp"
 #include "cli/progress.hpp"
 #include "core/synthetic_model.hpp"
 #include "core/units.hpp"
@@ -26,6 +27,8 @@ int run_synth(int argc, char** argv) {
       "heads", po::value(&shape.heads)->default_value(shape.heads), "attention heads")(
       "kv-heads", po::value(&shape.kv_heads)->default_value(shape.kv_heads), "key/value heads")(
       "seed", po::value(&shape.seed)->default_value(shape.seed), "random seed (same seed, same bytes)");
+  ProgressOption progress_option;
+  progress_option.add_to(options);
   common.add_to(options);
   po::positional_options_description positional;
   positional.add("output", 1);
@@ -40,6 +43,9 @@ int run_synth(int argc, char** argv) {
   if (shape.heads == 0 || shape.kv_heads == 0 || shape.hidden % shape.heads != 0 || shape.heads % shape.kv_heads != 0)
     return report_error(usage_error("--hidden must be a multiple of --heads, and --heads a multiple of --kv-heads"));
 
+  const auto mode = progress_option.resolve(false);
+  if (!mode.ok()) return report_error(mode.status());
+  ProgressReporter progress(*mode);
   auto registry = common.load_registry();
   auto container = pipeline::output_container(*registry, output, format);
   if (!container.ok()) return report_error(container.status());
@@ -48,8 +54,13 @@ int run_synth(int argc, char** argv) {
   conversion.source = core::make_synthetic_model(shape);
   conversion.plan = pipeline::copy_plan(*conversion.source);
   pipeline::write_to_one_file(conversion, output);
-  if (Status s = pipeline::execute_conversion(*registry, conversion, {terminal_progress()}); !s.ok())
+  progress.start(start_of(conversion));
+  if (Status s = pipeline::execute_conversion(*registry, conversion, {progress.engine_callback()}); !s.ok())
     return report_error(s);
+  if (progress.json()) {
+    progress.done(done_event(conversion, progress.seconds()));
+    return kExitOk;
+  }
   const pipeline::PlanTotals totals = pipeline::totals_of(conversion.plan);
   std::cout << fmt::format("wrote {}: {} tensors, {} of F32 weights\n", output, totals.tensors,
                            core::format_size(totals.target_bytes));

@@ -7,6 +7,7 @@
 
 #include "cli/cli_common.hpp"
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "pipeline/analysis/verify.hpp"
 
 namespace quantflow::cli {
@@ -50,7 +51,8 @@ void print_text(const std::string& path, const std::optional<std::string>& origi
   std::cout << "\n" << summary_line(report) << std::endl;
 }
 
-void print_json(const std::string& path, const std::optional<std::string>& original, const VerifyReport& report) {
+nlohmann::json verify_json(const std::string& path, const std::optional<std::string>& original,
+                           const VerifyReport& report) {
   nlohmann::json out;
   out["file"] = path;
   out["against"] = original ? nlohmann::json(*original) : nlohmann::json(nullptr);
@@ -77,7 +79,7 @@ void print_json(const std::string& path, const std::optional<std::string>& origi
                     {"failed", report.count(VerifyStatus::failed)},
                     {"not_checked", report.count(VerifyStatus::not_checked)}};
   out["result"] = report.passed() ? "passed" : "failed";
-  std::cout << out.dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
+  return out;
 }
 
 }  // namespace
@@ -91,6 +93,8 @@ int run_verify(int argc, char** argv) {
       "against", po::value(&against),
       "the file FILE was converted from: compare every tensor with it by name and bound the error")(
       "json", po::bool_switch(&json), "print JSON instead of text");
+  ProgressOption progress_option;
+  progress_option.add_to(options);
   common.add_to(options);
   po::positional_options_description positional;
   positional.add("file", 1);
@@ -108,14 +112,26 @@ int run_verify(int argc, char** argv) {
     return exit_code;
 
   const std::optional<std::string> original = vm.count("against") ? std::optional(against) : std::nullopt;
+  const auto mode = progress_option.resolve(false);
+  if (!mode.ok()) return report_error(mode.status());
+  ProgressReporter progress(*mode);
+  std::vector<std::string> inputs{path};
+  if (original) inputs.push_back(*original);
   auto registry = common.load_registry();
-  auto report = pipeline::verify_model(*registry, path, original);
+  auto report = pipeline::verify_model(*registry, path, original, progress.read_callback(inputs));
   if (!report.ok()) {
     report_error(report.status());
     return kExitUsage;  // a file that does not open is bad input, whatever the OS said
   }
-  if (json)
-    print_json(path, original, *report);
+  if (progress.json())
+    progress.done({{"event", "done"},
+                   {"files", nlohmann::json::array()},
+                   {"tensors", progress.tensors_reported()},
+                   {"bytes", 0},
+                   {"seconds", progress.seconds()},
+                   {"verify", verify_json(path, original, *report)}});
+  else if (json)
+    std::cout << verify_json(path, original, *report).dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
   else
     print_text(path, original, *report);
   return report->passed() ? kExitOk : kExitFailure;

@@ -124,19 +124,34 @@ Result<ModelDiff> diff_models(const core::Registry& registry, const std::string&
 
   std::unordered_map<std::string, size_t> index_b;
   for (size_t i = 0; i < b.tensors().size(); ++i) index_b.emplace(b.tensors()[i].name, i);
+  // A tensor's bytes are read when B has it in the same shape, and so are B's.
+  auto bytes_read = [&](const TensorInfo& t) -> uint64_t {
+    const auto match = index_b.find(t.name);
+    if (match == index_b.end() || b.tensors()[match->second].shape != t.shape) return 0;
+    return t.n_bytes + b.tensors()[match->second].n_bytes;
+  };
+  ReadProgress progress{.tensors_total = a.tensors().size()};
+  for (const auto& t : a.tensors()) progress.bytes_total += bytes_read(t);
+  if (options.on_progress) options.on_progress(progress);
+
   std::vector<bool> matched_b(b.tensors().size(), false);
   for (size_t i = 0; i < a.tensors().size(); ++i) {
     const TensorInfo& t = a.tensors()[i];
     const auto match = index_b.find(t.name);
     if (match == index_b.end()) {
       diff.tensors.push_back(tensor_difference(t.name, Presence::only_in_a, &t, nullptr));
-      continue;
+    } else {
+      matched_b[match->second] = true;
+      auto d = diff_tensor(registry, a, i, b, match->second, options);
+      a.release(i);
+      b.release(match->second);
+      if (d) diff.tensors.push_back(std::move(*d));
     }
-    matched_b[match->second] = true;
-    auto d = diff_tensor(registry, a, i, b, match->second, options);
-    a.release(i);
-    b.release(match->second);
-    if (d) diff.tensors.push_back(std::move(*d));
+    ++progress.tensors_done;
+    progress.last = &t;
+    progress.last_bytes = bytes_read(t);
+    progress.bytes_done += progress.last_bytes;
+    if (options.on_progress) options.on_progress(progress);
   }
   for (size_t i = 0; i < b.tensors().size(); ++i)
     if (!matched_b[i])

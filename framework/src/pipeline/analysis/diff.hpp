@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/registry.hpp"
+#include "pipeline/analysis/read_progress.hpp"
 #include "quantflow/metadata.hpp"
 #include "quantflow/status.hpp"
 #include "quantflow/tensor.hpp"
@@ -39,7 +40,8 @@ struct TensorDifference {
 };
 
 struct DiffOptions {
-  bool measure_error = false;  // also measure decoded error when the bytes differ in one dtype
+  bool measure_error = false;        // also measure decoded error when the bytes differ in one dtype
+  ReadProgressCallback on_progress;  // when set, hears of every tensor of A as it is compared
 };
 
 struct ModelDiff {

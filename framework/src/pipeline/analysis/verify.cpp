@@ -139,7 +139,8 @@ size_t VerifyReport::count(VerifyStatus status) const {
 }
 
 Result<VerifyReport> verify_model(const core::Registry& registry, const std::string& path,
-                                  const std::optional<std::string>& original_path) {
+                                  const std::optional<std::string>& original_path,
+                                  const ReadProgressCallback& on_progress) {
   QF_ASSIGN_OR_RETURN(auto reader, registry.open_reader(path));
   std::unique_ptr<Reader> original;
   if (original_path) {
@@ -151,23 +152,39 @@ Result<VerifyReport> verify_model(const core::Registry& registry, const std::str
   if (original)
     for (size_t i = 0; i < original->tensors().size(); ++i) original_index.emplace(original->tensors()[i].name, i);
 
+  // Each tensor is read, and so is its namesake in the original.
+  auto bytes_read = [&](const TensorInfo& tensor) {
+    const auto match = original_index.find(tensor.name);
+    return tensor.n_bytes + (match == original_index.end() ? 0 : original->tensors()[match->second].n_bytes);
+  };
+  ReadProgress progress{.tensors_total = reader->tensors().size()};
+  for (const auto& tensor : reader->tensors()) progress.bytes_total += bytes_read(tensor);
+  if (on_progress) on_progress(progress);
+  auto step = [&](const TensorInfo& tensor) {
+    ++progress.tensors_done;
+    progress.last = &tensor;
+    progress.last_bytes = bytes_read(tensor);
+    progress.bytes_done += progress.last_bytes;
+    if (on_progress) on_progress(progress);
+  };
+
   std::vector<bool> original_matched(original ? original->tensors().size() : 0, false);
-  for (size_t i = 0; i < reader->tensors().size(); ++i) {
+  auto verdict_for = [&](size_t i) {
     const TensorHandle handle(*reader, registry, i);
-    if (!original) {
-      report.tensors.push_back(check_alone(handle));
-      continue;
-    }
+    if (!original) return check_alone(handle);
     const auto match = original_index.find(handle.tensor().info->name);
     if (match == original_index.end()) {
       TensorVerdict verdict = check_alone(handle);
       if (verdict.status != VerifyStatus::failed) verdict = fail(std::move(verdict), "not in the original");
-      report.tensors.push_back(std::move(verdict));
-      continue;
+      return verdict;
     }
     original_matched[match->second] = true;
     const TensorHandle original_handle(*original, registry, match->second);
-    report.tensors.push_back(check_against(handle, original_handle));
+    return check_against(handle, original_handle);
+  };
+  for (size_t i = 0; i < reader->tensors().size(); ++i) {
+    report.tensors.push_back(verdict_for(i));
+    step(reader->tensors()[i]);
   }
   for (size_t i = 0; i < original_matched.size(); ++i)
     if (!original_matched[i])

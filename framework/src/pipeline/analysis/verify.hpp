@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/registry.hpp"
+#include "pipeline/analysis/read_progress.hpp"
 #include "quantflow/status.hpp"
 
 namespace quantflow::pipeline {
@@ -39,7 +40,9 @@ struct VerifyReport {
 
 // Fails (with the file named) only when a file cannot be opened; everything found inside
 // a file that opened is a verdict in the report.
+// `on_progress`, when set, hears of every tensor of `path` as it is checked.
 Result<VerifyReport> verify_model(const core::Registry& registry, const std::string& path,
-                                  const std::optional<std::string>& original_path);
+                                  const std::optional<std::string>& original_path,
+                                  const ReadProgressCallback& on_progress = {});
 
 }  // namespace quantflow::pipeline

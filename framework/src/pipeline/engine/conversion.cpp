@@ -137,9 +137,7 @@ namespace {
 
 Status write_files(const core::Registry& registry, const Conversion& conversion, const ExecutionHooks& hooks,
                    const std::vector<CarriedFile>& carried, core::OutputSet& output) {
-  Progress overall;
-  for (const auto& job : conversion.plan.jobs) overall.bytes_total += job.target.n_bytes;
-  overall.tensors_total = conversion.plan.jobs.size();
+  Progress overall = progress_totals(conversion.plan);
   for (const OutputFile& file : conversion.files) {
     const Progress before = overall;
     ExecuteOptions options;
@@ -147,6 +145,7 @@ Status write_files(const core::Registry& registry, const Conversion& conversion,
     options.on_progress = [&](const Progress& p) {
       overall.tensors_done = before.tensors_done + p.tensors_done;
       overall.bytes_done = before.bytes_done + p.bytes_done;
+      overall.input_bytes_done = before.input_bytes_done + p.input_bytes_done;
       overall.last = p.last;
       if (hooks.on_progress) hooks.on_progress(overall);
     };

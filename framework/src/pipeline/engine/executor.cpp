@@ -38,6 +38,16 @@ uint64_t ExecutionSettings::resolved_memory_budget() const {
   return memory_budget > 0 ? memory_budget : default_memory_budget();
 }
 
+Progress progress_totals(const Plan& plan) {
+  Progress progress;
+  progress.tensors_total = plan.jobs.size();
+  for (const auto& job : plan.jobs) {
+    progress.bytes_total += job.target.n_bytes;
+    progress.input_bytes_total += job.source_bytes_read();
+  }
+  return progress;
+}
+
 uint64_t default_memory_budget() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page = ::sysconf(_SC_PAGESIZE);
@@ -72,9 +82,8 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
   if (options.stats) options.stats->assign(plan.jobs.size(), TensorStats{});
   if (options.routes) options.routes->assign(plan.jobs.size(), TranscodeRoute::via_codecs);
 
-  Progress progress;
+  Progress progress = progress_totals(plan);
   progress.tensors_total = order.size();
-  for (const auto& job : plan.jobs) progress.bytes_total += job.target.n_bytes;
 
   std::atomic<bool> failed{false};
   std::mutex status_mutex;
@@ -144,6 +153,7 @@ Status execute(const Plan& plan, const std::vector<size_t>& order, const Reader&
       } else {
         ++progress.tensors_done;
         progress.bytes_done += job.target.n_bytes;
+        progress.input_bytes_done += job.source_bytes_read();
         progress.last = &job;
         if (options.on_progress) options.on_progress(progress);
       }

@@ -17,8 +17,15 @@ struct Progress {
   size_t tensors_total = 0;
   uint64_t bytes_done = 0;  // output bytes written
   uint64_t bytes_total = 0;
+  // Source bytes read (TensorJob::source_bytes_read): what a rate and an ETA are measured in,
+  // since reading is what a long conversion waits on and output sizes vary with the encoding.
+  uint64_t input_bytes_done = 0;
+  uint64_t input_bytes_total = 0;
   const TensorJob* last = nullptr;  // the tensor just written
 };
+
+// Progress before the first tensor of `plan`: the totals, nothing done.
+Progress progress_totals(const Plan& plan);
 
 // How many threads and how much memory a conversion may use, and whether it may use
 // transcoders: set once from the command line or the recipe, resolved here for the executor
