@@ -16,6 +16,7 @@ const fs::path kLlamaTools = qf_test::shared_dir() / "tools" / "llama.cpp";
 const fs::path kTinyLlama = qf_test::shared_testdata() / "hf" / "llama-2-tiny-random";
 const qf_hf::Dims kDims{.layers = 2, .hidden = 256, .ffn = 512, .heads = 4, .kv_heads = 2, .vocab = 300};
 const qf_hf::Experts kExperts{.count = 4, .used = 2};
+const qf_hf::Dims kSmall{.layers = 1, .hidden = 64, .ffn = 128, .heads = 2, .kv_heads = 2, .vocab = 300};
 
 void run_ok(const std::string& args) {
   auto r = cli(args);
@@ -137,11 +138,11 @@ BOOST_AUTO_TEST_CASE(experts_are_stacked_into_one_tensor_per_layer_and_matrix) {
 
 BOOST_AUTO_TEST_CASE(missing_or_mis_shaped_experts_are_refused_naming_the_tensor) {
   qf_test::TempDir tmp;
-  const qf_hf::Dims small{.layers = 1, .hidden = 64, .ffn = 128, .heads = 2, .kv_heads = 2, .vocab = 300};
-  auto refused = [&](const std::string& name, std::vector<qf_folder::Part> parts, const std::string& message) {
+  auto refused = [&](const std::string& name, std::vector<qf_folder::Part> parts, const std::string& message,
+                     json config = qf_hf::mixtral_config(kSmall, kExperts)) {
     const fs::path dir = tmp / name;
-    qf_folder::write_folder(dir, qf_hf::mixtral_config(small, kExperts), parts);
-    qf_hf::write_sentencepiece_tokenizer(dir, small.vocab);
+    qf_folder::write_folder(dir, config, parts);
+    qf_hf::write_sentencepiece_tokenizer(dir, kSmall.vocab);
     auto r = cli("convert " + quote(dir) + " " + quote(tmp / "out.gguf"));
     BOOST_CHECK_EQUAL(r.exit_code, 2);
     BOOST_CHECK_EQUAL(r.err, "quantflow: error: " + dir.string() + ": " + message + "\n");
@@ -149,7 +150,7 @@ BOOST_AUTO_TEST_CASE(missing_or_mis_shaped_experts_are_refused_naming_the_tensor
   };
   auto without = [&](const std::string& dropped) {
     std::mt19937 rng(5);
-    auto parts = qf_hf::mixtral_tensors(small, kExperts, "F16", "F32", rng);
+    auto parts = qf_hf::mixtral_tensors(kSmall, kExperts, "F16", "F32", rng);
     std::vector<qf_folder::Part> kept;
     for (auto& p : parts)
       if (p.name != dropped) kept.push_back(std::move(p));
@@ -171,4 +172,11 @@ BOOST_AUTO_TEST_CASE(missing_or_mis_shaped_experts_are_refused_naming_the_tensor
   refused("extra", extra,
           "tensor 'model.layers.0.block_sparse_moe.experts.4.w1.weight': expert 4 of 'blk.0.ffn_gate_exps.weight', "
           "but num_local_experts is 4");
+
+  json no_count = qf_hf::mixtral_config(kSmall, kExperts);
+  no_count.erase("num_local_experts");
+  refused("no-count", without(""),
+          "tensor 'model.layers.0.block_sparse_moe.experts.0.w1.weight': config.json has no num_local_experts: the "
+          "experts of 'blk.0.ffn_gate_exps.weight' cannot be stacked",
+          no_count);
 }
