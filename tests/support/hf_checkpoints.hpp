@@ -230,3 +230,54 @@ inline void write_sentencepiece_tokenizer(const fs::path& dir, size_t size) {
 }
 
 }  // namespace qf_hf
+
+namespace qf_hf {
+
+// ---- Mixtral (hf-to-gguf.md §1.1): llama attention with a sparse-MoE block per layer ----
+struct Experts {
+  uint64_t count = 4, used = 2;
+};
+
+// The expert tensors of one layer in the name order transformers writes (experts.E.w1..w3,
+// then the router `gate`), for expert counts below 10 (so that sorting keeps expert order).
+inline void add_moe_block(std::vector<Part>& parts, const std::string& layer_prefix, const Dims& d, const Experts& e,
+                          const std::string& dtype, std::mt19937& rng) {
+  const std::string p = layer_prefix + "block_sparse_moe.";
+  for (uint64_t x = 0; x < e.count; ++x) {
+    const std::string expert = p + "experts." + std::to_string(x) + ".";
+    add(parts, expert + "w1.weight", {d.ffn, d.hidden}, dtype, rng);
+    add(parts, expert + "w2.weight", {d.hidden, d.ffn}, dtype, rng);
+    add(parts, expert + "w3.weight", {d.ffn, d.hidden}, dtype, rng);
+  }
+  add(parts, p + "gate.weight", {e.count, d.hidden}, dtype, rng);
+}
+
+// A MixtralForCausalLM checkpoint's tensors: the llama ones with each layer's mlp replaced by
+// the MoE block.
+inline std::vector<Part> mixtral_tensors(const Dims& d, const Experts& e, const std::string& dtype,
+                                         const std::string& norm_dtype, std::mt19937& rng) {
+  std::vector<Part> parts;
+  add(parts, "lm_head.weight", {d.vocab, d.hidden}, dtype, rng);
+  add(parts, "model.embed_tokens.weight", {d.vocab, d.hidden}, dtype, rng);
+  for (uint64_t l = 0; l < d.layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    add_moe_block(parts, p, d, e, dtype, rng);
+    add(parts, p + "input_layernorm.weight", {d.hidden}, norm_dtype, rng);
+    add(parts, p + "post_attention_layernorm.weight", {d.hidden}, norm_dtype, rng);
+    add(parts, p + "self_attn.k_proj.weight", {d.kv_rows(), d.hidden}, dtype, rng);
+    add(parts, p + "self_attn.o_proj.weight", {d.hidden, d.q_rows()}, dtype, rng);
+    add(parts, p + "self_attn.q_proj.weight", {d.q_rows(), d.hidden}, dtype, rng);
+    add(parts, p + "self_attn.v_proj.weight", {d.kv_rows(), d.hidden}, dtype, rng);
+  }
+  add(parts, "model.norm.weight", {d.hidden}, norm_dtype, rng);
+  return parts;
+}
+
+inline nlohmann::json mixtral_config(const Dims& d, const Experts& e) {
+  nlohmann::json config = decoder_config({.hf_class = "MixtralForCausalLM"}, d);
+  config["num_local_experts"] = e.count;
+  config["num_experts_per_tok"] = e.used;
+  return config;
+}
+
+}  // namespace qf_hf

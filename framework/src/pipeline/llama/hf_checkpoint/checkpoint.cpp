@@ -8,10 +8,6 @@ namespace quantflow::pipeline::hf {
 
 namespace {
 
-// Mixtral's experts are separate tensors per expert that GGUF stacks into one; quantflow
-// does not stack tensors, so it refuses the class instead of writing an unloadable file.
-constexpr const char* kRefusedClasses[] = {"MixtralForCausalLM"};
-
 uint64_t count_of(const nlohmann::json& config, std::initializer_list<const char*> keys) {
   const nlohmann::json* value = first_present(config, keys);
   return value != nullptr && value->is_number_unsigned() ? value->get<uint64_t>() : 0;
@@ -19,9 +15,7 @@ uint64_t count_of(const nlohmann::json& config, std::initializer_list<const char
 
 std::string known_classes() {
   std::string out;
-  for (const auto& c : hf_model_classes())
-    if (std::find(std::begin(kRefusedClasses), std::end(kRefusedClasses), c) == std::end(kRefusedClasses))
-      out += (out.empty() ? "" : ", ") + c;
+  for (const auto& c : hf_model_classes()) out += (out.empty() ? "" : ", ") + c;
   return out;
 }
 
@@ -64,9 +58,7 @@ Result<std::optional<Checkpoint>> load_checkpoint(const std::string& folder) {
   if (const auto text = checkpoint.config.find("text_config"); text != checkpoint.config.end() && text->is_object())
     checkpoint.hparams.update(*text);
 
-  const bool refused = std::find(std::begin(kRefusedClasses), std::end(kRefusedClasses), checkpoint.hf_class) !=
-                       std::end(kRefusedClasses);
-  checkpoint.arch.architecture = refused ? "" : gguf_architecture_of_class(checkpoint.hf_class);
+  checkpoint.arch.architecture = gguf_architecture_of_class(checkpoint.hf_class);
   if (checkpoint.arch.architecture.empty())
     return unsupported(fmt::format("architectures is '{}', which quantflow does not convert to GGUF (it converts {})",
                                    checkpoint.hf_class, known_classes()))

@@ -76,7 +76,13 @@ Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(Checkpoint chec
 
   TensorFacts facts;
   for (size_t i = 0; i < reader->tensors_.size(); ++i)
-    if (reader->origins_[i].weights_index) facts.parameters += element_count(reader->tensors_[i].shape);
+    if (reader->origins_[i].weights_index || !reader->origins_[i].experts.empty()) {
+      facts.parameters += element_count(reader->tensors_[i].shape);
+      if (const size_t experts = reader->origins_[i].experts.size(); experts > 0) {
+        facts.expert_count = experts;
+        facts.expert_parameters += element_count(reader->tensors_[i].shape) / experts;
+      }
+    }
   // Without --type every matrix keeps its encoding; the file type says which that is.
   for (const TensorInfo& t : reader->tensors_)
     if (t.shape.size() >= 2) {
@@ -98,10 +104,20 @@ Status CheckpointReader::map_tensors(const CodecCatalog& catalog) {
     tensors_.push_back({.name = kRopeFactorsName, .dtype = dtype_of(*f32), .shape = {n}, .n_bytes = n * sizeof(float)});
     origins_.push_back({});
   }
+  if (const nlohmann::json* experts = first_present(checkpoint_.hparams, {"num_local_experts"});
+      experts != nullptr && experts->is_number_unsigned())
+    expert_count_ = experts->get<uint64_t>();
   std::map<std::string, std::string> written;  // GGUF name -> checkpoint name
   const auto& source = weights_->tensors();
   for (size_t i = 0; i < source.size(); ++i) {
-    const MappedName mapped = map_hf_to_gguf(source[i].name, checkpoint_.arch);
+    const std::optional<MoeName> moe = parse_moe_name(source[i].name);
+    if (moe && moe->expert) {
+      QF_RETURN_IF_ERROR(add_expert(i, *moe));
+      continue;
+    }
+    const MappedName mapped =
+        moe ? MappedName{.outcome = MappedName::Outcome::renamed, .name = moe->gguf_name, .transform = {}}
+            : map_hf_to_gguf(source[i].name, checkpoint_.arch);
     if (mapped.outcome == MappedName::Outcome::dropped) continue;
     if (mapped.outcome == MappedName::Outcome::unmapped)
       return unsupported(
@@ -125,11 +141,12 @@ Status CheckpointReader::map_tensors(const CodecCatalog& catalog) {
     tensors_.push_back(std::move(info));
     origins_.push_back(origin);
   }
-  return {};
+  return finish_stacks();
 }
 
 Result<TensorData> CheckpointReader::read(size_t index) const {
   const Origin& origin = origins_[index];
+  if (!origin.experts.empty()) return read_stack(index);
   const TensorInfo& info = tensors_[index];
   TensorData out;
   if (!origin.weights_index) {

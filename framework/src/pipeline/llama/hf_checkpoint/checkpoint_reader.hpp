@@ -5,12 +5,14 @@
 // folder's. Tensors are rewritten one at a time as they are read: nothing holds the model.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "pipeline/engine/input_adapter.hpp"
 #include "pipeline/llama/hf_checkpoint/checkpoint.hpp"
+#include "pipeline/llama/hf_checkpoint/expert_stacks.hpp"
 
 namespace quantflow::pipeline::hf {
 
@@ -35,15 +37,21 @@ class CheckpointReader final : public AdaptedInput {
   bool record_main_encoding(Metadata& metadata, const CodecDescriptor& requested) const override;
 
  private:
-  // Where an output tensor comes from: a checkpoint tensor, rewritten on the way, or the
-  // generated rope factors.
+  // Where an output tensor comes from: a checkpoint tensor, rewritten on the way, the
+  // checkpoint's experts stacked in expert order, or the generated rope factors.
   struct Origin {
-    std::optional<size_t> weights_index;  // nullopt: rope_factors_
+    std::optional<size_t> weights_index;  // nullopt: rope_factors_, or a stack of `experts`
+    std::vector<size_t> experts = {};     // the stored tensor of each expert, expert 0 first
     SourceTransform transform;
     const CodecDescriptor* widen_from = nullptr;  // set: decoded to f32 after the rewrite
   };
   CheckpointReader() = default;
   Status map_tensors(const CodecCatalog& catalog);
+  // Records expert tensor `weights_index` in its stack, adding the stack at its first expert.
+  Status add_expert(size_t weights_index, const MoeName& moe);
+  // Every stack has all num_local_experts experts, of one 2-D shape and encoding.
+  Status finish_stacks();
+  Result<TensorData> read_stack(size_t index) const;
 
   Checkpoint checkpoint_;
   std::shared_ptr<const Reader> weights_;
@@ -52,6 +60,12 @@ class CheckpointReader final : public AdaptedInput {
   std::vector<TensorInfo> tensors_;
   std::vector<Origin> origins_;
   std::vector<float> rope_factors_;
+  struct Stack {
+    size_t index;  // in tensors_
+    MoeName moe;   // of its first expert seen
+  };
+  std::map<std::string, Stack> stacks_;  // by stacked GGUF name
+  uint64_t expert_count_ = 0;            // num_local_experts; 0 when config.json has none
 };
 
 }  // namespace quantflow::pipeline::hf

@@ -188,6 +188,12 @@ Status add_architecture_key(const Checkpoint& checkpoint, const TensorFacts& fac
 
 }  // namespace
 
+std::string size_label(const TensorFacts& facts) {
+  if (facts.expert_count == 0) return size_label(facts.parameters);
+  const uint64_t stacked = facts.expert_parameters * facts.expert_count;
+  return fmt::format("{}x{}", facts.expert_count, size_label(facts.parameters - stacked + facts.expert_parameters));
+}
+
 std::string size_label(uint64_t parameters) {
   struct Scale {
     double above;
@@ -244,7 +250,7 @@ Status add_model_keys(const Checkpoint& checkpoint, const TensorFacts& facts, Me
   std::filesystem::path folder = std::filesystem::absolute(checkpoint.folder).lexically_normal();
   if (folder.filename().empty()) folder = folder.parent_path();
   metadata.append("general.name", MetaValue::make_string(title_from_folder_name(folder.filename().string())));
-  if (facts.parameters > 0) metadata.append("general.size_label", MetaValue::make_string(size_label(facts.parameters)));
+  if (facts.parameters > 0) metadata.append("general.size_label", MetaValue::make_string(size_label(facts)));
   for (const KeySpec& spec : keys_of(arch)) QF_RETURN_IF_ERROR(add_architecture_key(checkpoint, facts, spec, metadata));
   metadata.append("general.quantization_version", MetaValue::make_u32(2));  // GGML_QNT_VERSION
   return {};
