@@ -16,7 +16,7 @@ namespace {
 
 std::vector<std::byte> as_bytes(const std::vector<uint8_t>& v) {
   std::vector<std::byte> out(v.size());
-  std::memcpy(out.data(), v.data(), v.size());
+  if (!v.empty()) std::memcpy(out.data(), v.data(), v.size());  // memcpy from an empty vector's null is UB
   return out;
 }
 
