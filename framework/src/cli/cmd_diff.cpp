@@ -186,12 +186,7 @@ int run_diff(int argc, char** argv) {
     return kExitUsage;  // like diff(1): trouble is 2, whatever the OS said
   }
   if (progress.json())
-    progress.done({{"event", "done"},
-                   {"files", nlohmann::json::array()},
-                   {"tensors", progress.tensors_reported()},
-                   {"bytes", 0},
-                   {"seconds", progress.seconds()},
-                   {"diff", diff_json(path_a, path_b, *diff)}});
+    progress.done_reading("diff", diff_json(path_a, path_b, *diff));
   else if (json)
     std::cout << diff_json(path_a, path_b, *diff).dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
   else

@@ -124,12 +124,7 @@ int run_verify(int argc, char** argv) {
     return kExitUsage;  // a file that does not open is bad input, whatever the OS said
   }
   if (progress.json())
-    progress.done({{"event", "done"},
-                   {"files", nlohmann::json::array()},
-                   {"tensors", progress.tensors_reported()},
-                   {"bytes", 0},
-                   {"seconds", progress.seconds()},
-                   {"verify", verify_json(path, original, *report)}});
+    progress.done_reading("verify", verify_json(path, original, *report));
   else if (json)
     std::cout << verify_json(path, original, *report).dump(2, ' ', false, kJsonInvalidUtf8) << std::endl;
   else

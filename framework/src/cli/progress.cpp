@@ -95,6 +95,15 @@ void ProgressReporter::tensor(const TensorStep& step) {
   }
 }
 
+void ProgressReporter::done_reading(const char* key, nlohmann::json result) {
+  done({{"event", "done"},
+        {"files", nlohmann::json::array()},
+        {"tensors", tensors_reported_},
+        {"bytes", 0},
+        {"seconds", seconds()},
+        {key, std::move(result)}});
+}
+
 void ProgressReporter::done(const nlohmann::json& event) {
   end_progress_line();
   if (json()) print_json_line(event);

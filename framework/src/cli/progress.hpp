@@ -61,6 +61,8 @@ class ProgressReporter {
   void tensor(const TensorStep& step);
   // Ends the command: a json reporter prints `event` (whose "event" is "done").
   void done(const nlohmann::json& event);
+  // The done event of a command that reads and writes no file (verify, diff): `key` holds its result.
+  void done_reading(const char* key, nlohmann::json result);
 
   // Adapters for the engine's executor and for verify/diff; the latter also starts the
   // stream, with `inputs`, when it hears the totals.
