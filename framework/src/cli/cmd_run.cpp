@@ -220,7 +220,7 @@ int run_run(int argc, char** argv) {
   std::vector<pipeline::TranscodeRoute> routes;
   std::vector<std::string> carried;
   if (Status s = pipeline::execute_conversion(
-          *registry, *plan, {progress.engine_callback(), measure ? &stats : nullptr, &routes, &carried});
+          *registry, *plan, {progress.engine_callback(), measure ? &stats : nullptr, &routes, &carried, std::nullopt});
       !s.ok())
     return report_error(s);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -55,8 +55,9 @@ int run_synth(int argc, char** argv) {
   conversion.plan = pipeline::copy_plan(*conversion.source);
   pipeline::write_to_one_file(conversion, output);
   progress.start(start_of(conversion));
-  if (Status s = pipeline::execute_conversion(*registry, conversion, {progress.engine_callback()}); !s.ok())
-    return report_error(s);
+  pipeline::ExecutionHooks hooks;
+  hooks.on_progress = progress.engine_callback();
+  if (Status s = pipeline::execute_conversion(*registry, conversion, hooks); !s.ok()) return report_error(s);
   if (progress.json()) {
     progress.done(done_event(conversion, progress.seconds()));
     return kExitOk;

@@ -19,6 +19,7 @@ int run_diff(int argc, char** argv);
 int run_run(int argc, char** argv);
 int run_estimate(int argc, char** argv);
 int run_plugin_check(int argc, char** argv);
+int run_batch(int argc, char** argv);
 
 inline constexpr Command kCommands[] = {
     {"inspect", "show a model file's container, metadata and tensors", run_inspect},
@@ -30,6 +31,7 @@ inline constexpr Command kCommands[] = {
     {"diff", "show metadata and tensor differences between two model files", run_diff},
     {"run", "carry out a YAML conversion recipe (or print its plan with --dry-run)", run_run},
     {"estimate", "print the output size a YAML conversion recipe would produce", run_estimate},
+    {"batch", "run many conversions (models x recipes) incrementally, on this machine or a Slurm cluster", run_batch},
     {"plugin-check", "check that a plugin file is safe to use (descriptor, round trips, thread safety)",
      run_plugin_check},
 };

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "core/atomic_output.hpp"
 #include "pipeline/engine/carried_files.hpp"
 #include "pipeline/engine/output_files.hpp"
@@ -111,6 +113,8 @@ void write_to_one_file(Conversion& conversion, const std::string& path) {
 Status execute_conversion(const core::Registry& registry, const Conversion& conversion, const ExecutionHooks& hooks) {
   if (conversion.source == nullptr || conversion.container == nullptr || conversion.files.empty())
     return internal_error("the conversion was not fully planned");
+  if (hooks.only_file && *hooks.only_file >= conversion.files.size())
+    return internal_error(fmt::format("file {} of an output of {} files", *hooks.only_file, conversion.files.size()));
   // Listed (and links checked) before anything exists, so a refused link leaves nothing.
   QF_ASSIGN_OR_RETURN(const std::vector<CarriedFile> carried, plan_carried_files(conversion));
   bool created_folder = false;
@@ -138,7 +142,9 @@ namespace {
 Status write_files(const core::Registry& registry, const Conversion& conversion, const ExecutionHooks& hooks,
                    const std::vector<CarriedFile>& carried, core::OutputSet& output) {
   Progress overall = progress_totals(conversion.plan);
-  for (const OutputFile& file : conversion.files) {
+  for (size_t f = 0; f < conversion.files.size(); ++f) {
+    const OutputFile& file = conversion.files[f];
+    if (hooks.only_file && *hooks.only_file != f) continue;
     const Progress before = overall;
     ExecuteOptions options;
     options.settings = conversion.settings;
@@ -158,6 +164,7 @@ Status write_files(const core::Registry& registry, const Conversion& conversion,
     if (hooks.stats != nullptr) hooks.stats->insert(hooks.stats->end(), file_stats.begin(), file_stats.end());
     if (hooks.routes != nullptr) hooks.routes->insert(hooks.routes->end(), file_routes.begin(), file_routes.end());
   }
+  if (hooks.only_file && *hooks.only_file != 0) return {};
   if (!conversion.index_path.empty())
     QF_RETURN_IF_ERROR(
         output.add_text(conversion.index_path, split_index_text(conversion, registry), conversion.input_paths));

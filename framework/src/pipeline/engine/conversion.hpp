@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct ExecutionHooks {
   std::vector<TranscodeRoute>* routes = nullptr;
   // When set, receives the names of the files carried from the input folder (carried_summary()).
   std::vector<std::string>* carried = nullptr;
+  // When set, only this file of a split output is written, as one task of a cluster job
+  // (batch's shard_tasks): file 0 also takes the split index, carried files and companions.
+  std::optional<size_t> only_file;
 };
 
 // Makes `conversion.files` a single file at `path` holding the whole plan. When the container

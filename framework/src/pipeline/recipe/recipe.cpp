@@ -101,6 +101,14 @@ Result<Recipe> parse_recipe(const std::string& text, const std::string& origin, 
   return recipe;
 }
 
+Result<Recipe> parse_recipe_node(YAML::Node root, const std::string& origin, const std::string& base_dir) {
+  recipe_yaml::Origins origins{origin, base_dir, {}};
+  Recipe recipe;
+  recipe.file = origin;
+  QF_RETURN_IF_ERROR(parse_top_level(Cursor(root, "", &origins), recipe));
+  return recipe;
+}
+
 Result<Recipe> load_recipe(const std::string& path, const std::vector<RecipeOverride>& overrides) {
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;

@@ -129,5 +129,8 @@ Result<Recipe> load_recipe(const std::string& path, const std::vector<RecipeOver
 // The same from text; `origin` names it in messages, relative paths resolve against `base_dir`.
 Result<Recipe> parse_recipe(const std::string& text, const std::string& origin, const std::string& base_dir,
                             const std::vector<RecipeOverride>& overrides = {});
+// The same from a document already parsed (a batch job's recipe, assembled from the batch file):
+// positions in messages are the nodes' own, under `origin`.
+Result<Recipe> parse_recipe_node(YAML::Node root, const std::string& origin, const std::string& base_dir);
 
 }  // namespace quantflow::pipeline

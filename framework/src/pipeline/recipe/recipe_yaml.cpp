@@ -86,7 +86,7 @@ Cursor Cursor::element(size_t index, const YAML::Node& node) const {
 }
 
 Status Cursor::require_map(const std::vector<std::string>& allowed_keys) const {
-  const std::string where = path_.empty() ? "the recipe" : "'" + path_ + "'";
+  const std::string where = path_.empty() ? origins_->document : "'" + path_ + "'";
   if (!node_.IsMap()) return recipe_error(mark(), fmt::format("{} must be a map, not {}", where, describe_kind(node_)));
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     const Cursor key = child(it->first.Scalar(), it->first);

@@ -16,6 +16,7 @@ struct Origins {
   std::string file;      // the recipe as named on the command line
   std::string base_dir;  // relative paths in the file resolve against it
   std::vector<RecipeOverride> overrides;
+  std::string document = "the recipe";  // what the root is called in messages
 };
 
 // A node plus its dotted path from the document root.
