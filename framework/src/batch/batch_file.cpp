@@ -18,11 +18,12 @@ namespace fs = std::filesystem;
 using pipeline::recipe_error;
 using pipeline::recipe_yaml::Cursor;
 
-const std::vector<std::string> kTopKeys = {"name",    "output_dir", "manifest", "output",       "models", "jobs",
-                                           "exclude", "overrides",  "threads",  "memory_limit", "parallel_jobs",
-                                           "slurm"};
+const std::vector<std::string> kTopKeys = {"name",    "output_dir",   "manifest",      "output",
+                                           "models",  "jobs",         "exclude",       "overrides",
+                                           "threads", "memory_limit", "parallel_jobs", "slurm"};
 const std::vector<std::string> kModelKeys = {"name", "path"};
-const std::vector<std::string> kJobKeys = {"name", "recipe", "preset", "type", "output", "models", "set", "shard_tasks"};
+const std::vector<std::string> kJobKeys = {"name",   "recipe", "preset", "type",
+                                           "output", "models", "set",    "shard_tasks"};
 const std::vector<std::string> kOverrideKeys = {"model", "job", "set"};
 const std::vector<std::string> kSlurmKeys = {"cpus", "memory", "time", "partition", "options", "max_parallel"};
 
@@ -31,27 +32,37 @@ Marked<T> marked(const Cursor& at, T value) {
   return {std::move(value), at.mark()};
 }
 
+// A path from the file (relative to its folder) or from --set (relative to the current one).
+std::string absolute_path(const Cursor& at, const std::string& path) {
+  const bool folder = path.ends_with("/");
+  std::string out = fs::absolute(at.resolve_path(path)).lexically_normal().string();
+  if (folder && !out.ends_with("/")) out += "/";
+  if (!folder && out.size() > 1 && out.ends_with("/")) out.pop_back();
+  return out;
+}
+
 // A name used in output paths: no separators, nothing that hides a file.
 Status check_name(const Cursor& at, const std::string& name, const char* what) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == ".." || name.front() == '.')
-    return recipe_error(at.mark(), fmt::format("{} '{}' must be a plain name (no '/', not starting with '.')", what, name));
+    return recipe_error(at.mark(),
+                        fmt::format("{} '{}' must be a plain name (no '/', not starting with '.')", what, name));
   return {};
 }
 
-Status parse_models(const Cursor& at, const std::string& dir, std::vector<BatchModel>& models) {
+Status parse_models(const Cursor& at, std::vector<BatchModel>& models) {
   QF_RETURN_IF_ERROR(at.require_sequence());
   for (size_t i = 0; i < at.node().size(); ++i) {
     const Cursor entry = at.element(i, at.node()[i]);
     BatchModel model;
     if (entry.node().IsScalar()) {
       QF_ASSIGN_OR_RETURN(std::string path, entry.as_string());
-      model.path = marked(entry, path);
+      model.path = {absolute_path(entry, path), entry.mark()};
     } else {
       QF_RETURN_IF_ERROR(entry.require_map(kModelKeys));
       if (!entry.node()["path"]) return recipe_error(entry.mark(), "a model needs a 'path'");
       const Cursor path = entry.child("path", entry.node()["path"]);
       QF_ASSIGN_OR_RETURN(std::string text, path.as_string());
-      model.path = marked(path, text);
+      model.path = {absolute_path(path, text), path.mark()};
       if (const YAML::Node n = entry.node()["name"]) {
         const Cursor name = entry.child("name", n);
         QF_ASSIGN_OR_RETURN(std::string text_name, name.as_string());
@@ -59,9 +70,7 @@ Status parse_models(const Cursor& at, const std::string& dir, std::vector<BatchM
         model.name = marked(name, text_name);
       }
     }
-    fs::path path(model.path.value);
-    if (path.is_relative()) path = fs::path(dir) / path;
-    model.path.value = path.lexically_normal().string();
+    const fs::path path(model.path.value);
     if (model.name.value.empty()) {
       fs::path named = path.has_filename() ? path : path.parent_path();
       // A folder keeps its whole name; a file loses its extension (and .zst before it).
@@ -97,12 +106,13 @@ Status parse_set(const Cursor& at, YAML::Node& set) {
 }
 
 // A job's recipe: a file, an inline map, or the shorthands `preset: NAME` and `type: NAME`.
-Status parse_job_recipe(const Cursor& entry, const std::string& dir, BatchJob& job, std::string& default_name) {
+Status parse_job_recipe(const Cursor& entry, BatchJob& job, std::string& default_name) {
   const YAML::Node& node = entry.node();
   const int given = (node["recipe"] ? 1 : 0) + (node["preset"] ? 1 : 0) + (node["type"] ? 1 : 0);
   if (given != 1)
-    return recipe_error(entry.mark(), "a job needs exactly one of 'recipe' (a file or an inline recipe), 'preset' "
-                                      "or 'type'");
+    return recipe_error(entry.mark(),
+                        "a job needs exactly one of 'recipe' (a file or an inline recipe), 'preset' "
+                        "or 'type'");
   for (const char* shorthand : {"preset", "type"}) {
     if (!node[shorthand]) continue;
     const Cursor value = entry.child(shorthand, node[shorthand]);
@@ -129,9 +139,8 @@ Status parse_job_recipe(const Cursor& entry, const std::string& dir, BatchJob& j
     return {};
   }
   QF_ASSIGN_OR_RETURN(std::string file, recipe.as_string());
-  fs::path path(file);
-  if (path.is_relative()) path = fs::path(dir) / path;
-  job.recipe_file = path.lexically_normal().string();
+  job.recipe_file = absolute_path(recipe, file);
+  const fs::path path(job.recipe_file);
   std::error_code ec;
   if (!fs::is_regular_file(job.recipe_file, ec))
     return recipe_error(recipe.mark(), fmt::format("no recipe file {}", job.recipe_file));
@@ -139,7 +148,7 @@ Status parse_job_recipe(const Cursor& entry, const std::string& dir, BatchJob& j
   return {};
 }
 
-Status parse_jobs(const Cursor& at, const std::string& dir, std::vector<BatchJob>& jobs) {
+Status parse_jobs(const Cursor& at, std::vector<BatchJob>& jobs) {
   QF_RETURN_IF_ERROR(at.require_sequence());
   for (size_t i = 0; i < at.node().size(); ++i) {
     const Cursor entry = at.element(i, at.node()[i]);
@@ -147,7 +156,7 @@ Status parse_jobs(const Cursor& at, const std::string& dir, std::vector<BatchJob
     BatchJob job;
     job.mark = entry.mark();
     std::string default_name;
-    QF_RETURN_IF_ERROR(parse_job_recipe(entry, dir, job, default_name));
+    QF_RETURN_IF_ERROR(parse_job_recipe(entry, job, default_name));
     job.name = {default_name, entry.mark()};
     if (const YAML::Node n = entry.node()["name"]) {
       const Cursor name = entry.child("name", n);
@@ -188,8 +197,7 @@ Status parse_overrides(const Cursor& at, bool with_set, std::vector<BatchOverrid
   QF_RETURN_IF_ERROR(at.require_sequence());
   for (size_t i = 0; i < at.node().size(); ++i) {
     const Cursor entry = at.element(i, at.node()[i]);
-    QF_RETURN_IF_ERROR(entry.require_map(with_set ? kOverrideKeys
-                                                  : std::vector<std::string>{"model", "job"}));
+    QF_RETURN_IF_ERROR(entry.require_map(with_set ? kOverrideKeys : std::vector<std::string>{"model", "job"}));
     BatchOverride o;
     o.mark = entry.mark();
     for (const char* key : {"model", "job"}) {
@@ -219,8 +227,8 @@ Status parse_slurm(const Cursor& at, SlurmSettings& slurm) {
     QF_ASSIGN_OR_RETURN(uint64_t n, at.child("max_parallel", node["max_parallel"]).as_unsigned());
     slurm.max_parallel = static_cast<int>(std::min<uint64_t>(n, 1'000'000));
   }
-  for (auto [key, field] : {std::pair{"memory", &slurm.memory}, std::pair{"time", &slurm.time},
-                            std::pair{"partition", &slurm.partition}}) {
+  for (auto [key, field] :
+       {std::pair{"memory", &slurm.memory}, std::pair{"time", &slurm.time}, std::pair{"partition", &slurm.partition}}) {
     if (!node[key]) continue;
     QF_ASSIGN_OR_RETURN(*field, at.child(key, node[key]).as_string());
   }
@@ -241,12 +249,6 @@ Status parse_slurm(const Cursor& at, SlurmSettings& slurm) {
   return {};
 }
 
-std::string absolute_in(const std::string& dir, const std::string& path) {
-  fs::path p(path);
-  if (p.is_relative()) p = fs::path(dir) / p;
-  return p.lexically_normal().string();
-}
-
 Status parse_top(const Cursor& root, BatchFile& batch) {
   if (!root.node().IsMap())
     return recipe_error(root.mark(), fmt::format("the batch file must be a map, not {}",
@@ -259,12 +261,15 @@ Status parse_top(const Cursor& root, BatchFile& batch) {
     QF_RETURN_IF_ERROR(check_name(c, batch.name, "batch name"));
   }
   if (node["output_dir"]) {
-    QF_ASSIGN_OR_RETURN(std::string dir, root.child("output_dir", node["output_dir"]).as_string());
-    batch.output_dir = absolute_in(batch.dir, dir);
+    const Cursor c = root.child("output_dir", node["output_dir"]);
+    QF_ASSIGN_OR_RETURN(std::string dir, c.as_string());
+    batch.output_dir = absolute_path(c, dir);
+    if (batch.output_dir.size() > 1 && batch.output_dir.ends_with("/")) batch.output_dir.pop_back();
   }
   if (node["manifest"]) {
-    QF_ASSIGN_OR_RETURN(std::string manifest, root.child("manifest", node["manifest"]).as_string());
-    batch.manifest = absolute_in(batch.dir, manifest);
+    const Cursor c = root.child("manifest", node["manifest"]);
+    QF_ASSIGN_OR_RETURN(std::string manifest, c.as_string());
+    batch.manifest = absolute_path(c, manifest);
   }
   if (node["output"]) {
     const Cursor c = root.child("output", node["output"]);
@@ -273,9 +278,10 @@ Status parse_top(const Cursor& root, BatchFile& batch) {
   }
   if (!node["models"]) return recipe_error(root.mark(), "the batch file needs 'models'");
   if (!node["jobs"]) return recipe_error(root.mark(), "the batch file needs 'jobs'");
-  QF_RETURN_IF_ERROR(parse_models(root.child("models", node["models"]), batch.dir, batch.models));
-  QF_RETURN_IF_ERROR(parse_jobs(root.child("jobs", node["jobs"]), batch.dir, batch.jobs));
-  if (node["exclude"]) QF_RETURN_IF_ERROR(parse_overrides(root.child("exclude", node["exclude"]), false, batch.exclude));
+  QF_RETURN_IF_ERROR(parse_models(root.child("models", node["models"]), batch.models));
+  QF_RETURN_IF_ERROR(parse_jobs(root.child("jobs", node["jobs"]), batch.jobs));
+  if (node["exclude"])
+    QF_RETURN_IF_ERROR(parse_overrides(root.child("exclude", node["exclude"]), false, batch.exclude));
   if (node["overrides"])
     QF_RETURN_IF_ERROR(parse_overrides(root.child("overrides", node["overrides"]), true, batch.overrides));
   if (node["threads"]) {
@@ -301,15 +307,18 @@ std::string BatchFile::state_dir() const {
   return (fs::path(output_dir) / fmt::format(".quantflow-batch-{}", name)).string();
 }
 
-Result<BatchFile> parse_batch_file(const std::string& text, const std::string& origin, const std::string& dir) {
-  pipeline::recipe_yaml::Origins origins{origin, dir, {}, "the batch file"};
+Result<BatchFile> parse_batch_file(const std::string& text, const std::string& origin, const std::string& dir,
+                                   const std::vector<pipeline::RecipeOverride>& overrides) {
+  pipeline::recipe_yaml::Origins origins{origin, dir, overrides, "the batch file"};
   YAML::Node root;
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return usage_error(fmt::format("{}:{}:{}: {}", origin, e.mark.line + 1, e.mark.column + 1,
-                                   pipeline::yaml_error_message(e)));
+    return usage_error(
+        fmt::format("{}:{}:{}: {}", origin, e.mark.line + 1, e.mark.column + 1, pipeline::yaml_error_message(e)));
   }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  QF_RETURN_IF_ERROR(pipeline::recipe_yaml::apply_overrides(root, overrides));
   BatchFile batch;
   batch.file = origin;
   batch.dir = fs::absolute(dir.empty() ? fs::path(".") : fs::path(dir)).lexically_normal().string();
@@ -317,12 +326,11 @@ Result<BatchFile> parse_batch_file(const std::string& text, const std::string& o
   batch.name = fs::path(origin).stem().string();
   QF_RETURN_IF_ERROR(parse_top(Cursor(root, "", &origins), batch));
   if (batch.output_dir.empty()) batch.output_dir = batch.dir;
-  if (batch.manifest.empty())
-    batch.manifest = (fs::path(batch.output_dir) / (batch.name + ".manifest.json")).string();
+  if (batch.manifest.empty()) batch.manifest = (fs::path(batch.output_dir) / (batch.name + ".manifest.json")).string();
   return batch;
 }
 
-Result<BatchFile> load_batch_file(const std::string& path) {
+Result<BatchFile> load_batch_file(const std::string& path, const std::vector<pipeline::RecipeOverride>& overrides) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return usage_error("no such file").with_file(path);
   if (fs::is_directory(path, ec)) return bad_input("is a directory, not a batch file").with_file(path);
@@ -330,7 +338,7 @@ Result<BatchFile> load_batch_file(const std::string& path) {
   if (!in) return io_error("cannot open the batch file").with_file(path);
   std::stringstream text;
   text << in.rdbuf();
-  return parse_batch_file(text.str(), path, fs::path(path).parent_path().string());
+  return parse_batch_file(text.str(), path, fs::path(path).parent_path().string(), overrides);
 }
 
 }  // namespace quantflow::batch

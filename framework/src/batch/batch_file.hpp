@@ -26,12 +26,12 @@ struct BatchModel {
 struct BatchJob {
   Marked<std::string> name;  // {job} in output names
   SourceMark mark;
-  std::string recipe_file;  // absolute path of a recipe file; empty: `recipe` is inline
-  YAML::Node recipe;        // the inline recipe (preset: / type: shorthands folded in)
-  Marked<std::string> output;                 // naming template; empty: the batch's
-  std::vector<Marked<std::string>> models;    // globs over model names; empty: every model
-  YAML::Node set;                             // dotted KEY: VALUE applied to the recipe
-  bool shard_tasks = false;                   // one task per output shard (a split output)
+  std::string recipe_file;                  // absolute path of a recipe file; empty: `recipe` is inline
+  YAML::Node recipe;                        // the inline recipe (preset: / type: shorthands folded in)
+  Marked<std::string> output;               // naming template; empty: the batch's
+  std::vector<Marked<std::string>> models;  // globs over model names; empty: every model
+  YAML::Node set;                           // dotted KEY: VALUE applied to the recipe
+  bool shard_tasks = false;                 // one task per output shard (a split output)
 };
 
 // Per-job recipe values for the jobs whose model and job names match the globs.
@@ -43,12 +43,12 @@ struct BatchOverride {
 };
 
 struct SlurmSettings {
-  int cpus = 0;            // --cpus-per-task; 0: the batch's threads, else 1
-  std::string memory;      // --mem, e.g. 8G; empty: from the memory budget
-  std::string time;        // --time
-  std::string partition;   // --partition
+  int cpus = 0;                      // --cpus-per-task; 0: the batch's threads, else 1
+  std::string memory;                // --mem, e.g. 8G; empty: from the memory budget
+  std::string time;                  // --time
+  std::string partition;             // --partition
   std::vector<std::string> options;  // further sbatch options, as written
-  int max_parallel = 0;    // %N on --array; 0: no limit
+  int max_parallel = 0;              // %N on --array; 0: no limit
 };
 
 struct BatchFile {
@@ -62,15 +62,18 @@ struct BatchFile {
   std::vector<BatchJob> jobs;
   std::vector<BatchOverride> exclude;  // set is unused
   std::vector<BatchOverride> overrides;
-  int threads = 0;               // 0: all cores
-  uint64_t memory_limit = 0;     // 0: the default budget
-  int parallel_jobs = 1;         // local executor: jobs at once
+  int threads = 0;            // 0: all cores
+  uint64_t memory_limit = 0;  // 0: the default budget
+  int parallel_jobs = 1;      // local executor: jobs at once
   SlurmSettings slurm;
   // The folder of the batch's working files (Slurm script and logs, hash cache, locks).
   std::string state_dir() const;
 };
 
-Result<BatchFile> load_batch_file(const std::string& path);
-Result<BatchFile> parse_batch_file(const std::string& text, const std::string& origin, const std::string& dir);
+// `overrides` are `--set KEY=VALUE`, applied to the document before it is read (as for recipes);
+// relative paths they give are relative to the current directory.
+Result<BatchFile> load_batch_file(const std::string& path, const std::vector<pipeline::RecipeOverride>& overrides = {});
+Result<BatchFile> parse_batch_file(const std::string& text, const std::string& origin, const std::string& dir,
+                                   const std::vector<pipeline::RecipeOverride>& overrides = {});
 
 }  // namespace quantflow::batch

@@ -195,8 +195,8 @@ Result<std::vector<BatchTask>> expand_batch(const BatchFile& batch) {
       const std::string key = without_slash(task.output);
       for (const auto& m : batch.models)
         if (without_slash(m.path.value) == key)
-          return recipe_error(job.mark, fmt::format("{} would write {}, which is the model '{}'", task.id, task.output,
-                                                    m.name.value));
+          return recipe_error(
+              job.mark, fmt::format("{} would write {}, which is the model '{}'", task.id, task.output, m.name.value));
       if (auto [it, inserted] = writers.emplace(key, task.id); !inserted)
         return recipe_error(job.output.value.empty() ? batch.output.mark : job.output.mark,
                             fmt::format("{} and {} would both write {} (put {{model}} and {{job}} in the output name)",

@@ -14,12 +14,12 @@
 namespace quantflow::batch {
 
 struct BatchTask {
-  std::string id;       // MODEL/JOB, or MODEL/JOB#SHARD for one shard of a split output
-  size_t index = 0;     // position in the batch's task list: the Slurm array index
+  std::string id;    // MODEL/JOB, or MODEL/JOB#SHARD for one shard of a split output
+  size_t index = 0;  // position in the batch's task list: the Slurm array index
   const BatchModel* model = nullptr;
   const BatchJob* job = nullptr;
-  std::string output;   // absolute; a trailing '/' names a model folder; a shard task's own file
-  YAML::Node recipe;    // the whole recipe document
+  std::string output;           // absolute; a trailing '/' names a model folder; a shard task's own file
+  YAML::Node recipe;            // the whole recipe document
   std::string recipe_origin;    // the file positions in `recipe` refer to
   std::string recipe_base_dir;  // relative paths in `recipe` resolve against it
   std::optional<size_t> shard;  // set: this task writes only that file of the split output

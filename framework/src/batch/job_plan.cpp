@@ -32,7 +32,8 @@ std::vector<std::string> model_files(const std::string& path) {
     files.clear();
     const int count = std::stoi(m[3].str());
     for (int i = 1; i <= count; ++i)
-      files.push_back((p.parent_path() / fmt::format("{}-{:05}-of-{}{}", m[1].str(), i, m[3].str(), m[4].str())).string());
+      files.push_back(
+          (p.parent_path() / fmt::format("{}-{:05}-of-{}{}", m[1].str(), i, m[3].str(), m[4].str())).string());
     return files;
   }
   if (name.ends_with(".index.json")) {
@@ -110,7 +111,8 @@ Result<PreparedTask> prepare_task(const core::Registry& registry, const BatchTas
   if (task.shard) out.estimated_bytes = estimate.files.at(*task.shard).second;
   out.estimated_memory = estimate.memory_bytes;
 
-  std::string keyed = fmt::format("quantflow-batch-key 1\nquantflow {}\nrecipe:\n{}\n", QUANTFLOW_VERSION, out.recipe_text);
+  std::string keyed =
+      fmt::format("quantflow-batch-key 1\nquantflow {}\nrecipe:\n{}\n", QUANTFLOW_VERSION, out.recipe_text);
   for (const auto& f : out.inputs) keyed += fmt::format("input {} {} {}\n", f.role, f.path, f.sha256);
   for (const auto& p : out.plugins) keyed += fmt::format("plugin {} {}\n", p.name, p.version);
   if (task.shard) keyed += fmt::format("shard {} of {}\n", *task.shard, task.shards);

@@ -12,8 +12,9 @@
 
 namespace quantflow::batch {
 
-Result<std::vector<nlohmann::json>> run_local(const core::Registry& registry, const std::vector<const PreparedTask*>& tasks,
-                                              const Manifest& manifest, const LocalOptions& options) {
+Result<std::vector<nlohmann::json>> run_local(const core::Registry& registry,
+                                              const std::vector<const PreparedTask*>& tasks, const Manifest& manifest,
+                                              const LocalOptions& options) {
   std::vector<nlohmann::json> entries(tasks.size());
   const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));

@@ -21,7 +21,8 @@ struct LocalOptions {
 
 // Runs `tasks` and returns their final entries in the order given. A manifest that cannot be
 // written stops the batch with that error.
-Result<std::vector<nlohmann::json>> run_local(const core::Registry& registry, const std::vector<const PreparedTask*>& tasks,
-                                              const Manifest& manifest, const LocalOptions& options);
+Result<std::vector<nlohmann::json>> run_local(const core::Registry& registry,
+                                              const std::vector<const PreparedTask*>& tasks, const Manifest& manifest,
+                                              const LocalOptions& options);
 
 }  // namespace quantflow::batch

@@ -53,7 +53,9 @@ std::string utc_timestamp() {
 
 Result<nlohmann::json> Manifest::read() const {
   std::ifstream in(path_, std::ios::binary);
-  if (!in) return nlohmann::json{{"format", kManifestFormat}, {"version", kManifestVersion}, {"tasks", nlohmann::json::array()}};
+  if (!in)
+    return nlohmann::json{
+        {"format", kManifestFormat}, {"version", kManifestVersion}, {"tasks", nlohmann::json::array()}};
   std::stringstream text;
   text << in.rdbuf();
   nlohmann::json manifest = nlohmann::json::parse(text.str(), nullptr, false);
@@ -71,6 +73,8 @@ Status Manifest::update(const std::function<void(nlohmann::json&)>& change) cons
   if (!lock.held()) return io_error("cannot lock the manifest").with_file(lock_path_);
   QF_ASSIGN_OR_RETURN(nlohmann::json manifest, read());
   change(manifest);
+  std::error_code ec;
+  fs::create_directories(fs::path(path_).parent_path(), ec);
   manifest["updated"] = utc_timestamp();
   return core::write_file_atomically(path_, manifest.dump(1) + "\n");
 }

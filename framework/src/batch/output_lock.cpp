@@ -33,7 +33,8 @@ Result<OutputLock> OutputLock::acquire(const std::string& output) {
       ::close(fd);
       return io_error(fmt::format("another quantflow process is writing {} (it holds {})", output, path));
     }
-    struct stat held {}, named {};
+    struct stat held {
+    }, named{};
     if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
         held.st_dev == named.st_dev)
       return OutputLock(path, fd);

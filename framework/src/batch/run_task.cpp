@@ -70,9 +70,9 @@ nlohmann::json task_description(const PreparedTask& prepared) {
 }
 
 nlohmann::json failed_description(const BatchTask& task, const Status& error) {
-  return {{"id", task.id},           {"index", task.index},   {"model", task.model->name.value},
-          {"job", task.job->name.value}, {"output", task.output}, {"status", "failed"},
-          {"error", error.to_string()}, {"finished", utc_timestamp()}};
+  return {
+      {"id", task.id},         {"index", task.index}, {"model", task.model->name.value}, {"job", task.job->name.value},
+      {"output", task.output}, {"status", "failed"},  {"error", error.to_string()},      {"finished", utc_timestamp()}};
 }
 
 bool up_to_date(const PreparedTask& prepared, const nlohmann::json* entry, std::string& why) {

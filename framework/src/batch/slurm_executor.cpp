@@ -27,7 +27,9 @@ std::string shell_quote(const std::string& text) {
   return out + "'";
 }
 
-std::string log_pattern(const BatchFile& batch) { return (fs::path(batch.state_dir()) / "logs" / "%A_%a.log").string(); }
+std::string log_pattern(const BatchFile& batch) {
+  return (fs::path(batch.state_dir()) / "logs" / "%A_%a.log").string();
+}
 
 // The last non-empty line of a task's log: usually its error.
 std::string last_log_line(const std::string& path) {
@@ -57,8 +59,10 @@ Result<std::string> submit_to_slurm(const BatchFile& batch, const std::vector<co
   std::error_code ec;
   fs::create_directories(fs::path(batch.state_dir()) / "logs", ec);
   if (ec) return io_error("cannot create the batch's state folder").with_file(batch.state_dir());
-  std::string script = "#!/bin/sh\n# Written by quantflow batch: array task N runs task N of the batch.\nexec " +
-                       shell_quote(run.quantflow) + " batch " + shell_quote(fs::absolute(batch.file).string());
+  // --set paths are relative to where the batch was started: the tasks start there too.
+  std::string script = "#!/bin/sh\n# Written by quantflow batch: array task N runs task N of the batch.\ncd " +
+                       shell_quote(fs::current_path().string()) + " || exit 1\nexec " + shell_quote(run.quantflow) +
+                       " batch " + shell_quote(fs::absolute(batch.file).string());
   for (const auto& arg : run.task_args) script += " " + shell_quote(arg);
   script += " --run-task \"$SLURM_ARRAY_TASK_ID\"\n";
   const std::string script_path = (fs::path(batch.state_dir()) / "task.sh").string();
@@ -118,9 +122,10 @@ Result<std::vector<nlohmann::json>> follow_slurm(const BatchFile& batch, const s
       const std::string log = slurm_log_path(batch, job_id, task->index);
       const std::string last = last_log_line(log);
       lost["status"] = "failed";
-      lost["error"] = fmt::format("Slurm task {}_{} ended without a result (killed, cancelled, or out of time or "
-                                  "memory); log {}{}",
-                                  job_id, task->index, log, last.empty() ? "" : ": " + last);
+      lost["error"] = fmt::format(
+          "Slurm task {}_{} ended without a result (killed, cancelled, or out of time or "
+          "memory); log {}{}",
+          job_id, task->index, log, last.empty() ? "" : ": " + last);
       lost["finished"] = utc_timestamp();
       put_task(m, lost);
     }
@@ -135,7 +140,8 @@ Result<std::vector<nlohmann::json>> follow_slurm(const BatchFile& batch, const s
   return entries;
 }
 
-std::vector<std::pair<std::string, std::string>> lost_slurm_tasks(const BatchFile& batch, const nlohmann::json& manifest) {
+std::vector<std::pair<std::string, std::string>> lost_slurm_tasks(const BatchFile& batch,
+                                                                  const nlohmann::json& manifest) {
   std::vector<std::pair<std::string, std::string>> lost;
   if (!slurm_client_available() || !manifest.contains("tasks")) return lost;
   std::map<std::string, std::map<size_t, std::string>> queues;

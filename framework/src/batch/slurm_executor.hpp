@@ -17,8 +17,8 @@
 namespace quantflow::batch {
 
 struct SlurmRun {
-  std::string quantflow;                 // absolute path of the binary the tasks run
-  std::vector<std::string> task_args;    // options every task gets (--plugin-dir, --threads, ...)
+  std::string quantflow;                                   // absolute path of the binary the tasks run
+  std::vector<std::string> task_args;                      // options every task gets (--plugin-dir, --threads, ...)
   std::function<void(const nlohmann::json&)> on_finished;  // each task's final entry, once
   int poll_milliseconds = 1000;
 };
@@ -38,6 +38,7 @@ std::string slurm_log_path(const BatchFile& batch, const std::string& job_id, si
 
 // For `batch status`: entries recorded as submitted or running whose Slurm task has left the
 // queue without a result. Returns (task id, reason) pairs; empty when Slurm is not reachable.
-std::vector<std::pair<std::string, std::string>> lost_slurm_tasks(const BatchFile& batch, const nlohmann::json& manifest);
+std::vector<std::pair<std::string, std::string>> lost_slurm_tasks(const BatchFile& batch,
+                                                                  const nlohmann::json& manifest);
 
 }  // namespace quantflow::batch

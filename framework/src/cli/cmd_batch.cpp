@@ -27,6 +27,7 @@ using nlohmann::json;
 
 struct BatchOptions {
   std::vector<std::string> positionals;
+  std::vector<std::string> sets;
   std::string executor = "local";
   int jobs = 0;      // 0: the batch file's parallel_jobs
   int threads = -1;  // -1: the batch file's
@@ -67,9 +68,23 @@ struct Loaded {
   std::vector<batch::BatchTask> tasks;
 };
 
-Result<Loaded> load(const std::string& path, const CommonOptions& common) {
+Result<std::vector<pipeline::RecipeOverride>> overrides_of(const BatchOptions& o) {
+  std::vector<pipeline::RecipeOverride> overrides;
+  for (const auto& s : o.sets) {
+    QF_ASSIGN_OR_RETURN(auto override_value, pipeline::parse_override(s));
+    overrides.push_back(std::move(override_value));
+  }
+  return overrides;
+}
+
+Result<batch::BatchFile> load_file(const std::string& path, const BatchOptions& o) {
+  QF_ASSIGN_OR_RETURN(const auto overrides, overrides_of(o));
+  return batch::load_batch_file(path, overrides);
+}
+
+Result<Loaded> load(const std::string& path, const BatchOptions& o, const CommonOptions& common) {
   Loaded out;
-  QF_ASSIGN_OR_RETURN(out.file, batch::load_batch_file(path));
+  QF_ASSIGN_OR_RETURN(out.file, load_file(path, o));
   out.registry = common.load_registry();
   QF_ASSIGN_OR_RETURN(out.tasks, batch::expand_tasks(*out.registry, out.file));
   return out;
@@ -115,11 +130,11 @@ int summarize(const std::vector<json>& finished, size_t up_to_date, bool as_json
 
 // `--run-task N`: one task, in this process, recorded in the manifest (what a Slurm array task runs).
 int run_one_task(const BatchOptions& o, const CommonOptions& common, const std::string& path) {
-  auto loaded = load(path, common);
+  auto loaded = load(path, o, common);
   if (!loaded.ok()) return report_error(loaded.status());
   if (o.run_task < 0 || static_cast<size_t>(o.run_task) >= loaded->tasks.size())
-    return report_error(usage_error(fmt::format("--run-task {}: the batch has tasks 0 to {}", o.run_task,
-                                                loaded->tasks.size() - 1)));
+    return report_error(
+        usage_error(fmt::format("--run-task {}: the batch has tasks 0 to {}", o.run_task, loaded->tasks.size() - 1)));
   const batch::BatchTask& task = loaded->tasks[static_cast<size_t>(o.run_task)];
   const batch::Manifest manifest = manifest_of(loaded->file);
   batch::HashCache hashes((fs::path(loaded->file.state_dir()) / "hashes.json").string());
@@ -149,7 +164,7 @@ int run_one_task(const BatchOptions& o, const CommonOptions& common, const std::
 }
 
 int run_status(const BatchOptions& o, const CommonOptions&, const std::string& path) {
-  auto file = batch::load_batch_file(path);
+  auto file = load_file(path, o);
   if (!file.ok()) return report_error(file.status());
   auto manifest = manifest_of(*file).read();
   if (!manifest.ok()) return report_error(manifest.status());
@@ -244,6 +259,9 @@ int run_batch(int argc, char** argv) {
   BatchOptions o;
   po::options_description options("options");
   options.add_options()("args", po::value(&o.positionals)->composing(), "BATCH.yaml, or status BATCH.yaml")(
+      "set", po::value(&o.sets)->composing(),
+      "override a batch file value: KEY=VALUE with a dotted KEY and a YAML VALUE, e.g. models=[a.gguf,b/] or "
+      "output_dir=out (repeatable; relative paths are relative to the current directory)")(
       "executor", po::value(&o.executor), "where the jobs run: local (this machine) or slurm (one sbatch --array)")(
       "jobs,j", po::value(&o.jobs), "local executor: jobs at once (default: the batch file's parallel_jobs, else 1)")(
       "threads", po::value(&o.threads), "worker threads shared by the jobs (0: all cores; default: the batch file's)")(
@@ -277,7 +295,7 @@ int run_batch(int argc, char** argv) {
   if (vm.count("run-task")) return run_one_task(o, common, path);
   if (o.no_wait && o.executor != "slurm") return report_error(usage_error("--no-wait is for --executor slurm"));
 
-  auto loaded = load(path, common);
+  auto loaded = load(path, o, common);
   if (!loaded.ok()) return report_error(loaded.status());
   const batch::Manifest manifest = manifest_of(loaded->file);
   auto recorded = manifest.read();
@@ -320,7 +338,10 @@ int run_batch(int argc, char** argv) {
 
   batch::SlurmRun run;
   run.quantflow = self_path();
-  for (const auto& dir : common.plugin_dirs) run.task_args.insert(run.task_args.end(), {"--plugin-dir", dir});
+  // Tasks run from another directory: paths on the command line are made absolute for them.
+  for (const auto& dir : common.plugin_dirs)
+    run.task_args.insert(run.task_args.end(), {"--plugin-dir", fs::absolute(dir).string()});
+  for (const auto& set : o.sets) run.task_args.insert(run.task_args.end(), {"--set", set});
   if (o.threads >= 0) run.task_args.insert(run.task_args.end(), {"--threads", std::to_string(o.threads)});
   if (!o.memory_limit.empty()) run.task_args.insert(run.task_args.end(), {"--memory-limit", o.memory_limit});
   run.on_finished = on_finished;
