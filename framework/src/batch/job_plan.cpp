@@ -77,6 +77,12 @@ Result<std::shared_ptr<pipeline::RecipePlan>> plan_task_recipe(const core::Regis
   QF_ASSIGN_OR_RETURN(pipeline::Recipe recipe,
                       pipeline::parse_recipe_node(task.recipe, task.recipe_origin, task.recipe_base_dir));
   QF_ASSIGN_OR_RETURN(pipeline::RecipePlan plan, pipeline::plan_recipe(registry, recipe));
+  // Every output would need its own report and README.md: a batch writes models only.
+  if (!plan.report_path.empty() || plan.model_card)
+    return usage_error(
+        fmt::format("{}: output.report and output.model_card are not written by quantflow batch (run "
+                    "the recipe with quantflow run)",
+                    task.id));
   return std::make_shared<pipeline::RecipePlan>(std::move(plan));
 }
 

@@ -224,6 +224,8 @@ Result<Selection> select_tasks(const Loaded& loaded, const BatchOptions& o, cons
       s.lines.emplace_back(&task, "cannot run: " + prepared.status().to_string());
       continue;
     }
+    for (const auto& warning : prepared->plan->warnings)
+      std::cerr << fmt::format("quantflow: warning: {}: {}\n", task.id, warning);
     std::string why;
     if (!o.force && batch::up_to_date(*prepared, entry, why)) {
       ++s.up_to_date;
