@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${QUANTFLOW_FUZZ_SECONDS:-30}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(gguf safetensors safetensors_index recipe preset imatrix_gguf imatrix_dat apr zstd model_folder)
+[ ${#targets[@]} -eq 0 ] && targets=(gguf safetensors safetensors_index recipe preset imatrix_gguf imatrix_dat apr zstd model_folder batch)
 
 CXX=${FUZZ_CXX:-clang++} cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUANTFLOW_FUZZ=ON \
   -DQUANTFLOW_BUILD_TESTS=OFF -DQUANTFLOW_BUILD_BENCH=OFF -DQUANTFLOW_BUILD_PLUGINS=OFF >/dev/null

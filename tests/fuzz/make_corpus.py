@@ -251,6 +251,22 @@ def apr_seeds():
     }
 
 
+def batch_seeds():
+    return {
+        "inline-recipes.yaml": b"""name: inline
+output: "{model}/{job}.gguf"
+models: [a.gguf, {name: b, path: hf/}]
+jobs:
+  - {preset: Q4_K_M, set: {preset_options.pure: true}}
+  - {name: f16, recipe: {default_type: f16, output: {split_max_tensors: 4}}, shard_tasks: true, models: [a]}
+  - {name: mlx, type: mlx_q4, output: "{model}-mlx/"}
+exclude: [{model: b, job: "Q*"}]
+overrides: [{model: "*", job: f16, set: {threads: 1}}]
+slurm: {cpus: 2, memory: 4G, time: "01:00:00", partition: debug, max_parallel: 2, options: ["--qos=low"]}
+""",
+    }
+
+
 def copies(folder, names):
     return {n: (REPO / "configs" / folder / n).read_bytes() for n in names}
 
@@ -269,6 +285,7 @@ def main():
         "imatrix_gguf": imatrix_gguf_seeds(),
         "imatrix_dat": imatrix_dat_seeds(),
         "model_folder": model_folder_seeds(),
+        "batch": {**copies("examples", ["batch-gguf-presets.yaml", "batch-hf-folder.yaml"]), **batch_seeds()},
     }
     for target, files in seeds.items():
         folder = CORPUS / target

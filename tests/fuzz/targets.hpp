@@ -30,6 +30,7 @@ quantflow::Status fuzz_imatrix_dat(const uint8_t* data, size_t size);
 quantflow::Status fuzz_apr(const uint8_t* data, size_t size);
 quantflow::Status fuzz_zstd(const uint8_t* data, size_t size);
 quantflow::Status fuzz_model_folder(const uint8_t* data, size_t size);
+quantflow::Status fuzz_batch(const uint8_t* data, size_t size);
 
 // Target name (the directory under corpus/ and regressions/) -> entry point.
 struct Target {
@@ -47,6 +48,7 @@ inline constexpr Target kTargets[] = {
     {"apr", fuzz_apr},
     {"zstd", fuzz_zstd},
     {"model_folder", fuzz_model_folder},
+    {"batch", fuzz_batch},
 };
 
 }  // namespace qf_fuzz
