@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -104,13 +105,16 @@ Result<std::vector<nlohmann::json>> follow_slurm(const BatchFile& batch, const s
                                                  const SlurmRun& run) {
   std::set<std::string> reported;
   while (true) {
-    QF_ASSIGN_OR_RETURN(const auto queued, array_task_states(job_id));
+    QF_ASSIGN_OR_RETURN(const auto states, array_task_states(job_id));
     QF_ASSIGN_OR_RETURN(const nlohmann::json m, manifest.read());
     for (const auto* task : tasks) {
       const nlohmann::json* entry = find_task(m, task->id);
       if (finished(entry, job_id) && reported.insert(task->id).second && run.on_finished) run.on_finished(*entry);
     }
-    if (queued.empty()) break;
+    // Ended tasks stay listed (COMPLETED, FAILED, ...) for the cluster's MinJobAge.
+    const bool active = std::any_of(states.begin(), states.end(),
+                                    [](const auto& s) { return task_state(s.second) != TaskState::finished_or_gone; });
+    if (!active) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(run.poll_milliseconds));
   }
   // Gone from the queue without a result: killed, cancelled, out of time or memory.
@@ -155,7 +159,8 @@ std::vector<std::pair<std::string, std::string>> lost_slurm_tasks(const BatchFil
       queues[job] = *states;
     }
     const size_t index = entry.value("slurm_task", size_t{0});
-    if (!queues[job].count(index))
+    const auto state = queues[job].find(index);
+    if (state == queues[job].end() || task_state(state->second) == TaskState::finished_or_gone)
       lost.emplace_back(entry.value("id", ""), fmt::format("Slurm task {}_{} left the queue without a result; log {}",
                                                            job, index, slurm_log_path(batch, job, index)));
   }

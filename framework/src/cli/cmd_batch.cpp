@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -170,11 +171,15 @@ int run_status(const BatchOptions& o, const CommonOptions&, const std::string& p
   if (!manifest.ok()) return report_error(manifest.status());
   const auto lost = batch::lost_slurm_tasks(*file, *manifest);
   std::map<std::string, std::string> lost_reason(lost.begin(), lost.end());
+  // A task may have recorded its result between the two reads: the manifest read last wins.
+  if (!lost.empty()) manifest = manifest_of(*file).read();
+  if (!manifest.ok()) return report_error(manifest.status());
   size_t failed = 0, pending = 0;
   json tasks = json::array();
   for (json entry : (*manifest)["tasks"]) {
     const std::string id = entry.value("id", "");
-    if (lost_reason.count(id)) {
+    const std::string recorded = entry.value("status", "");
+    if (lost_reason.count(id) && (recorded == "submitted" || recorded == "running")) {
       entry["status"] = "lost";
       entry["error"] = lost_reason[id];
     }
