@@ -17,7 +17,7 @@ readonly SKIP=77
 readonly START_TIMEOUT_S=60
 readonly STOP_WAIT_S=10
 readonly PACKAGES=(slurmctld slurmd slurm-client munge)
-readonly DAEMONS='slurmctld|slurmd|slurmstepd|munged'
+readonly DAEMONS='slurmctld|slurmscriptd|slurmd|slurmstepd|munged'
 # Held while a cluster picks its ports and starts, so two starts at once never pick the same ports.
 readonly START_LOCK=/tmp/quantflow-slurm-start.lock
 
@@ -236,7 +236,7 @@ stop_cluster() {
     done
   fi
   # munged last: slurmctld and slurmd authenticate their goodbyes through it.
-  terminate 'slurmd|slurmstepd|slurmctld'
+  terminate 'slurmd|slurmstepd|slurmctld|slurmscriptd'
   terminate "$DAEMONS"
   rm -f "$DIR"/run/*.pid "$DIR/munge/munge.socket.2" "$DIR/munge/munge.socket.2.lock"
   local pids
