@@ -59,6 +59,7 @@ ensure_packages() {
   packages_missing || return 0
   [[ $(id -u) -eq 0 ]] || skip "packages ${PACKAGES[*]} are missing and installing them needs root"
   command -v apt-get >/dev/null || skip "packages ${PACKAGES[*]} are missing and apt-get is absent"
+  mkdir -p "$DIR/log"
   local log="$DIR/log/apt.log"
   # Two clusters starting at once must not run apt-get together (dpkg's own lock makes one fail).
   (
@@ -119,7 +120,7 @@ SelectTypeParameters=CR_CPU_Memory
 DefMemPerCPU=256
 ReturnToService=2
 StateSaveLocation=$DIR/state
-SlurmdSpoolDir=$DIR/spool/%n
+SlurmdSpoolDir=$DIR/spool
 SlurmctldPidFile=$DIR/run/slurmctld.pid
 SlurmdPidFile=$DIR/run/slurmd.pid
 SlurmctldLogFile=$DIR/log/slurmctld.log
@@ -167,6 +168,9 @@ start_cluster() {
   local host
   host=$(hostname -s 2>/dev/null || uname -n)
   host=${host%%.*}
+  # slurmd's step sockets are SPOOL/NODE_JOBID.STEPID, and a Unix socket path holds 107 bytes.
+  local longest_socket="$DIR/spool/${host}_99999999.4294967291"
+  ((${#longest_socket} <= 107)) || fail "DIR is too long for slurmd's Unix sockets (${#longest_socket} > 107 bytes): $DIR"
 
   exec 9>"$START_LOCK"
   flock -w 300 9 || skip "another test cluster held $START_LOCK for 300 s"
