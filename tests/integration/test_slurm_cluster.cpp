@@ -101,10 +101,18 @@ BOOST_AUTO_TEST_CASE(sbatch_gets_every_resource_as_its_own_argument) {
                                         .job_name = "quantize $(rm -rf /)",
                                         .extra_options = {"--nice=10", "--chdir=/a b"},
                                         .max_parallel = 3};
-  const std::vector<std::string> expected{"--parsable",   "--array=0-3,5,7%3", "--output=/l/%A_%a.log",
-                                          "--error=/l/%A_%a.log", "--cpus-per-task=2", "--mem=4G",
-                                          "--time=01:00:00", "--partition=debug", "--job-name=quantize $(rm -rf /)",
-                                          "--nice=10",    "--chdir=/a b",        "/s/task.sh"};
+  const std::vector<std::string> expected{"--parsable",
+                                          "--array=0-3,5,7%3",
+                                          "--output=/l/%A_%a.log",
+                                          "--error=/l/%A_%a.log",
+                                          "--cpus-per-task=2",
+                                          "--mem=4G",
+                                          "--time=01:00:00",
+                                          "--partition=debug",
+                                          "--job-name=quantize $(rm -rf /)",
+                                          "--nice=10",
+                                          "--chdir=/a b",
+                                          "/s/task.sh"};
   BOOST_TEST(batch::sbatch_arguments("/s/task.sh", {0, 1, 2, 3, 5, 7}, resources, "/l/%A_%a.log") == expected,
              boost::test_tools::per_element());
   const std::vector<std::string> minimal{"--parsable", "--array=1", "--output=o", "--error=o", "t.sh"};
@@ -131,11 +139,12 @@ BOOST_AUTO_TEST_CASE(array_tasks_run_and_a_killed_task_fails_alone, *preconditio
   fs::create_directories(work);
   const std::string marker = "qf-slurm-sleeper-" + std::to_string(::getpid());
   // Task 2 becomes a `sleep` named by the marker (exec: the task's own process, no orphan).
-  qf_test::write_text(work / "task.sh", "#!/bin/bash\n"
-                                        "echo \"task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_JOB_ID\"\n"
-                                        "[ \"$SLURM_ARRAY_TASK_ID\" = 2 ] && exec -a " +
-                                            marker + " sleep 30\n" + "echo \"$SLURM_ARRAY_TASK_ID\" > \"" +
-                                            work.string() + "/done.$SLURM_ARRAY_TASK_ID\"\n");
+  qf_test::write_text(work / "task.sh",
+                      "#!/bin/bash\n"
+                      "echo \"task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_JOB_ID\"\n"
+                      "[ \"$SLURM_ARRAY_TASK_ID\" = 2 ] && exec -a " +
+                          marker + " sleep 30\n" + "echo \"$SLURM_ARRAY_TASK_ID\" > \"" + work.string() +
+                          "/done.$SLURM_ARRAY_TASK_ID\"\n");
   auto job = batch::submit_array((work / "task.sh").string(), {0, 1, 2, 3}, {.job_name = "qf-array"},
                                  (work / "log-%A_%a.txt").string());
   BOOST_REQUIRE_MESSAGE(job.ok(), job.status().to_string());

@@ -121,7 +121,8 @@ std::string one_line(const std::string& text) {
 
 Status command_failed(const std::string& program, const CommandOutput& output) {
   const std::string err = one_line(output.err);
-  return io_error(fmt::format("{} failed (exit status {}){}{}", program, output.exit_code, err.empty() ? "" : ": ", err));
+  return io_error(
+      fmt::format("{} failed (exit status {}){}{}", program, output.exit_code, err.empty() ? "" : ": ", err));
 }
 
 bool all_digits(const std::string& s) {
@@ -136,12 +137,12 @@ struct StateName {
 // Slurm's job states that are not final; every other state (COMPLETED, FAILED, CANCELLED,
 // TIMEOUT, NODE_FAIL, OUT_OF_MEMORY, PREEMPTED, BOOT_FAIL, DEADLINE, ...) means the task is over.
 constexpr StateName live_states[] = {
-    {.name = "PENDING", .state = TaskState::pending},     {.name = "REQUEUED", .state = TaskState::pending},
-    {.name = "REQUEUE_FED", .state = TaskState::pending}, {.name = "REQUEUE_HOLD", .state = TaskState::pending},
+    {.name = "PENDING", .state = TaskState::pending},       {.name = "REQUEUED", .state = TaskState::pending},
+    {.name = "REQUEUE_FED", .state = TaskState::pending},   {.name = "REQUEUE_HOLD", .state = TaskState::pending},
     {.name = "RESV_DEL_HOLD", .state = TaskState::pending}, {.name = "SUSPENDED", .state = TaskState::running},
-    {.name = "RUNNING", .state = TaskState::running},     {.name = "CONFIGURING", .state = TaskState::running},
-    {.name = "COMPLETING", .state = TaskState::running},  {.name = "RESIZING", .state = TaskState::running},
-    {.name = "SIGNALING", .state = TaskState::running},   {.name = "STAGE_OUT", .state = TaskState::running},
+    {.name = "RUNNING", .state = TaskState::running},       {.name = "CONFIGURING", .state = TaskState::running},
+    {.name = "COMPLETING", .state = TaskState::running},    {.name = "RESIZING", .state = TaskState::running},
+    {.name = "SIGNALING", .state = TaskState::running},     {.name = "STAGE_OUT", .state = TaskState::running},
     {.name = "STOPPED", .state = TaskState::running},
 };
 
@@ -180,7 +181,8 @@ std::vector<std::string> sbatch_arguments(const std::string& script_path, const 
 Result<std::string> submit_array(const std::string& script_path, const std::vector<size_t>& task_ids,
                                  const SlurmResources& resources, const std::string& log_pattern) {
   if (task_ids.empty()) return internal_error("submit_array: no task ids to submit");
-  QF_ASSIGN_OR_RETURN(auto output, run_command("sbatch", sbatch_arguments(script_path, task_ids, resources, log_pattern)));
+  QF_ASSIGN_OR_RETURN(auto output,
+                      run_command("sbatch", sbatch_arguments(script_path, task_ids, resources, log_pattern)));
   if (output.exit_code != 0) return command_failed("sbatch", output);
   // --parsable prints "JOBID" or, on a federated or multi-cluster setup, "JOBID;CLUSTER".
   std::string job_id = one_line(output.out);

@@ -15,13 +15,13 @@ namespace quantflow::batch {
 // What each array task asks of Slurm; empty or zero fields are left to the cluster's defaults.
 // ({} initialisers: g++ warns about fields a designated initialiser leaves out otherwise.)
 struct SlurmResources {
-  int cpus_per_task = 0;                   // --cpus-per-task
+  int cpus_per_task = 0;                     // --cpus-per-task
   std::string memory{};                      // --mem, e.g. "4G"
   std::string time{};                        // --time, e.g. "02:00:00"
   std::string partition{};                   // --partition
   std::string job_name{};                    // --job-name
   std::vector<std::string> extra_options{};  // passed to sbatch as they are, before the script
-  int max_parallel = 0;                    // the array's "%N": at most N tasks running at once
+  int max_parallel = 0;                      // the array's "%N": at most N tasks running at once
 };
 
 // Sorted, duplicate-free task ids as sbatch's --array list: {0,1,2,3,5,7} -> "0-3,5,7".
