@@ -39,8 +39,8 @@ jobs:
   // The single run of the same recipe, elsewhere.
   const fs::path ref = farm.tmp / "ref";
   fs::create_directories(ref);
-  qf_test::write_text(ref / "r.yaml", "inputs: " + model.string() + "\noutput: {path: " +
-                                          (ref / "a-shards.gguf").string() +
+  qf_test::write_text(ref / "r.yaml", "inputs: " + model.string() +
+                                          "\noutput: {path: " + (ref / "a-shards.gguf").string() +
                                           ", split_max_tensors: 6}\ndefault_type: f16\n");
   auto single = cli("run -q " + quote(ref / "r.yaml"));
   BOOST_REQUIRE_MESSAGE(single.exit_code == 0, single.err);
@@ -103,10 +103,10 @@ BOOST_AUTO_TEST_CASE(example_gguf_presets_batch_runs_on_a_gguf_model) {
   auto r = run_example("batch-gguf-presets.yaml", model, out);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   BOOST_TEST(qf_batch::summary_line(r.out) == summary(4, 4, 0, 0));
-  BOOST_TEST(qf_test::listing(out) == (Names{".quantflow-batch-gguf-presets", "gguf-presets.manifest.json",
-                                             "model-Q4_K_M.gguf", "model-Q5_K_M.gguf", "model-Q6_K.gguf",
-                                             "model-Q8_0.gguf"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      qf_test::listing(out) == (Names{".quantflow-batch-gguf-presets", "gguf-presets.manifest.json",
+                                      "model-Q4_K_M.gguf", "model-Q5_K_M.gguf", "model-Q6_K.gguf", "model-Q8_0.gguf"}),
+      boost::test_tools::per_element());
   BOOST_TEST(qf_test::tensors_of(out / "model-Q6_K.gguf").at("blk.0.ffn_down.weight").type == "q6_k");
   auto again = run_example("batch-gguf-presets.yaml", model, out);
   BOOST_REQUIRE_MESSAGE(again.exit_code == 0, again.err);
@@ -123,9 +123,9 @@ BOOST_AUTO_TEST_CASE(example_hf_folder_batch_runs_on_a_llama_checkpoint) {
   auto r = run_example("batch-hf-folder.yaml", fs::path(checkpoint.string() + "/"), out);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out << r.err);
   BOOST_TEST(qf_batch::summary_line(r.out) == summary(5, 5, 0, 0));
-  BOOST_TEST(qf_test::listing(out) == (Names{".quantflow-batch-hf-folder", "hf-folder.manifest.json",
-                                             "hf-model-IQ4_XS.gguf", "hf-model-Q4_K_M.gguf", "hf-model-Q5_K_M.gguf",
-                                             "hf-model-Q8_0.gguf", "hf-model-mlx-4bit"}),
+  BOOST_TEST(qf_test::listing(out) ==
+                 (Names{".quantflow-batch-hf-folder", "hf-folder.manifest.json", "hf-model-IQ4_XS.gguf",
+                        "hf-model-Q4_K_M.gguf", "hf-model-Q5_K_M.gguf", "hf-model-Q8_0.gguf", "hf-model-mlx-4bit"}),
              boost::test_tools::per_element());
   const fs::path mlx = out / "hf-model-mlx-4bit";
   BOOST_TEST(fs::is_regular_file(mlx / "config.json"));

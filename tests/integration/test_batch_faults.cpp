@@ -136,8 +136,8 @@ BOOST_AUTO_TEST_CASE(a_locked_output_fails_that_task_only_until_released) {
   auto r = farm.batch();
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(qf_batch::summary_line(r.out) == summary(2, 1, 1, 0));
-  const std::string error = "another quantflow process is writing " + target.string() + " (it holds " +
-                            lock_file.string() + ")";
+  const std::string error =
+      "another quantflow process is writing " + target.string() + " (it holds " + lock_file.string() + ")";
   BOOST_TEST(error_lines(r.err) == Names{"quantflow: error: a/Q8_0: " + error}, boost::test_tools::per_element());
   BOOST_TEST(!fs::exists(target));
   BOOST_TEST(fs::exists(farm.out / "b-Q8_0.gguf"));
@@ -145,6 +145,21 @@ BOOST_AUTO_TEST_CASE(a_locked_output_fails_that_task_only_until_released) {
   const json t = qf_batch::task_entry(farm.manifest(), "a/Q8_0");
   BOOST_TEST(t.at("status") == "failed");
   BOOST_TEST(t.at("error") == error);
+
+  // --json: the summary names the failed task with its error.
+  auto as_json = farm.batch("--json");
+  BOOST_TEST(as_json.exit_code == 1);
+  const auto events = qf_batch::lines_of(as_json.out);
+  BOOST_REQUIRE_EQUAL(events.size(), 2u);
+  const json failed = json::parse(events[0]);
+  BOOST_TEST(failed.at("event") == "task");
+  BOOST_TEST(failed.at("task").at("status") == "failed");
+  BOOST_TEST(failed.at("task").at("error") == error);
+  BOOST_TEST(json::parse(events[1]) == json({{"event", "summary"},
+                                             {"ran", 1},
+                                             {"done", 0},
+                                             {"failed", json::array({{{"id", "a/Q8_0"}, {"error", error}}})},
+                                             {"up_to_date", 1}}));
 
   lock.release();
   auto again = farm.batch();
@@ -159,8 +174,8 @@ BOOST_AUTO_TEST_CASE(a_locked_output_fails_that_task_only_until_released) {
 
 BOOST_AUTO_TEST_CASE(kill_9_mid_task_leaves_no_target_a_valid_manifest_and_resume_finishes) {
   Farm farm;
-  // ~200 MiB of F32: Q4_K_M with one thread takes seconds.
-  const fs::path model = farm.synth("big.gguf", 3, "--layers 8 --hidden 1024 --ffn 4096 --vocab 8192");
+  // 176 MiB of F32: Q4_K_M with one thread takes seconds (~3 s of CPU).
+  farm.synth("big.gguf", 3, "--layers 4 --hidden 1024 --ffn 2048 --vocab 4096");
   farm.write("name: farm\noutput_dir: out\nmodels: [big.gguf]\njobs: [{preset: Q4_K_M}]\nthreads: 1\n");
   const fs::path target = farm.out / "big-Q4_K_M.gguf";
   auto child = qf_test::spawn_cli({"batch", farm.file.string()}, farm.tmp / "batch.err");
@@ -175,7 +190,8 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_task_leaves_no_target_a_valid_manifest_and_resum
     if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   BOOST_REQUIRE_MESSAGE(running, "the manifest never showed the task running");
-  BOOST_REQUIRE_MESSAGE(writing_in(child.pid, farm.out, 1 << 20), "the batch finished before it could be killed; stderr: " << child.err());
+  BOOST_REQUIRE_MESSAGE(writing_in(child.pid, farm.out, 1 << 20),
+                        "the batch finished before it could be killed; stderr: " << child.err());
   ::kill(child.pid, SIGKILL);
   BOOST_TEST(child.wait() == 128 + SIGKILL);
 
@@ -193,7 +209,6 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_task_leaves_no_target_a_valid_manifest_and_resum
   const json done = qf_batch::task_entry(farm.manifest(), "big/Q4_K_M");
   BOOST_TEST(done.at("status") == "done");
   BOOST_TEST(done.at("outputs")[0].at("sha256") == qf_batch::sha256sum(target));
-  BOOST_TEST(qf_test::listing(farm.out) ==
-                 (Names{".quantflow-batch-farm", "big-Q4_K_M.gguf", "farm.manifest.json"}),
+  BOOST_TEST(qf_test::listing(farm.out) == (Names{".quantflow-batch-farm", "big-Q4_K_M.gguf", "farm.manifest.json"}),
              boost::test_tools::per_element());
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "support/batch_farm.hpp"
+#include "support/imatrix_file.hpp"
 
 namespace fs = std::filesystem;
 using qf_batch::Farm;
@@ -21,8 +22,9 @@ struct IncrementalFarm : Farm {
   IncrementalFarm() {
     fs::create_directories(recipe.parent_path());
     qf_test::write_text(recipe, "inputs: ignored.gguf\noutput: ignored-too.gguf\ndefault_type: q4_0\n");
-    write("name: farm\noutput_dir: out\nmodels: [a.gguf, b.gguf]\njobs:\n  - preset: Q8_0\n"
-          "  - recipe: recipes/mine.yaml\n");
+    write(
+        "name: farm\noutput_dir: out\nmodels: [a.gguf, b.gguf]\njobs:\n  - preset: Q8_0\n"
+        "  - recipe: recipes/mine.yaml\n");
   }
   std::map<std::string, int64_t> times() const { return mtimes(outputs); }
   // What --dry-run says of task `id`; the run that follows prints `expected` as its summary
@@ -111,8 +113,9 @@ BOOST_AUTO_TEST_CASE(edited_recipe_file_reruns_only_its_job) {
                     {"a-mine.gguf", "b-mine.gguf"});
   // q8_0 (34 bytes per 32 weights) replaced q4_0 (18 per 32).
   BOOST_TEST(fs::file_size(farm.out / "a-mine.gguf") > q4_0_bytes);
-  BOOST_TEST(qf_batch::task_entry(farm.manifest(), "a/mine").at("recipe").get<std::string>().find(
-                 "default_type: q8_0") != std::string::npos);
+  BOOST_TEST(
+      qf_batch::task_entry(farm.manifest(), "a/mine").at("recipe").get<std::string>().find("default_type: q8_0") !=
+      std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(deleted_output_reruns_only_that_task) {
@@ -161,4 +164,37 @@ BOOST_AUTO_TEST_CASE(force_reruns_everything_and_resume_nothing_done) {
   auto resumed = farm.batch("--resume");
   BOOST_REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
   BOOST_TEST(qf_batch::summary_line(resumed.out) == summary(0, 0, 0, 4));
+}
+
+BOOST_AUTO_TEST_CASE(changed_importance_matrix_reruns_only_the_jobs_reading_it) {
+  Farm farm;
+  const fs::path model = farm.synth("a.gguf", 1);
+  const fs::path imatrix = farm.tmp / "a.dat";
+  qf_test::write_imatrix_for(model, imatrix);
+  farm.write(
+      "name: farm\noutput_dir: out\nmodels: [a.gguf]\njobs:\n  - {name: plain, preset: Q4_K_M}\n"
+      "  - {name: imat, preset: Q4_K_M, set: {imatrix: a.dat}}\n");
+  auto r = farm.batch();
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto entry = qf_batch::task_entry(farm.manifest(), "a/imat");
+  // model, imatrix, preset file
+  BOOST_REQUIRE_EQUAL(entry.at("inputs").size(), 3u);
+  BOOST_TEST(
+      entry.at("inputs")[1] ==
+      qf_batch::json({{"role", "imatrix"}, {"path", imatrix.string()}, {"sha256", qf_batch::sha256sum(imatrix)}}));
+  BOOST_TEST(qf_batch::task_entry(farm.manifest(), "a/plain").at("inputs").size() == 2u);
+  // The last weight's lowest byte (the file ends with it and the chunk count).
+  auto bytes = qf_test::read_bytes(imatrix);
+  bytes[bytes.size() - 8] ^= 1;
+  qf_test::write_bytes(imatrix, bytes.data(), bytes.size());
+  auto plan = farm.batch("--dry-run");
+  BOOST_TEST(qf_batch::dry_run_state(plan.out, "a/imat", farm.out / "a-imat.gguf")
+                 .starts_with("will run (inputs, recipe or plugins changed)"));
+  BOOST_TEST(qf_batch::dry_run_state(plan.out, "a/plain", farm.out / "a-plain.gguf").starts_with("up to date"));
+  const auto before = farm.mtimes({"a-plain.gguf", "a-imat.gguf"});
+  auto again = farm.batch();
+  BOOST_REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  BOOST_TEST(qf_batch::summary_line(again.out) == summary(1, 1, 0, 1));
+  BOOST_TEST(qf_batch::rewritten(before, farm.mtimes({"a-plain.gguf", "a-imat.gguf"})) == Names{"a-imat.gguf"},
+             boost::test_tools::per_element());
 }

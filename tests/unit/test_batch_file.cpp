@@ -6,11 +6,11 @@
 #include "support/test_support.hpp"
 
 namespace fs = std::filesystem;
+using qf_test::quote;
 using quantflow::batch::BatchFile;
 using quantflow::batch::BatchTask;
 using quantflow::batch::expand_batch;
 using quantflow::batch::parse_batch_file;
-using qf_test::quote;
 
 namespace {
 
@@ -140,25 +140,26 @@ BOOST_AUTO_TEST_CASE(errors_are_one_line_with_the_position) {
              at(3, 5, "a job needs exactly one of 'recipe' (a file or an inline recipe), 'preset' or 'type'"));
   BOOST_TEST(error_of("jobs: [{preset: Q8_0}]\n") == at(1, 1, "the batch file needs 'models'"));
   BOOST_TEST(error_of("models: []\njobs: [{preset: Q8_0}]\n") == at(1, 9, "'models' lists no model"));
-  BOOST_TEST(error_of("models: [x/a.gguf, y/a.gguf]\njobs: [{preset: Q8_0}]\n") ==
-             at(1, 20, "model name 'a' is also the name of the model at " + kDir +
-                           "/b.yaml:1:10 (give one of them a 'name')"));
-  BOOST_TEST(error_of("models: [a.gguf]\njobs:\n  - preset: Q8_0\n  - preset: Q8_0\n") ==
-             at(4, 5, "job name 'Q8_0' is also the name of the job at " + kDir +
-                          "/b.yaml:3:5 (give one of them a 'name')"));
+  BOOST_TEST(
+      error_of("models: [x/a.gguf, y/a.gguf]\njobs: [{preset: Q8_0}]\n") ==
+      at(1, 20,
+         "model name 'a' is also the name of the model at " + kDir + "/b.yaml:1:10 (give one of them a 'name')"));
+  BOOST_TEST(
+      error_of("models: [a.gguf]\njobs:\n  - preset: Q8_0\n  - preset: Q8_0\n") ==
+      at(4, 5, "job name 'Q8_0' is also the name of the job at " + kDir + "/b.yaml:3:5 (give one of them a 'name')"));
   BOOST_TEST(error_of("models: [a.gguf]\njobs: [{preset: Q8_0, set: {output.path: x}}]\n") ==
-             at(2, 30, "'output.path' is set by the batch (models and output names)"));
+             at(2, 29, "'output.path' is set by the batch (models and output names)"));
   BOOST_TEST(error_of("models: [a.gguf]\noutput: \"{model}-{size}.gguf\"\njobs: [{preset: Q8_0}]\n") ==
-             at(2, 9,
-                "output name '{model}-{size}.gguf': unknown field {size} (expected {model}, {job} or {batch})"));
+             at(2, 9, "output name '{model}-{size}.gguf': unknown field {size} (expected {model}, {job} or {batch})"));
 }
 
 BOOST_AUTO_TEST_CASE(two_tasks_writing_one_path_or_a_model_are_refused_before_anything_runs) {
-  BOOST_TEST(error_of("models: [a.gguf]\noutput: \"{model}.gguf\"\njobs: [{preset: Q8_0}, {preset: Q4_0}]\n") ==
-             at(2, 9, "a/Q8_0 and a/Q4_0 would both write " + kDir +
-                          "/a.gguf (put {model} and {job} in the output name)"));
+  BOOST_TEST(error_of("output_dir: out\nmodels: [a.gguf]\noutput: \"{model}.gguf\"\njobs: [{preset: Q8_0}, {preset: "
+                      "Q4_0}]\n") == at(3, 9,
+                                        "a/Q8_0 and a/Q4_0 would both write " + kDir +
+                                            "/out/a.gguf (put {model} and {job} in the output name)"));
   BOOST_TEST(error_of("models: [a.gguf]\njobs: [{preset: Q8_0, output: a.gguf}]\n") ==
-             at(2, 9, "a/Q8_0 would write " + kDir + "/a.gguf, which is the model 'a'"));
+             at(2, 8, "a/Q8_0 would write " + kDir + "/a.gguf, which is the model 'a'"));
 
   // Through the CLI: exit code 2, the one line, no output folder made.
   qf_test::TempDir tmp;
@@ -168,8 +169,9 @@ BOOST_AUTO_TEST_CASE(two_tasks_writing_one_path_or_a_model_are_refused_before_an
   auto r = qf_test::cli("batch " + quote(tmp / "dup.yaml"));
   BOOST_TEST(r.exit_code == 2);
   BOOST_TEST(r.out == "");
-  BOOST_TEST(r.err == "quantflow: error: " + (tmp / "dup.yaml").string() + ":5:27: a/Q8_0 and a/q8_0 would both write " +
-                          (tmp / "out" / "a-Q8_0.gguf").string() + " (put {model} and {job} in the output name)\n");
+  BOOST_TEST(r.err == "quantflow: error: " + (tmp / "dup.yaml").string() +
+                          ":5:26: a/Q8_0 and a/q8_0 would both write " + (tmp / "out" / "a-Q8_0.gguf").string() +
+                          " (put {model} and {job} in the output name)\n");
   BOOST_TEST(!fs::exists(tmp / "out"));
   for (const char* args : {"--dry-run", "--json", "--resume"}) {
     auto again = qf_test::cli("batch " + quote(tmp / "dup.yaml") + " " + args);
