@@ -81,6 +81,34 @@ jobs:
   BOOST_TEST(qf_test::read_bytes(farm.out / shards[1]) == qf_test::read_bytes(ref / shards[1]));
 }
 
+// BUG (expansion.cpp, make_task): a preset or type job's recipe gets `output: PATH` as a plain
+// string, so `set: {output.split_max_tensors: N}` (docs/build-farm.md lists `output.split_size`
+// among the `jobs[].set` keys) fails with "the recipe value above it is not a map" instead of
+// splitting the output.
+BOOST_AUTO_TEST_CASE(job_set_may_split_a_preset_jobs_output) {
+  Farm farm;
+  const fs::path model = farm.synth("a.gguf", 1);
+  farm.write(
+      "name: farm\noutput_dir: out\nmodels: [a.gguf]\njobs:\n"
+      "  - {preset: Q8_0, set: {output.split_max_tensors: 6}}\n"
+      "  - {name: q8-shards, preset: Q8_0, shard_tasks: true, set: {output.split_max_tensors: 6}}\n");
+  const fs::path ref = farm.tmp / "ref";
+  fs::create_directories(ref);
+  auto q = cli("quantize -q " + quote(model) + " " + quote(ref / "a-Q8_0.gguf") + " Q8_0 --split-max-tensors 6");
+  BOOST_REQUIRE_MESSAGE(q.exit_code == 0, q.err);
+  const Names shards = qf_test::listing(ref);
+  BOOST_REQUIRE_GE(shards.size(), 2u);
+  auto r = farm.batch();
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  BOOST_TEST(qf_batch::summary_line(r.out) == summary(1 + shards.size(), 1 + shards.size(), 0, 0));
+  for (size_t i = 0; i < shards.size(); ++i) {
+    BOOST_TEST(qf_test::read_bytes(farm.out / shards[i]) == qf_test::read_bytes(ref / shards[i]), shards[i]);
+    std::string name = shards[i];
+    name.replace(name.find("Q8_0"), 4, "q8-shards");
+    BOOST_TEST(qf_test::read_bytes(farm.out / name) == qf_test::read_bytes(ref / shards[i]), name);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(shard_tasks_without_a_split_output_are_refused) {
   Farm farm;
   farm.synth("a.gguf", 1);

@@ -87,6 +87,8 @@ BOOST_AUTO_TEST_CASE(manifest_records_every_task_with_hashes_recipe_plugins_and_
   BOOST_TEST(m.at("batch") == "farm");
   BOOST_TEST(m.at("batch_file") == farm.file.string());
   BOOST_TEST(!m.at("quantflow").get<std::string>().empty());
+  const std::regex utc(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
+  BOOST_TEST(std::regex_match(m.at("updated").get<std::string>(), utc));
   BOOST_REQUIRE_EQUAL(m.at("tasks").size(), 6u);
   const std::map<std::string, fs::path> models = {{"a", farm.a}, {"b", farm.b}};
   const std::regex hex64("[0-9a-f]{64}");
@@ -135,8 +137,8 @@ BOOST_AUTO_TEST_CASE(manifest_records_every_task_with_hashes_recipe_plugins_and_
         BOOST_TEST(t.at("estimated_bytes").get<uint64_t>() == fs::file_size(output));
         BOOST_TEST(t.at("peak_rss_bytes").get<uint64_t>() > 0u);
         BOOST_TEST(t.at("seconds").get<double>() >= 0.0);
-        BOOST_TEST(!t.at("started").get<std::string>().empty());
-        BOOST_TEST(!t.at("finished").get<std::string>().empty());
+        BOOST_TEST(std::regex_match(t.at("started").get<std::string>(), utc));
+        BOOST_TEST(std::regex_match(t.at("finished").get<std::string>(), utc));
       }
     }
   }
