@@ -81,10 +81,9 @@ jobs:
   BOOST_TEST(qf_test::read_bytes(farm.out / shards[1]) == qf_test::read_bytes(ref / shards[1]));
 }
 
-// BUG (expansion.cpp, make_task): a preset or type job's recipe gets `output: PATH` as a plain
-// string, so `set: {output.split_max_tensors: N}` (docs/build-farm.md lists `output.split_size`
-// among the `jobs[].set` keys) fails with "the recipe value above it is not a map" instead of
-// splitting the output.
+// A preset or type job's recipe gets `output: {path: PATH}`, so that `set:
+// {output.split_max_tensors: N}` (docs/build-farm.md lists `output.split_size` among the
+// `jobs[].set` keys) splits the output (it once failed: "the recipe value above it is not a map").
 BOOST_AUTO_TEST_CASE(job_set_may_split_a_preset_jobs_output) {
   Farm farm;
   const fs::path model = farm.synth("a.gguf", 1);

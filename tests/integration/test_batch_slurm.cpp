@@ -102,8 +102,8 @@ BOOST_AUTO_TEST_CASE(a_killed_array_task_fails_alone_and_resume_reruns_only_it,
                      *precondition(qf_test::slurm_cluster_up())) {
   Farm farm;
   const fs::path out = farm.dir / "out";
-  qf_test::Child batch = qf_test::spawn_cli({"batch", farm.batch_file.string(), "--executor", "slurm"},
-                                            farm.dir / "batch.err");
+  qf_test::Child batch =
+      qf_test::spawn_cli({"batch", farm.batch_file.string(), "--executor", "slurm"}, farm.dir / "batch.err");
   // big/Q4_K_M is task 8: wait until its array task records itself as running, then kill it.
   BOOST_REQUIRE(wait_for_manifest(farm.manifest, [](const json& m) {
     const json* t = task_entry(m, "big/Q4_K_M");
@@ -152,11 +152,14 @@ BOOST_AUTO_TEST_CASE(no_wait_returns_at_once_and_status_follows, *precondition(q
   BOOST_CHECK_EQUAL(event["event"], "submitted");
   BOOST_CHECK_EQUAL(event["tasks"], 12);
   const std::string job = event["slurm_job"];
-  BOOST_REQUIRE(wait_for_manifest(farm.manifest, [](const json& m) {
-    size_t done = 0;
-    for (const auto& t : m.value("tasks", json::array())) done += t.value("status", "") == "done" ? 1 : 0;
-    return done == 12;
-  }, 300));
+  BOOST_REQUIRE(wait_for_manifest(
+      farm.manifest,
+      [](const json& m) {
+        size_t done = 0;
+        for (const auto& t : m.value("tasks", json::array())) done += t.value("status", "") == "done" ? 1 : 0;
+        return done == 12;
+      },
+      300));
   auto status = cli("batch status " + quote(farm.batch_file));
   BOOST_CHECK_EQUAL(status.exit_code, 0);
   BOOST_CHECK_NE(status.out.find("12 tasks: 0 failed, 0 queued or running"), std::string::npos);

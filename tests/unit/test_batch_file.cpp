@@ -75,7 +75,7 @@ jobs:
   for (size_t i = 0; i < tasks->size(); ++i) BOOST_TEST((*tasks)[i].index == i);
   const auto& first = (*tasks)[0].recipe;
   BOOST_TEST(first["inputs"][0].as<std::string>() == kDir + "/m/llama-f16.gguf");
-  BOOST_TEST(first["output"].as<std::string>() == kDir + "/llama-f16-Q4_K_M.gguf");
+  BOOST_TEST(first["output"]["path"].as<std::string>() == kDir + "/llama-f16-Q4_K_M.gguf");
   BOOST_TEST(first["preset"].as<std::string>() == "Q4_K_M");
 }
 
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(two_tasks_writing_one_path_or_a_model_are_refused_before_an
                                         "a/Q8_0 and a/Q4_0 would both write " + kDir +
                                             "/out/a.gguf (put {model} and {job} in the output name)"));
   BOOST_TEST(error_of("models: [a.gguf]\njobs: [{preset: Q8_0, output: a.gguf}]\n") ==
-             at(2, 8, "a/Q8_0 would write " + kDir + "/a.gguf, which is the model 'a'"));
+             at(2, 31, "a/Q8_0 would write " + kDir + "/a.gguf, which is the model 'a'"));
 
   // Through the CLI: exit code 2, the one line, no output folder made.
   qf_test::TempDir tmp;

@@ -132,13 +132,11 @@ Result<BatchTask> make_task(const BatchFile& batch, const BatchModel& model, con
   YAML::Node inputs(YAML::NodeType::Sequence);
   inputs.push_back(model.path.value);
   task.recipe["inputs"] = inputs;
-  if (task.recipe["output"] && task.recipe["output"].IsMap()) {
-    YAML::Node output = shallow_copy(task.recipe["output"]);
-    output["path"] = task.output;
-    task.recipe["output"] = output;
-  } else {
-    task.recipe["output"] = task.output;
-  }
+  // Always the map form, so that `set: {output.split_size: ...}` has a map to go into.
+  YAML::Node output = task.recipe["output"] && task.recipe["output"].IsMap() ? shallow_copy(task.recipe["output"])
+                                                                             : YAML::Node(YAML::NodeType::Map);
+  output["path"] = task.output;
+  task.recipe["output"] = output;
   QF_RETURN_IF_ERROR(apply_set(task.recipe, job.set, batch.file));
   for (const auto& o : batch.overrides)
     if (pipeline::glob_matches(o.model.value, model.name.value) && pipeline::glob_matches(o.job.value, job.name.value))
@@ -193,12 +191,13 @@ Result<std::vector<BatchTask>> expand_batch(const BatchFile& batch) {
       if (!selected(job, model) || excluded(batch, model, job)) continue;
       QF_ASSIGN_OR_RETURN(BatchTask task, make_task(batch, model, job));
       const std::string key = without_slash(task.output);
+      const SourceMark& output_mark = job.output.value.empty() ? batch.output.mark : job.output.mark;
       for (const auto& m : batch.models)
         if (without_slash(m.path.value) == key)
-          return recipe_error(
-              job.mark, fmt::format("{} would write {}, which is the model '{}'", task.id, task.output, m.name.value));
+          return recipe_error(output_mark, fmt::format("{} would write {}, which is the model '{}'", task.id,
+                                                       task.output, m.name.value));
       if (auto [it, inserted] = writers.emplace(key, task.id); !inserted)
-        return recipe_error(job.output.value.empty() ? batch.output.mark : job.output.mark,
+        return recipe_error(output_mark,
                             fmt::format("{} and {} would both write {} (put {{model}} and {{job}} in the output name)",
                                         it->second, task.id, task.output));
       task.index = tasks.size();

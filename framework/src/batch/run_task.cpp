@@ -80,8 +80,8 @@ bool up_to_date(const PreparedTask& prepared, const nlohmann::json* entry, std::
     why = "new";
     return false;
   }
-  if (entry->value("status", "") != "done") {
-    why = "last run " + entry->value("status", std::string("unknown"));
+  if (const std::string status = entry->value("status", ""); status != "done") {
+    why = status == "failed" ? "last run failed" : "last run did not finish";
     return false;
   }
   if (entry->value("key", "") != prepared.key) {
