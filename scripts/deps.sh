@@ -6,7 +6,7 @@ packages=(
   g++ cmake ninja-build pkg-config clang-format
   libboost-dev libboost-filesystem-dev libboost-program-options-dev libboost-test-dev
   libtbb-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libzstd-dev libxxhash-dev zlib1g-dev libssl-dev
-  libbenchmark-dev time bc
+  libbenchmark-dev libhwy-dev time bc
   clang libclang-rt-14-dev
 )
 
