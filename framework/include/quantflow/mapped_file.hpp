@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <span>
 #include <string>
 
@@ -20,6 +22,62 @@
 #include "quantflow/tensor.hpp"
 
 namespace quantflow {
+
+// Page-aligned read buffers, reused: a conversion reads tensor after tensor of a few sizes, and
+// pages that stay resident cost nothing the next time, where fresh ones fault in (and get
+// zeroed) page by page. At most kMaxIdleBytes wait idle; anything else goes back to the system
+// at once, so idle buffers cannot make the peak grow past a few layers' worth. (Anonymous
+// mappings rather than malloc, which would keep large freed blocks in its arenas.)
+class ReadBuffers {
+ public:
+  static ReadBuffers& instance() {
+    static ReadBuffers buffers;
+    return buffers;
+  }
+  // The smallest idle buffer of at least `length` bytes that is not much larger, else a new
+  // one; null when memory is exhausted. `capacity` receives its size.
+  std::byte* acquire(size_t length, size_t& capacity) {
+    {
+      std::lock_guard lock(mutex_);
+      size_t best = idle_.size();
+      for (size_t i = 0; i < idle_.size(); ++i)
+        if (idle_[i].second >= length && idle_[i].second <= length + length / 4 + kRounding &&
+            (best == idle_.size() || idle_[i].second < idle_[best].second))
+          best = i;
+      if (best != idle_.size()) {
+        auto [p, size] = idle_[best];
+        idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(best));
+        idle_bytes_ -= size;
+        capacity = size;
+        return p;
+      }
+    }
+    capacity = (length + kRounding - 1) / kRounding * kRounding;
+    void* p = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    // Transparent huge pages where the system allows them: one fault per 2 MiB, not per 4 KiB.
+    if (capacity >= kRounding) ::madvise(p, capacity, MADV_HUGEPAGE);
+    return static_cast<std::byte*>(p);
+  }
+  void give_back(std::byte* p, size_t capacity) {
+    {
+      std::lock_guard lock(mutex_);
+      if (idle_bytes_ + capacity <= kMaxIdleBytes) {
+        idle_.emplace_back(p, capacity);
+        idle_bytes_ += capacity;
+        return;
+      }
+    }
+    ::munmap(p, capacity);
+  }
+
+ private:
+  static constexpr size_t kRounding = 2u << 20;
+  static constexpr size_t kMaxIdleBytes = 64u << 20;
+  std::mutex mutex_;
+  std::vector<std::pair<std::byte*, size_t>> idle_;
+  size_t idle_bytes_ = 0;
+};
 
 // Shared by a Reader and the TensorData it hands out; unmapped and closed by the last owner.
 class MappedFile final : public InputFile {
@@ -78,16 +136,15 @@ class MappedFile final : public InputFile {
                        ") lies outside the file (" + std::to_string(size_) + " bytes)")
           .with_file(path_);
     if (length == 0) return TensorData{};
-    // Anonymous pages of its own, so that freeing a tensor returns its memory to the system
-    // at once (malloc would keep large freed blocks in its arenas and peak RSS would grow).
-    void* pages =
-        ::mmap(nullptr, static_cast<size_t>(length), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    // Anonymous pages, recycled through ReadBuffers so that a stream of tensors reuses pages
+    // that are already resident instead of faulting in fresh ones for every tensor.
+    size_t capacity = 0;
+    std::byte* pages = ReadBuffers::instance().acquire(static_cast<size_t>(length), capacity);
     // No exception: this runs inside plugins, and exceptions never cross a plugin boundary.
-    if (pages == MAP_FAILED)
+    if (pages == nullptr)
       return io_error("cannot allocate " + std::to_string(length) + " bytes: " + std::strerror(errno)).with_file(path_);
-    const auto n_pages = static_cast<size_t>(length);
-    std::shared_ptr<std::byte> buffer(static_cast<std::byte*>(pages),
-                                      [n_pages](std::byte* p) { ::munmap(p, n_pages); });
+    std::shared_ptr<std::byte> buffer(pages,
+                                      [capacity](std::byte* p) { ReadBuffers::instance().give_back(p, capacity); });
     uint64_t done = 0;
     while (done < length) {
       const ssize_t n =

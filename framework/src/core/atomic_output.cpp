@@ -22,6 +22,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kBufferBytes = 4u << 20;
+// How much written data may wait before its writeback is started (sync_file_range).
+constexpr uint64_t kWritebackBytes = 64ull << 20;
 
 // Temporary files still open, so that SIGINT/SIGTERM can remove them before the process
 // dies. Fixed-size and lock-free because the signal handler may only touch such state.
@@ -130,9 +132,9 @@ AtomicFileSink::~AtomicFileSink() {
   if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
-Status AtomicFileSink::flush_buffer() {
-  const std::byte* p = buffer_.data();
-  size_t left = buffer_.size();
+Status AtomicFileSink::write_through(std::span<const std::byte> bytes) {
+  const std::byte* p = bytes.data();
+  size_t left = bytes.size();
   while (left > 0) {
     const ssize_t n = ::write(fd_, p, left);
     if (n < 0) {
@@ -142,6 +144,19 @@ Status AtomicFileSink::flush_buffer() {
     p += n;
     left -= static_cast<size_t>(n);
   }
+  written_ += bytes.size();
+  // Start writeback of what is written so far, so that the fsync at commit waits for the last
+  // stretch only instead of the whole file.
+  if (written_ - writeback_from_ >= kWritebackBytes) {
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_from_), static_cast<off_t>(written_ - writeback_from_),
+                      SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = written_;
+  }
+  return {};
+}
+
+Status AtomicFileSink::flush_buffer() {
+  QF_RETURN_IF_ERROR(write_through(buffer_));
   buffer_.clear();
   return {};
 }
@@ -151,12 +166,7 @@ Status AtomicFileSink::write(std::span<const std::byte> bytes) {
   position_ += bytes.size();
   if (buffer_.size() + bytes.size() > kBufferBytes) {
     QF_RETURN_IF_ERROR(flush_buffer());
-    if (bytes.size() >= kBufferBytes) {  // large tensors go straight to the file
-      buffer_.assign(bytes.begin(), bytes.end());
-      Status s = flush_buffer();
-      buffer_.reserve(kBufferBytes);
-      return s;
-    }
+    if (bytes.size() >= kBufferBytes) return write_through(bytes);  // large tensors go straight to the file
   }
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   return {};

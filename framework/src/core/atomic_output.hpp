@@ -46,6 +46,7 @@ class AtomicFileSink final : public OutputSink {
  private:
   AtomicFileSink() = default;
   Status flush_buffer();
+  Status write_through(std::span<const std::byte> bytes);
   Status link_anonymous(std::string& name);
 
   std::string target_;
@@ -55,6 +56,8 @@ class AtomicFileSink final : public OutputSink {
   int dir_fd_ = -1;  // the target's directory, for linkat/renameat/fsync
   bool anonymous_ = false;
   uint64_t position_ = 0;
+  uint64_t written_ = 0;         // bytes handed to write(2)
+  uint64_t writeback_from_ = 0;  // where the next sync_file_range starts
   std::vector<std::byte> buffer_;
   bool committed_ = false;
 };

@@ -61,8 +61,9 @@ size_t max_tensors_in_flight(const Plan& plan, uint64_t budget, int threads) {
   uint64_t largest = 1;
   for (const auto& job : plan.jobs) largest = std::max(largest, job_working_set(job, threads));
   const uint64_t fit = budget / largest;
-  // More tensors in flight than threads (plus one being written) buys nothing.
-  const uint64_t useful = static_cast<uint64_t>(threads) * 2 + 1;
+  // Each tensor is itself spread over every thread (transcode's chunks), so one tensor being
+  // encoded, one being read and one being written keep them busy; more only hold memory.
+  const uint64_t useful = static_cast<uint64_t>(threads) + 1;
   return static_cast<size_t>(std::clamp<uint64_t>(fit, 1, useful));
 }
 

@@ -28,6 +28,18 @@ constexpr int32_t kCodecThrew = -1;
 // and keep each thread's f32 scratch small.
 constexpr uint64_t kChunkFloats = 256 * 1024;
 
+// No NaN or infinity among `n` floats: the exponent bits of every value are checked without
+// an early exit, so that the loop vectorises (a finite input is the common case).
+bool all_finite(const float* x, uint64_t n) {
+  uint32_t non_finite = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    non_finite |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  return non_finite == 0;
+}
+
 }  // namespace
 
 uint64_t rows_per_chunk(uint64_t row_len) {
@@ -116,8 +128,11 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
       bool in_decode = true, from_codec = true;
       std::string what;
       try {
-        scratch.resize(n * row_len);
         const std::byte* packed = source.data() + row0 * src_row_bytes;
+        // f32 in is already what the encoder takes: encode from the source itself, no copy.
+        const bool in_place = job.decoder->name == std::string_view("f32") && src_scale_bytes == 0 &&
+                              reinterpret_cast<uintptr_t>(packed) % alignof(float) == 0;
+        if (!in_place) scratch.resize(n * row_len);
         if (src_scale_bytes > 0) {
           joined.resize(n * (src_row_bytes + src_scale_bytes));
           for (uint64_t r = 0; r < n; ++r) {
@@ -127,7 +142,9 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
           }
           packed = joined.data();
         }
-        rc = job.decoder->decode(packed, scratch.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
+        const float* values = in_place ? reinterpret_cast<const float*>(packed) : scratch.data();
+        if (!in_place)
+          rc = job.decoder->decode(packed, scratch.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
         // Encoded rows go straight to the output unless a row-scaled part must be cut out.
         const bool split = job.part != TensorJob::Part::whole;
         if (split) encoded.resize(n * enc_row_bytes);
@@ -135,8 +152,7 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
         if (rc == QF_CODEC_OK) in_decode = false;
         // ggml leaves block encodings of NaN and infinity undefined; refuse them for every
         // block codec alike rather than write whatever one codec happens to produce.
-        if (rc == QF_CODEC_OK && refuse_non_finite &&
-            !std::all_of(scratch.begin(), scratch.end(), [](float v) { return std::isfinite(v); })) {
+        if (rc == QF_CODEC_OK && refuse_non_finite && !all_finite(values, n * row_len)) {
           rc = QF_CODEC_NON_FINITE;
           from_codec = false;
         }
@@ -144,8 +160,8 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
           const uint64_t segment = (row0 + r) / rows_per_segment;
           const uint64_t run = std::min(n - r, (segment + 1) * rows_per_segment - (row0 + r));
           const float* weights = imatrix ? imatrix->data() + segment * row_len : nullptr;
-          rc = job.encoder->encode(scratch.data() + r * row_len, enc_base + r * enc_row_bytes,
-                                   static_cast<int64_t>(run), static_cast<int64_t>(row_len), weights);
+          rc = job.encoder->encode(values + r * row_len, enc_base + r * enc_row_bytes, static_cast<int64_t>(run),
+                                   static_cast<int64_t>(row_len), weights);
           r += run;
         }
         if (rc == QF_CODEC_OK && split) {
@@ -157,7 +173,7 @@ Result<std::vector<std::byte>> transcode(const TensorJob& job, std::span<const s
         if (rc == QF_CODEC_OK && measure) {
           roundtrip.resize(n * row_len);
           rc = job.encoder->decode(enc_base, roundtrip.data(), static_cast<int64_t>(n), static_cast<int64_t>(row_len));
-          chunk_errors[chunk].add(scratch.data(), roundtrip.data(), roundtrip.size());
+          chunk_errors[chunk].add(values, roundtrip.data(), roundtrip.size());
         }
       } catch (...) {
         rc = kCodecThrew;
