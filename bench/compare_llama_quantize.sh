@@ -107,6 +107,7 @@ spread() {
   local format=$1 median min max
   shift
   read -r median min max < <(stats "$@")
+  # shellcheck disable=SC2059 # the format is the caller's number format
   printf "$format ($format-$format)" "$median" "$min" "$max"
 }
 
