@@ -33,9 +33,13 @@ Marked<T> marked(const Cursor& at, T value) {
 }
 
 // A path from the file (relative to its folder) or from --set (relative to the current one).
-std::string absolute_path(const Cursor& at, const std::string& path) {
+Result<std::string> absolute_path(const Cursor& at, const std::string& path) {
+  if (path.empty()) return recipe_error(at.mark(), fmt::format("'{}' must not be empty", at.path()));
   const bool folder = path.ends_with("/");
-  std::string out = fs::absolute(at.resolve_path(path)).lexically_normal().string();
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(at.resolve_path(path), ec);
+  if (ec) return recipe_error(at.mark(), fmt::format("'{}': not a usable path: {}", at.path(), ec.message()));
+  std::string out = absolute.lexically_normal().string();
   if (folder && !out.ends_with("/")) out += "/";
   if (!folder && out.size() > 1 && out.ends_with("/")) out.pop_back();
   return out;
@@ -56,13 +60,15 @@ Status parse_models(const Cursor& at, std::vector<BatchModel>& models) {
     BatchModel model;
     if (entry.node().IsScalar()) {
       QF_ASSIGN_OR_RETURN(std::string path, entry.as_string());
-      model.path = {absolute_path(entry, path), entry.mark()};
+      QF_ASSIGN_OR_RETURN(std::string absolute, absolute_path(entry, path));
+      model.path = {absolute, entry.mark()};
     } else {
       QF_RETURN_IF_ERROR(entry.require_map(kModelKeys));
       if (!entry.node()["path"]) return recipe_error(entry.mark(), "a model needs a 'path'");
       const Cursor path = entry.child("path", entry.node()["path"]);
       QF_ASSIGN_OR_RETURN(std::string text, path.as_string());
-      model.path = {absolute_path(path, text), path.mark()};
+      QF_ASSIGN_OR_RETURN(std::string absolute, absolute_path(path, text));
+      model.path = {absolute, path.mark()};
       if (const YAML::Node n = entry.node()["name"]) {
         const Cursor name = entry.child("name", n);
         QF_ASSIGN_OR_RETURN(std::string text_name, name.as_string());
@@ -71,13 +77,17 @@ Status parse_models(const Cursor& at, std::vector<BatchModel>& models) {
       }
     }
     const fs::path path(model.path.value);
+    std::error_code ec;
     if (model.name.value.empty()) {
       fs::path named = path.has_filename() ? path : path.parent_path();
       // A folder keeps its whole name; a file loses its extension (and .zst before it).
       std::string stem = named.filename().string();
       if (stem.size() > 4 && stem.ends_with(".zst")) stem.resize(stem.size() - 4);
-      if (!model.path.value.ends_with("/") && fs::path(stem).has_extension() && !fs::is_directory(path))
+      if (!model.path.value.ends_with("/") && fs::path(stem).has_extension() && !fs::is_directory(path, ec))
         stem = fs::path(stem).stem().string();
+      if (stem.empty() || stem.front() == '.')
+        return recipe_error(model.path.mark, fmt::format("cannot name the model at {} after its file: give it a 'name'",
+                                                         model.path.value));
       model.name = {stem, model.path.mark};
     }
     for (const auto& other : models)
@@ -139,7 +149,7 @@ Status parse_job_recipe(const Cursor& entry, BatchJob& job, std::string& default
     return {};
   }
   QF_ASSIGN_OR_RETURN(std::string file, recipe.as_string());
-  job.recipe_file = absolute_path(recipe, file);
+  QF_ASSIGN_OR_RETURN(job.recipe_file, absolute_path(recipe, file));
   const fs::path path(job.recipe_file);
   std::error_code ec;
   if (!fs::is_regular_file(job.recipe_file, ec))
@@ -263,13 +273,13 @@ Status parse_top(const Cursor& root, BatchFile& batch) {
   if (node["output_dir"]) {
     const Cursor c = root.child("output_dir", node["output_dir"]);
     QF_ASSIGN_OR_RETURN(std::string dir, c.as_string());
-    batch.output_dir = absolute_path(c, dir);
+    QF_ASSIGN_OR_RETURN(batch.output_dir, absolute_path(c, dir));
     if (batch.output_dir.size() > 1 && batch.output_dir.ends_with("/")) batch.output_dir.pop_back();
   }
   if (node["manifest"]) {
     const Cursor c = root.child("manifest", node["manifest"]);
     QF_ASSIGN_OR_RETURN(std::string manifest, c.as_string());
-    batch.manifest = absolute_path(c, manifest);
+    QF_ASSIGN_OR_RETURN(batch.manifest, absolute_path(c, manifest));
   }
   if (node["output"]) {
     const Cursor c = root.child("output", node["output"]);

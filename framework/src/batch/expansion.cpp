@@ -155,6 +155,9 @@ Status set_recipe_value(YAML::Node& root, const std::string& dotted_key, const Y
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node parent = chain.back();
+    if (!parent.IsMap() && !parent.IsSequence() && !parent.IsNull())
+      return recipe_error(
+          mark, fmt::format("'{}': the recipe value '{}' is not a map", dotted_key, i == 0 ? dotted_key : keys[i - 1]));
     YAML::Node child;
     if (parent.IsSequence()) {
       size_t index = 0;
@@ -189,7 +192,13 @@ Result<std::vector<BatchTask>> expand_batch(const BatchFile& batch) {
   for (const auto& model : batch.models) {
     for (const auto& job : batch.jobs) {
       if (!selected(job, model) || excluded(batch, model, job)) continue;
-      QF_ASSIGN_OR_RETURN(BatchTask task, make_task(batch, model, job));
+      Result<BatchTask> made = usage_error("");
+      try {
+        made = make_task(batch, model, job);
+      } catch (const YAML::Exception& e) {  // a document yaml-cpp cannot index as written
+        made = recipe_error(job.mark, pipeline::yaml_error_message(e));
+      }
+      QF_ASSIGN_OR_RETURN(BatchTask task, std::move(made));
       const std::string key = without_slash(task.output);
       const SourceMark& output_mark = job.output.value.empty() ? batch.output.mark : job.output.mark;
       for (const auto& m : batch.models)
