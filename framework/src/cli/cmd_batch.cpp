@@ -319,7 +319,9 @@ int run_batch(int argc, char** argv) {
   const json header = {{"batch", loaded->file.name},
                        {"batch_file", fs::absolute(loaded->file.file).lexically_normal().string()},
                        {"quantflow", QUANTFLOW_VERSION}};
-  if (Status s = manifest.update([&](json& m) {
+  // A batch with nothing to do leaves the manifest as it is (its "updated" time included).
+  const bool records = !selection->to_run.empty() || !selection->failed_to_plan.empty();
+  if (Status s = !records ? Status() : manifest.update([&](json& m) {
         m.update(header);
         for (const auto& entry : selection->failed_to_plan) batch::put_task(m, entry);
       });
