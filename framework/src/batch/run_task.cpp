@@ -32,9 +32,6 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
 }
 
-// A shard task's output is its own file, so the shards of one job lock apart.
-const std::string& lock_target(const PreparedTask& prepared) { return prepared.task->output; }
-
 Result<nlohmann::json> describe_outputs(const PreparedTask& prepared) {
   nlohmann::json outputs = nlohmann::json::array();
   for (const auto& path : output_files_of(prepared)) {
@@ -145,9 +142,11 @@ Result<nlohmann::json> run_task(const core::Registry& registry, const PreparedTa
     QF_RETURN_IF_ERROR(manifest.update([&](nlohmann::json& m) { put_task(m, entry); }));
     return entry;
   };
+  // A shard task's output is its own file, so the shards of one job lock apart.
+  const std::string& output = prepared.task->output;
   std::error_code ec;
-  fs::create_directories(fs::path(lock_target(prepared)).parent_path(), ec);  // a folder the batch names
-  auto lock = OutputLock::acquire(lock_target(prepared));
+  fs::create_directories(fs::path(output).parent_path(), ec);  // a folder the batch names
+  auto lock = OutputLock::acquire(output);
   if (!lock.ok()) return finish(lock.take_status(), 0);
   entry["status"] = "running";
   entry["started"] = utc_timestamp();

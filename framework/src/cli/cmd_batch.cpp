@@ -215,7 +215,6 @@ Result<Selection> select_tasks(const Loaded& loaded, const BatchOptions& o, cons
   s.prepared.reserve(loaded.tasks.size());
   const batch::TaskSettings settings{o.threads >= 0 ? o.threads : loaded.file.threads,
                                      task_budget(loaded.file, o, parallel)};
-  std::vector<size_t> prepared_index(loaded.tasks.size(), SIZE_MAX);
   for (const auto& task : loaded.tasks) {
     const json* entry = batch::find_task(manifest, task.id);
     if (o.resume && entry != nullptr && entry->value("status", "") == "done" && !o.force) {
@@ -240,7 +239,6 @@ Result<Selection> select_tasks(const Loaded& loaded, const BatchOptions& o, cons
     s.lines.emplace_back(&task, fmt::format("will run ({})  ~{}, memory ~{}", o.force ? "--force" : why,
                                             core::format_size(prepared->estimated_bytes),
                                             core::format_size(prepared->estimated_memory)));
-    prepared_index[task.index] = s.prepared.size();
     s.prepared.push_back(std::move(prepared).value());
   }
   for (const auto& p : s.prepared) s.to_run.push_back(&p);
